@@ -1,0 +1,182 @@
+package netpoll
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Poller is the epoll backend. One epoll instance, plus an eventfd
+// registered in it for Wake.
+type Poller struct {
+	epfd    int
+	wakefd  int
+	closed  atomic.Bool
+	scratch []unix.EpollEvent // reused by Wait: no allocation per call
+}
+
+// New creates an epoll instance and its wake eventfd.
+func New() (*Poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	p := &Poller{epfd: epfd, wakefd: wakefd}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET, Fd: int32(wakefd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
+		unix.Close(wakefd)
+		unix.Close(epfd)
+		return nil, fmt.Errorf("epoll_ctl add eventfd: %w", err)
+	}
+	return p, nil
+}
+
+func epollEvents(in Interest) uint32 {
+	// EPOLLRDHUP reports a peer's shutdown(SHUT_WR) as its own bit, so a
+	// reader parked on a half-closed socket wakes and sees EOF.
+	ev := uint32(unix.EPOLLET | unix.EPOLLRDHUP)
+	if in&Read != 0 {
+		ev |= unix.EPOLLIN
+	}
+	if in&Write != 0 {
+		ev |= unix.EPOLLOUT
+	}
+	return ev
+}
+
+// Add registers fd, edge-triggered, for the given interest.
+func (p *Poller) Add(fd int, in Interest) error {
+	return p.ctl(unix.EPOLL_CTL_ADD, fd, in)
+}
+
+// Modify changes the interest of a registered fd.
+func (p *Poller) Modify(fd int, in Interest) error {
+	return p.ctl(unix.EPOLL_CTL_MOD, fd, in)
+}
+
+func (p *Poller) ctl(op, fd int, in Interest) error {
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	ev := unix.EpollEvent{Events: epollEvents(in), Fd: int32(fd)}
+	if err := unix.EpollCtl(p.epfd, op, fd, &ev); err != nil {
+		return fmt.Errorf("epoll_ctl fd %d: %w", fd, err)
+	}
+	return nil
+}
+
+// Remove unregisters fd. Call it before closing the fd: the kernel drops a
+// closed fd from the set by itself only when no duplicate of it is open.
+// Removing an fd that is not registered is not an error.
+func (p *Poller) Remove(fd int) error {
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	if err != nil && err != unix.ENOENT && err != unix.EBADF {
+		return fmt.Errorf("epoll_ctl del fd %d: %w", fd, err)
+	}
+	return nil
+}
+
+// Wait blocks until at least one registered fd is ready, Wake is called,
+// or timeout passes (negative: no timeout; zero: just look). It fills
+// events and returns how many it filled. A wakeup is consumed here and is
+// not an event, so n can be 0 before the timeout.
+func (p *Poller) Wait(events []Event, timeout time.Duration) (int, error) {
+	if p.closed.Load() {
+		return 0, ErrClosed
+	}
+	if cap(p.scratch) < len(events) {
+		p.scratch = make([]unix.EpollEvent, len(events))
+	}
+	raw := p.scratch[:len(events)]
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	for {
+		n, err := unix.EpollWait(p.epfd, raw, timeoutMillis(timeout))
+		if err == unix.EINTR {
+			// A signal interrupted the wait: go back with what is left.
+			if timeout > 0 {
+				if timeout = time.Until(deadline); timeout < 0 {
+					timeout = 0
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("epoll_wait: %w", err)
+		}
+		return p.translate(raw[:n], events), nil
+	}
+}
+
+func (p *Poller) translate(raw []unix.EpollEvent, events []Event) int {
+	n := 0
+	for _, e := range raw {
+		if int(e.Fd) == p.wakefd {
+			p.drainWake()
+			continue
+		}
+		var r Ready
+		if e.Events&(unix.EPOLLIN|unix.EPOLLPRI) != 0 {
+			r |= Readable
+		}
+		if e.Events&unix.EPOLLOUT != 0 {
+			r |= Writable
+		}
+		if e.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
+			r |= HangUp | Readable
+		}
+		if e.Events&unix.EPOLLERR != 0 {
+			// An error wakes both directions: whoever waits will see it
+			// from their own syscall.
+			r |= Error | Readable | Writable
+		}
+		events[n] = Event{Fd: int(e.Fd), Ready: r}
+		n++
+	}
+	return n
+}
+
+func (p *Poller) drainWake() {
+	var buf [8]byte
+	unix.Read(p.wakefd, buf[:]) // EAGAIN means another drain got it: fine
+}
+
+// Wake makes a Wait in progress (or the next one) return. It is safe to
+// call from any goroutine, any number of times.
+func (p *Poller) Wake() error {
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	one := [8]byte{1}
+	_, err := unix.Write(p.wakefd, one[:])
+	if err != nil && err != unix.EAGAIN { // EAGAIN: the counter is full, a wake is pending anyway
+		return fmt.Errorf("eventfd write: %w", err)
+	}
+	return nil
+}
+
+// Close releases the epoll instance and the eventfd. It does not close the
+// registered fds; they belong to the caller.
+func (p *Poller) Close() error {
+	if p.closed.Swap(true) {
+		return ErrClosed
+	}
+	err1 := unix.Close(p.wakefd)
+	err2 := unix.Close(p.epfd)
+	if err1 != nil {
+		return err1
+	}
+	return err2
+}
