@@ -1,0 +1,45 @@
+// Package piece decides what to download next, checks pieces against
+// their hashes, and maps pieces onto the files on disk.
+//
+// # Architecture
+//
+// The package has three parts, and only one of them is shared between
+// threads:
+//
+//   - Storage (storage.go, handles.go) maps a byte range of a piece onto
+//     one or more files and reads or writes it with pread/pwrite. Its
+//     methods are synchronous and run on aio executor threads, several at
+//     once, so Storage is the one type here that is safe for concurrent use.
+//     File handles live in a bounded LRU cache, reference-counted so that
+//     evicting a file never closes it under a thread that is using it. The
+//     cache is guarded by a small atomic spinlock rather than sync.Mutex, to
+//     keep the package free of the locks the loop-thread packages forbid
+//     (see spinLock for why that is sound). Files are created sparse on the
+//     first write; padding files never exist on disk; every path is held
+//     inside the download directory, lexically and through symlinks.
+//
+//   - Verification (verify.go): HashPiece reads and hashes one piece on the
+//     calling (executor) thread; Check runs on the loop thread as an aio
+//     task and hashes every piece by submitting chunks of pieces to the
+//     executor, a bounded number in flight, each chunk with its own reused
+//     buffer, and collects the results into a Bitfield.
+//
+//   - Picker (picker*.go) is a pure state machine in the manner of rain's
+//     piecepicker: events in (a peer's bitfield, a HAVE, a block received,
+//     a choke, a piece verified or failed), block requests out. It does no
+//     I/O and reads no clock, and it is driven from the loop thread only.
+//     Pieces waiting to be started sit in buckets by availability, so
+//     rarest-first picking looks at a handful of pieces, not all of them.
+//
+// Bitfield is the BEP 3 bitfield, shared with the peer wire layer.
+//
+// # Data flow
+//
+// The session opens a Storage over the torrent's Layout, runs Check to
+// learn what is on disk, and hands the result to the Picker with
+// PieceVerified. Peers' bitfields and HAVEs feed the picker's availability;
+// each connection asks Pick for blocks to request. When BlockReceived says
+// a piece is complete, the session hashes it with HashPiece and writes it
+// with WritePiece on the executor (nothing is written before it verifies),
+// then tells the picker PieceVerified or PieceFailed.
+package piece
