@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // Sentinel errors. The decoders wrap them with the message type and the
@@ -170,15 +171,26 @@ func checkLength(id ID, length uint32, lim Limits) error {
 	case Extended:
 		lo, hi = 2, 1+lim.maxExtended()
 	default:
-		return fmt.Errorf("peer: %v with length %d: %w", id, length, ErrUnknownID)
+		// Not %v: String would call a wire 0xFF a keep-alive.
+		return fmt.Errorf("peer: message id %d with length %d: %w", uint8(id), length, ErrUnknownID)
 	}
-	if uint64(length) < lo || uint64(length) > hi {
-		if id == Bitfield {
-			return fmt.Errorf("peer: bitfield of %d bytes, want %d: %w", length-1, lo-1, ErrBadBitfield)
-		}
-		return fmt.Errorf("peer: %v with length %d, want %d to %d: %w", id, length, lo, hi, ErrBadLength)
+	if uint64(length) >= lo && uint64(length) <= hi {
+		return nil
 	}
-	return nil
+	if id == Bitfield {
+		// Count bitfield bytes rather than frame bytes: that is what a
+		// reader of the log compares with the torrent's piece count.
+		return fmt.Errorf("peer: bitfield of %d bytes, want %s: %w",
+			length-1, rangeText(lo-1, hi-1), ErrBadBitfield)
+	}
+	return fmt.Errorf("peer: %v with length %d, want %s: %w", id, length, rangeText(lo, hi), ErrBadLength)
+}
+
+func rangeText(lo, hi uint64) string {
+	if lo == hi {
+		return strconv.FormatUint(lo, 10)
+	}
+	return strconv.FormatUint(lo, 10) + " to " + strconv.FormatUint(hi, 10)
 }
 
 // decodeBody decodes the bytes after the ID, whose length checkLength has
