@@ -1,0 +1,342 @@
+package tracker
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/anacrolix/torrent/bencode"
+)
+
+// The HTTP tracker protocol (BEP 3, BEP 23 compact peers, BEP 7 peers6,
+// BEP 48 scrape): building the GET request and reading the bencoded answer.
+// No I/O here: http_client.go moves the bytes.
+
+// announceURL appends the announce parameters to the tracker's URL. A query
+// already in the URL (a passkey, say) is kept as it is.
+func announceURL(base string, req AnnounceRequest) (string, error) {
+	if err := checkHTTPURL(base); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString(withQuerySep(base))
+	b.WriteString("info_hash=")
+	b.WriteString(escapeBytes(req.InfoHash[:]))
+	b.WriteString("&peer_id=")
+	b.WriteString(escapeBytes(req.PeerID[:]))
+	fmt.Fprintf(&b, "&port=%d&uploaded=%d&downloaded=%d&left=%d&compact=1",
+		req.Port, max(req.Uploaded, 0), max(req.Downloaded, 0), max(req.Left, 0))
+	if req.Event != EventNone {
+		b.WriteString("&event=" + req.Event.String())
+	}
+	if req.NumWant > 0 {
+		fmt.Fprintf(&b, "&numwant=%d", req.NumWant)
+	}
+	if req.Key != 0 {
+		fmt.Fprintf(&b, "&key=%08x", req.Key)
+	}
+	if req.TrackerID != "" {
+		b.WriteString("&trackerid=" + escapeBytes([]byte(req.TrackerID)))
+	}
+	return b.String(), nil
+}
+
+// checkHTTPURL accepts absolute http and https URLs with a host.
+func checkHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("tracker URL %q: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%w: %q", ErrUnsupportedScheme, raw)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("tracker URL %q: no host", raw)
+	}
+	return nil
+}
+
+// withQuerySep drops any fragment and ends the URL so that parameters can
+// follow: with "?" when it has no query yet, "&" when it has one.
+func withQuerySep(base string) string {
+	if i := strings.IndexByte(base, '#'); i >= 0 {
+		base = base[:i]
+	}
+	switch {
+	case !strings.Contains(base, "?"):
+		return base + "?"
+	case strings.HasSuffix(base, "?"), strings.HasSuffix(base, "&"):
+		return base
+	}
+	return base + "&"
+}
+
+// escapeBytes percent-encodes every byte except RFC 3986's unreserved
+// characters. info_hash and peer_id are raw bytes, not text, so
+// url.QueryEscape (which writes "+" for a space) is not used.
+func escapeBytes(b []byte) string {
+	const hex = "0123456789ABCDEF"
+	out := make([]byte, 0, len(b)*3)
+	for _, c := range b {
+		if isUnreserved(c) {
+			out = append(out, c)
+			continue
+		}
+		out = append(out, '%', hex[c>>4], hex[c&15])
+	}
+	return string(out)
+}
+
+func isUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// httpRequest is the GET request written on the socket for u. HTTP/1.1 with
+// "Connection: close", so the response ends at EOF or Content-Length.
+func httpRequest(u *url.URL, userAgent string) []byte {
+	target := u.EscapedPath()
+	if target == "" {
+		target = "/"
+	}
+	if u.RawQuery != "" {
+		target += "?" + u.RawQuery
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\n", target, u.Host)
+	if userAgent != "" {
+		fmt.Fprintf(&b, "User-Agent: %s\r\n", userAgent)
+	}
+	b.WriteString("Accept-Encoding: identity\r\nConnection: close\r\n\r\n")
+	return b.Bytes()
+}
+
+// readHTTPBody parses a raw HTTP response (as read from the socket) and
+// returns its body, at most MaxBodySize bytes. A 3xx with a Location comes
+// back as *RedirectError. Other non-200 answers still return their body
+// together with an error, because trackers often explain a 4xx in a
+// bencoded "failure reason".
+func readHTTPBody(raw []byte) (body []byte, status int, err error) {
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: HTTP: %w", ErrBadResponse, err)
+	}
+	defer resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode/100 == 3 && loc != "" {
+		return nil, resp.StatusCode, &RedirectError{Code: resp.StatusCode, Location: loc}
+	}
+	body, err = io.ReadAll(io.LimitReader(resp.Body, MaxBodySize+1))
+	if err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("%w: HTTP body: %w", ErrBadResponse, err)
+	}
+	if len(body) > MaxBodySize {
+		return nil, resp.StatusCode, ErrTooLarge
+	}
+	return body, resp.StatusCode, nil
+}
+
+// httpAnnounceBody is the bencoded announce response. Peers fields stay raw
+// because they are either a compact string or a list of dictionaries.
+type httpAnnounceBody struct {
+	FailureReason *string       `bencode:"failure reason"`
+	RetryIn       bencode.Bytes `bencode:"retry in"`
+	Warning       string        `bencode:"warning message"`
+	Interval      int64         `bencode:"interval"`
+	MinInterval   int64         `bencode:"min interval"`
+	Complete      int64         `bencode:"complete"`
+	Incomplete    int64         `bencode:"incomplete"`
+	TrackerID     string        `bencode:"tracker id"`
+	Peers         bencode.Bytes `bencode:"peers"`
+	Peers6        bencode.Bytes `bencode:"peers6"`
+}
+
+// parseHTTPAnnounce reads a raw HTTP announce response: status, framing,
+// then the bencoded body.
+func parseHTTPAnnounce(raw []byte) (*AnnounceResponse, error) {
+	body, status, err := readHTTPBody(raw)
+	if body == nil {
+		return nil, err
+	}
+	resp, berr := parseAnnounceBody(body)
+	if status != http.StatusOK {
+		var fe *FailureError
+		if errors.As(berr, &fe) {
+			return nil, berr
+		}
+		return nil, fmt.Errorf("%w: HTTP status %d", ErrBadResponse, status)
+	}
+	return resp, berr
+}
+
+// parseAnnounceBody decodes the bencoded announce dictionary.
+func parseAnnounceBody(body []byte) (*AnnounceResponse, error) {
+	var d httpAnnounceBody
+	if err := decodeBencode(body, &d); err != nil {
+		return nil, fmt.Errorf("%w: announce: %w", ErrBadResponse, err)
+	}
+	if d.FailureReason != nil {
+		return nil, &FailureError{Reason: *d.FailureReason, RetryIn: parseRetryIn(d.RetryIn)}
+	}
+	resp := &AnnounceResponse{
+		Interval:    seconds(d.Interval),
+		MinInterval: seconds(d.MinInterval),
+		Complete:    clampCount(d.Complete),
+		Incomplete:  clampCount(d.Incomplete),
+		TrackerID:   d.TrackerID,
+		Warning:     d.Warning,
+	}
+	var peers peerSet
+	if err := addPeersField(&peers, d.Peers, compactV4Len); err != nil {
+		return nil, err
+	}
+	if err := addPeersField(&peers, d.Peers6, compactV6Len); err != nil {
+		return nil, err
+	}
+	resp.Peers = peers.list
+	return resp, nil
+}
+
+// decodeBencode decodes one value from the front of body. Trailing bytes
+// (some trackers end the body with a newline) are ignored.
+func decodeBencode(body []byte, v any) error {
+	return bencode.NewDecoder(bytes.NewReader(body)).Decode(v)
+}
+
+// parseRetryIn reads BEP 31's "retry in": minutes, or "never" (-1).
+func parseRetryIn(raw bencode.Bytes) time.Duration {
+	if len(raw) == 0 {
+		return 0
+	}
+	var s string
+	if bencode.Unmarshal(raw, &s) == nil && s == "never" {
+		return -1
+	}
+	var n int64
+	if bencode.Unmarshal(raw, &n) != nil || n <= 0 {
+		return 0
+	}
+	return seconds(min(n, maxIntervalSeconds/60) * 60)
+}
+
+// addPeersField reads a "peers" or "peers6" value: a compact string of
+// compactLen-byte entries, or a list of {"ip", "port"} dictionaries.
+func addPeersField(s *peerSet, raw bencode.Bytes, compactLen int) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	if raw[0] == 'l' {
+		var list []map[string]any
+		if err := bencode.Unmarshal(raw, &list); err != nil {
+			return fmt.Errorf("%w: peer list: %w", ErrBadResponse, err)
+		}
+		for _, d := range list {
+			ap, ok := dictPeer(d)
+			if ok && !s.add(ap) {
+				break
+			}
+		}
+		return nil
+	}
+	var compact []byte
+	if err := bencode.Unmarshal(raw, &compact); err != nil {
+		return fmt.Errorf("%w: compact peers: %w", ErrBadResponse, err)
+	}
+	return s.addCompact(compact, compactLen)
+}
+
+// dictPeer reads one BEP 3 peer dictionary. A DNS name in "ip" is dropped:
+// resolving names a tracker hands out would let it aim us at anything.
+func dictPeer(d map[string]any) (netip.AddrPort, bool) {
+	ipStr, _ := d["ip"].(string)
+	port, ok := d["port"].(int64)
+	if !ok || port <= 0 || port > 65535 {
+		return netip.AddrPort{}, false
+	}
+	addr, err := netip.ParseAddr(ipStr)
+	if err != nil || addr.Zone() != "" {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(addr, uint16(port)), true
+}
+
+// scrapeURL derives the scrape URL from an announce URL (BEP 48): the last
+// path component must start with "announce", which becomes "scrape".
+func scrapeURL(announce string) (string, error) {
+	if err := checkHTTPURL(announce); err != nil {
+		return "", err
+	}
+	end := len(announce)
+	if i := strings.IndexAny(announce, "?#"); i >= 0 {
+		end = i
+	}
+	slash := strings.LastIndexByte(announce[:end], '/')
+	if slash < 0 || !strings.HasPrefix(announce[slash+1:end], "announce") {
+		return "", fmt.Errorf("%w: %q", ErrScrapeUnsupported, announce)
+	}
+	return announce[:slash+1] + "scrape" + announce[slash+1+len("announce"):], nil
+}
+
+// scrapeRequestURL appends one info_hash parameter per torrent.
+func scrapeRequestURL(scrape string, hashes [][20]byte) string {
+	var b strings.Builder
+	b.WriteString(withQuerySep(scrape))
+	for i, h := range hashes {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString("info_hash=" + escapeBytes(h[:]))
+	}
+	return b.String()
+}
+
+type scrapeFile struct {
+	Complete   int64 `bencode:"complete"`
+	Downloaded int64 `bencode:"downloaded"`
+	Incomplete int64 `bencode:"incomplete"`
+}
+
+type scrapeBody struct {
+	FailureReason *string               `bencode:"failure reason"`
+	Files         map[string]scrapeFile `bencode:"files"`
+}
+
+// parseHTTPScrape reads a raw HTTP scrape response. Keys that are not 20
+// bytes are skipped, and at most maxScrapeFiles torrents are kept.
+func parseHTTPScrape(raw []byte) (map[[20]byte]ScrapeStats, error) {
+	body, status, err := readHTTPBody(raw)
+	if body == nil {
+		return nil, err
+	}
+	var d scrapeBody
+	if err := decodeBencode(body, &d); err != nil {
+		return nil, fmt.Errorf("%w: scrape: %w", ErrBadResponse, err)
+	}
+	if d.FailureReason != nil {
+		return nil, &FailureError{Reason: *d.FailureReason}
+	}
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("%w: HTTP status %d", ErrBadResponse, status)
+	}
+	out := make(map[[20]byte]ScrapeStats, min(len(d.Files), maxScrapeFiles))
+	for k, f := range d.Files {
+		if len(out) >= maxScrapeFiles {
+			break
+		}
+		if len(k) != 20 {
+			continue
+		}
+		out[[20]byte([]byte(k))] = ScrapeStats{
+			Complete:   clampCount(f.Complete),
+			Downloaded: clampCount(f.Downloaded),
+			Incomplete: clampCount(f.Incomplete),
+		}
+	}
+	return out, nil
+}
