@@ -1,6 +1,7 @@
 package torrent
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 )
@@ -16,6 +17,8 @@ type scanFrame struct {
 	wantKey bool // dict only: the next value is a key
 	start   int  // offset of the 'd' or 'l'
 	isInfo  bool // this is the top-level "info" value
+	lastKey []byte
+	hasKey  bool // lastKey is set
 }
 
 // bencodeScanner walks bencode without recursion, so hostile nesting cannot
@@ -102,15 +105,31 @@ func scanMetainfo(data []byte) (info []byte, err error) {
 			return info, nil
 		}
 		if top := &stack[len(stack)-1]; top.dict {
-			if top.wantKey && len(stack) == 1 && string(key) == "info" {
-				if info != nil {
-					return nil, fmt.Errorf("%w: duplicate info key", ErrSyntax)
+			if top.wantKey {
+				if err := top.checkKeyOrder(key, start); err != nil {
+					return nil, err
 				}
-				nextIsInfo = true
+				nextIsInfo = len(stack) == 1 && string(key) == "info"
 			}
 			top.wantKey = !top.wantKey
 		}
 	}
+}
+
+// checkKeyOrder enforces BEP 3's sorted, hence unique, dict keys. Besides
+// following the spec, this means a duplicate key can never make two
+// readers (ours and a peer's) see different values, and the bencode
+// package, which checks order only in dicts it skips, sees one rule.
+func (f *scanFrame) checkKeyOrder(key []byte, offset int) error {
+	if f.hasKey && bytes.Compare(key, f.lastKey) <= 0 {
+		what := "unsorted"
+		if bytes.Equal(key, f.lastKey) {
+			what = "duplicate"
+		}
+		return fmt.Errorf("%w at offset %d: %s dict key %q after %q", ErrSyntax, offset, what, key, f.lastKey)
+	}
+	f.lastKey, f.hasKey = key, true
+	return nil
 }
 
 // scanInt checks i<digits>e with no leading zeros and no "-0".
