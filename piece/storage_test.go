@@ -231,7 +231,7 @@ func TestStorageManyFiles(t *testing.T) {
 	if got := s.cache.open(); got > 16 {
 		t.Errorf("cache holds %d handles, want <= 16", got)
 	}
-	got, err := os.ReadFile(filepath.Join(s.root, "d11", "f00980"))
+	got, err := os.ReadFile(filepath.Join(s.root, "d10", "f00980"))
 	if want := data[980*size : 981*size]; err != nil || !bytes.Equal(got, want) {
 		t.Errorf("file 980 on disk = %x, %v; want %x", got, err, want)
 	}
