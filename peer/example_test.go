@@ -1,0 +1,66 @@
+package peer_test
+
+import (
+	"fmt"
+
+	"github.com/aiotorrent/aiotorrent/peer"
+)
+
+// A connection task decodes whatever complete frames are at the front of
+// its read buffer, then reads more when ParseMessage asks for it (n == 0).
+func ExampleParseMessage() {
+	var out []byte // what a peer wrote; the last frame has not fully arrived
+	out = peer.AppendUnchoke(out)
+	out = peer.AppendHave(out, 7)
+	out = peer.AppendRequest(out, 7, 0, peer.BlockSize)
+	buf := out[:len(out)-3]
+
+	lim := peer.Limits{NumPieces: 100}
+	for {
+		msg, n, err := peer.ParseMessage(buf, lim)
+		if err != nil {
+			fmt.Println("drop the peer:", err)
+			return
+		}
+		if n == 0 {
+			fmt.Printf("need more: %d bytes buffered\n", len(buf))
+			return
+		}
+		fmt.Println(msg)
+		buf = buf[n:]
+	}
+	// Output:
+	// unchoke
+	// have 7
+	// need more: 14 bytes buffered
+}
+
+// A block can go straight into the piece's buffer: decode the 13-byte
+// header, copy the part of the block already buffered, and read the rest
+// from the socket into the same place.
+func ExampleParsePieceHeader() {
+	block := []byte("sixteen KiB, say")
+	wire := peer.AppendPiece(nil, 3, 0, block)
+	buf := wire[:20] // the socket has delivered 20 bytes so far
+
+	pieceBuf := make([]byte, 64)
+	msg, n, err := peer.ParsePieceHeader(buf, peer.Limits{NumPieces: 10})
+	if err != nil || n == 0 {
+		return
+	}
+	dst := pieceBuf[msg.Begin : msg.Begin+msg.Length]
+	got := copy(dst, buf[n:])
+	fmt.Printf("%v: %d bytes copied, %d left to read into the piece\n", msg, got, len(dst)-got)
+	// Output: piece 3:0+16: 7 bytes copied, 9 left to read into the piece
+}
+
+// Only the bits of implemented extensions are set (none yet).
+func ExampleReserved() {
+	h := peer.Handshake{PeerID: peer.NewPeerID()}
+	h.Reserved.Set(peer.ExtensionProtocolBit)
+	fmt.Println(h.Reserved.Has(peer.ExtensionProtocolBit), h.Reserved.Has(peer.FastExtensionBit))
+	fmt.Println(len(peer.AppendHandshake(nil, h)))
+	// Output:
+	// true false
+	// 68
+}
