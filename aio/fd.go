@@ -1,0 +1,178 @@
+package aio
+
+import (
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/aiotorrent/aiotorrent/netpoll"
+)
+
+// pollFD is a non-blocking fd registered with the loop's poller, and the
+// tasks parked on it. It is registered once, edge-triggered, for both
+// directions; after that the hot path is: try the syscall, and only on
+// EAGAIN park until the poller says the fd changed.
+type pollFD struct {
+	loop *Loop
+	fd   int
+	// Invariant: reader (writer) is the task parked waiting for the fd to
+	// become readable (writable), or the zero waiter. One of each at most:
+	// two tasks reading one socket would interleave its bytes.
+	reader, writer waiter
+	closed         bool
+	deadline       time.Duration // on the loop clock; 0 means none
+}
+
+// register makes fd non-blocking-aware of the loop: it is added to the
+// poller and to the loop's fd table. The fd must already be non-blocking.
+func (l *Loop) register(fd int) (*pollFD, error) {
+	if l.closed.Load() {
+		unix.Close(fd)
+		return nil, ErrClosed
+	}
+	if err := l.poller.Add(fd, netpoll.Read|netpoll.Write); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	pd := &pollFD{loop: l, fd: fd}
+	for fd >= len(l.fds) {
+		l.fds = append(l.fds, make([]*pollFD, len(l.fds)+64)...)
+	}
+	l.fds[fd] = pd
+	return pd, nil
+}
+
+// dispatchIO is loop phase 3: wake whoever waits on a ready fd. An event
+// for an fd nobody waits on is dropped: the next syscall on it will find
+// the data (readiness is a hint, see netpoll).
+func (l *Loop) dispatchIO(events []netpoll.Event) {
+	for _, ev := range events {
+		if ev.Fd >= len(l.fds) || l.fds[ev.Fd] == nil {
+			continue // closed since the poll: a stale event
+		}
+		pd := l.fds[ev.Fd]
+		if ev.Ready&(netpoll.Readable|netpoll.HangUp|netpoll.Error) != 0 && pd.reader.t != nil {
+			w := pd.reader
+			pd.reader = waiter{}
+			w.wake(nil)
+		}
+		if ev.Ready&(netpoll.Writable|netpoll.Error) != 0 && pd.writer.t != nil {
+			w := pd.writer
+			pd.writer = waiter{}
+			w.wake(nil)
+		}
+	}
+}
+
+// waitRead parks t until the fd may be readable, the deadline passes
+// (ErrTimeout), the fd is closed (ErrClosed) or t is cancelled.
+func (pd *pollFD) waitRead(t *Task) error {
+	if pd.closed {
+		return ErrClosed
+	}
+	if pd.reader.t != nil {
+		return fmt.Errorf("aio: fd %d: two tasks reading at once", pd.fd)
+	}
+	pd.reader = t.waiter()
+	return t.parkDeadline(pd.deadline, func() { pd.reader = waiter{} })
+}
+
+// waitWrite is waitRead for writability.
+func (pd *pollFD) waitWrite(t *Task) error {
+	if pd.closed {
+		return ErrClosed
+	}
+	if pd.writer.t != nil {
+		return fmt.Errorf("aio: fd %d: two tasks writing at once", pd.fd)
+	}
+	pd.writer = t.waiter()
+	return t.parkDeadline(pd.deadline, func() { pd.writer = waiter{} })
+}
+
+// close unregisters and closes the fd, and wakes any parked reader or
+// writer with ErrClosed, so that closing a socket is also how another task
+// interrupts a blocked read.
+func (pd *pollFD) close() error {
+	if pd.closed {
+		return ErrClosed
+	}
+	pd.closed = true
+	l := pd.loop
+	l.poller.Remove(pd.fd) // before close: see netpoll.Poller.Remove
+	if pd.fd < len(l.fds) && l.fds[pd.fd] == pd {
+		l.fds[pd.fd] = nil
+	}
+	err := unix.Close(pd.fd)
+	pd.reader.wake(ErrClosed)
+	pd.writer.wake(ErrClosed)
+	pd.reader, pd.writer = waiter{}, waiter{}
+	if err != nil {
+		return fmt.Errorf("close fd %d: %w", pd.fd, err)
+	}
+	return nil
+}
+
+// setDeadline sets the time after which waits on this fd fail with
+// ErrTimeout. The zero time removes it.
+func (pd *pollFD) setDeadline(at time.Time) {
+	if at.IsZero() {
+		pd.deadline = 0
+		return
+	}
+	d := at.Sub(pd.loop.start)
+	if d <= 0 {
+		d = 1
+	}
+	pd.deadline = d
+}
+
+// read is the read loop every stream socket shares: try, and on EAGAIN
+// park until readable.
+func (pd *pollFD) read(t *Task, p []byte) (int, error) {
+	for {
+		if pd.closed {
+			return 0, ErrClosed
+		}
+		n, err := unix.Read(pd.fd, p)
+		switch err {
+		case nil:
+			if n == 0 && len(p) > 0 {
+				return 0, errEOF
+			}
+			t.checkpoint()
+			return n, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			if err := pd.waitRead(t); err != nil {
+				return 0, err
+			}
+		default:
+			return 0, fmt.Errorf("read: %w", err)
+		}
+	}
+}
+
+// write writes some of p: try, and on EAGAIN park until writable.
+func (pd *pollFD) write(t *Task, p []byte) (int, error) {
+	for {
+		if pd.closed {
+			return 0, ErrClosed
+		}
+		n, err := unix.Write(pd.fd, p)
+		switch err {
+		case nil:
+			t.checkpoint()
+			return n, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			if err := pd.waitWrite(t); err != nil {
+				return 0, err
+			}
+		default:
+			return 0, fmt.Errorf("write: %w", err)
+		}
+	}
+}

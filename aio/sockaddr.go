@@ -1,0 +1,36 @@
+package aio
+
+import (
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
+
+// sockaddr converts an address for the socket syscalls. An IPv4-mapped
+// IPv6 address is unmapped so that it goes out over an AF_INET socket.
+func sockaddr(ap netip.AddrPort) (family int, sa unix.Sockaddr) {
+	addr := ap.Addr().Unmap()
+	if addr.Is4() {
+		return unix.AF_INET, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: addr.As4()}
+	}
+	sa6 := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: addr.As16()}
+	return unix.AF_INET6, sa6
+}
+
+func addrPort(sa unix.Sockaddr) netip.AddrPort {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port))
+	}
+	return netip.AddrPort{}
+}
+
+func localAddr(fd int) netip.AddrPort {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return netip.AddrPort{}
+	}
+	return addrPort(sa)
+}
