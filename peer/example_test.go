@@ -54,7 +54,8 @@ func ExampleParsePieceHeader() {
 	// Output: piece 3:0+16: 7 bytes copied, 9 left to read into the piece
 }
 
-// Only the bits of implemented extensions are set (none yet).
+// A session sets a reserved bit only once its extension is implemented
+// (none is yet); this shows the calls it will make.
 func ExampleReserved() {
 	h := peer.Handshake{PeerID: peer.NewPeerID()}
 	h.Reserved.Set(peer.ExtensionProtocolBit)
