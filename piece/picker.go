@@ -116,6 +116,7 @@ type Picker struct {
 	active   []*activePiece
 	activeOf []*activePiece
 	free     int
+	spare    []*activePiece // retired, for reuse (see newActive)
 
 	peers map[PeerID]*peerState
 }

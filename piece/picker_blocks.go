@@ -174,4 +174,7 @@ func (p *Picker) deactivate(ap *activePiece) {
 	p.free -= ap.free
 	p.activeOf[ap.index] = nil
 	p.active = slices.DeleteFunc(p.active, func(x *activePiece) bool { return x == ap })
+	if len(p.spare) < maxSpare {
+		p.spare = append(p.spare, ap)
+	}
 }

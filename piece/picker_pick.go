@@ -90,10 +90,37 @@ func containsPeer(ps []PeerID, peer PeerID) bool {
 func (p *Picker) activate(i int) *activePiece {
 	p.removeWaiting(i)
 	n := p.numBlocks(i)
-	ap := &activePiece{index: i, blocks: make([]blockState, n), free: n}
+	ap := p.newActive(n)
+	ap.index, ap.free = i, n
 	p.active = append(p.active, ap)
 	p.activeOf[i] = ap
 	p.free += n
+	return ap
+}
+
+// maxSpare bounds the retired activePieces kept for reuse: enough for the
+// pieces one busy moment starts, without holding memory for long.
+const maxSpare = 64
+
+// newActive returns a clean activePiece with n blocks, reusing a retired
+// one and its blocks' request slices so that steady picking does not
+// allocate.
+func (p *Picker) newActive(n int) *activePiece {
+	k := len(p.spare)
+	if k == 0 {
+		return &activePiece{blocks: make([]blockState, n)}
+	}
+	ap := p.spare[k-1]
+	p.spare[k-1] = nil
+	p.spare = p.spare[:k-1]
+	if cap(ap.blocks) < n {
+		ap.blocks = make([]blockState, n)
+	}
+	ap.blocks = ap.blocks[:n]
+	for j := range ap.blocks {
+		ap.blocks[j] = blockState{peers: ap.blocks[j].peers[:0]}
+	}
+	ap.received = 0
 	return ap
 }
 
