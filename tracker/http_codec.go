@@ -119,15 +119,21 @@ func httpRequest(u *url.URL, userAgent string) []byte {
 }
 
 // readHTTPBody parses a raw HTTP response (as read from the socket) and
-// returns its body, at most MaxBodySize bytes. A 3xx with a Location comes
-// back as *RedirectError. Other non-200 answers still return their body
-// together with an error, because trackers often explain a 4xx in a
-// bencoded "failure reason".
+// returns its body; see responseBody.
 func readHTTPBody(raw []byte) (body []byte, status int, err error) {
 	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: HTTP: %w", ErrBadResponse, err)
 	}
+	return responseBody(resp)
+}
+
+// responseBody reads resp's body, at most MaxBodySize bytes; the plain
+// http:// path and net/http's https:// path both end here. A 3xx with a
+// Location comes back as *RedirectError. Other non-200 answers still return
+// their body, because trackers often explain a 4xx in a bencoded
+// "failure reason"; the parsers decide.
+func responseBody(resp *http.Response) (body []byte, status int, err error) {
 	defer resp.Body.Close()
 	if loc := resp.Header.Get("Location"); resp.StatusCode/100 == 3 && loc != "" {
 		return nil, resp.StatusCode, &RedirectError{Code: resp.StatusCode, Location: loc}
@@ -160,8 +166,13 @@ type httpAnnounceBody struct {
 // parseHTTPAnnounce reads a raw HTTP announce response: status, framing,
 // then the bencoded body.
 func parseHTTPAnnounce(raw []byte) (*AnnounceResponse, error) {
-	body, status, err := readHTTPBody(raw)
-	if body == nil {
+	return announceFromBody(readHTTPBody(raw))
+}
+
+// announceFromBody decodes the body of an announce answer with the given
+// HTTP status; err is passed through from responseBody.
+func announceFromBody(body []byte, status int, err error) (*AnnounceResponse, error) {
+	if err != nil {
 		return nil, err
 	}
 	resp, berr := parseAnnounceBody(body)
@@ -310,8 +321,12 @@ type scrapeBody struct {
 // parseHTTPScrape reads a raw HTTP scrape response. Keys that are not 20
 // bytes are skipped, and at most maxScrapeFiles torrents are kept.
 func parseHTTPScrape(raw []byte) (map[[20]byte]ScrapeStats, error) {
-	body, status, err := readHTTPBody(raw)
-	if body == nil {
+	return scrapeFromBody(readHTTPBody(raw))
+}
+
+// scrapeFromBody is announceFromBody for scrape answers.
+func scrapeFromBody(body []byte, status int, err error) (map[[20]byte]ScrapeStats, error) {
+	if err != nil {
 		return nil, err
 	}
 	var d scrapeBody

@@ -43,7 +43,8 @@ type swarm struct {
 	peers      []swarmPeer
 	index      map[netip.AddrPort]int
 	seeders    int
-	downloaded int // "completed" events seen, for scrape
+	downloaded int       // "completed" events seen, for scrape
+	nextPurge  time.Time // when announce next drops expired peers
 }
 
 // swarms is the whole tracker state.
@@ -97,8 +98,12 @@ func (s *swarms) announce(req AnnounceRequest, addr netip.AddrPort, now time.Tim
 		if len(s.torrents) >= s.maxTorrents {
 			return announceResult{}, errTooManyTorrents
 		}
-		sw = &swarm{index: make(map[netip.AddrPort]int)}
+		sw = &swarm{index: make(map[netip.AddrPort]int), nextPurge: now.Add(s.interval)}
 		s.torrents[req.InfoHash] = sw
+	}
+	if !now.Before(sw.nextPurge) {
+		sw.purge(now)
+		sw.nextPurge = now.Add(s.interval)
 	}
 	if req.Event == EventStopped {
 		sw.remove(addr)
@@ -182,16 +187,23 @@ func (sw *swarm) sample(rng *rand.Rand, n int, self netip.AddrPort, now time.Tim
 
 // expire drops peers that have not announced for 2·interval, and swarms
 // left empty. It is O(all peers): the server calls it once per interval,
-// and announce calls it only when the torrent cap is hit.
+// and announce calls it only when the torrent cap is hit. Between sweeps,
+// announce purges the one swarm it touches at most once per interval.
 func (s *swarms) expire(now time.Time) {
 	for ih, sw := range s.torrents {
-		for i := len(sw.peers) - 1; i >= 0; i-- {
-			if !now.Before(sw.peers[i].expires) {
-				sw.remove(sw.peers[i].addr)
-			}
-		}
+		sw.purge(now)
 		if len(sw.peers) == 0 {
 			delete(s.torrents, ih)
+		}
+	}
+}
+
+// purge drops the swarm's expired peers. Walking backwards is safe with
+// remove's swap: the peer moved into slot i was already checked.
+func (sw *swarm) purge(now time.Time) {
+	for i := len(sw.peers) - 1; i >= 0; i-- {
+		if !now.Before(sw.peers[i].expires) {
+			sw.remove(sw.peers[i].addr)
 		}
 	}
 }

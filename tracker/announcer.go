@@ -1,0 +1,216 @@
+package tracker
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+)
+
+// The Announcer is the one task per torrent that keeps the swarm informed:
+//
+//	started ──► wait interval ──► announce ──► wait ...        (cancelled)
+//	   │  failure: wait backoff, retry        ▲  Completed():       │
+//	   └────────────────────────────────────  └─ "completed" once   ▼
+//	                                                        "stopped", short deadline
+//
+// Every peer address it learns is put on the session's queue: that queue
+// is the contract with the download.
+
+// AnnouncerConfig configures an Announcer. Zero durations take defaults.
+type AnnouncerConfig struct {
+	// Tracker is where to announce: a single Tracker or *Tiers.
+	Tracker Tracker
+	// Request returns the current request (counters, left); the Announcer
+	// sets Event. It is called before every announce.
+	Request func() AnnounceRequest
+	// Peers receives every new peer address. Full queue: the address is
+	// skipped now and offered again after a later announce.
+	Peers *aio.Queue[netip.AddrPort]
+	// Self lists our own listen addresses; trackers (opentracker among
+	// them) hand the requester back. An entry with an unspecified address
+	// (":6881") matches that port on any loopback address.
+	Self []netip.AddrPort
+	// MinInterval floors the re-announce interval, whatever the tracker
+	// says (default 60 s; tests use less).
+	MinInterval time.Duration
+	// RetryMin and RetryMax bound the backoff after failures (defaults
+	// 15 s and 30 min); it doubles from RetryMin.
+	RetryMin, RetryMax time.Duration
+	// StopTimeout bounds the "stopped" announce on shutdown (default 5 s).
+	StopTimeout time.Duration
+}
+
+// Announcer defaults.
+const (
+	DefaultMinInterval = time.Minute
+	DefaultRetryMin    = 15 * time.Second
+	DefaultRetryMax    = 30 * time.Minute
+	DefaultStopTimeout = 5 * time.Second
+	maxSeenPeers       = 4096
+)
+
+// Announcer announces one torrent. Make it with NewAnnouncer, run Run as a
+// task, call Completed when the download finishes.
+type Announcer struct {
+	cfg       AnnouncerConfig
+	completed *aio.Event
+	// Invariant: seen holds addresses already put on cfg.Peers, at most
+	// maxSeenPeers of them (cleared when full, so an old address can be
+	// offered again: the session tolerates duplicates).
+	seen   map[netip.AddrPort]struct{}
+	status AnnouncerStatus
+}
+
+// AnnouncerStatus is what the last announce gave, for display.
+type AnnouncerStatus struct {
+	Last       time.Time // when the last announce ended
+	Err        error     // nil if it succeeded
+	Complete   int
+	Incomplete int
+	Announces  int // successful announces
+	PeersFound int // distinct addresses put on the queue
+}
+
+// NewAnnouncer returns an Announcer; nothing happens until Run.
+func NewAnnouncer(cfg AnnouncerConfig) *Announcer {
+	if cfg.MinInterval <= 0 {
+		cfg.MinInterval = DefaultMinInterval
+	}
+	if cfg.RetryMin <= 0 {
+		cfg.RetryMin = DefaultRetryMin
+	}
+	if cfg.RetryMax < cfg.RetryMin {
+		cfg.RetryMax = max(DefaultRetryMax, cfg.RetryMin)
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = DefaultStopTimeout
+	}
+	return &Announcer{cfg: cfg, completed: aio.NewEvent(), seen: make(map[netip.AddrPort]struct{})}
+}
+
+// Completed tells the Announcer the download finished; it sends
+// "completed" once, at once. Call it only for a download that finished in
+// this session (a torrent that starts complete never sends "completed").
+func (a *Announcer) Completed() { a.completed.Set() }
+
+// Status returns what the last announce gave.
+func (a *Announcer) Status() AnnouncerStatus { return a.status }
+
+// Run announces until t is cancelled, then sends "stopped" (if "started"
+// got through) within StopTimeout and returns aio.ErrCanceled.
+func (a *Announcer) Run(t *aio.Task) error {
+	event, failures, sentCompleted := EventStarted, 0, false
+	for {
+		if a.completed.IsSet() && !sentCompleted && event != EventStarted {
+			event = EventCompleted
+		}
+		wait, err := a.announce(t, event)
+		if errors.Is(err, aio.ErrCanceled) {
+			return a.stop(t, event != EventStarted)
+		}
+		if err != nil {
+			failures++
+			wait = a.backoff(err, failures)
+		} else {
+			failures = 0
+			sentCompleted = sentCompleted || event == EventCompleted
+			event = EventNone
+		}
+		if err := a.sleep(t, wait, event == EventNone && !sentCompleted); err != nil {
+			return a.stop(t, event != EventStarted)
+		}
+	}
+}
+
+// announce sends one announce and hands its peers on. It returns when to
+// announce next: the tracker's interval, floored by its min interval and
+// ours.
+func (a *Announcer) announce(t *aio.Task, event Event) (time.Duration, error) {
+	req := a.cfg.Request()
+	req.Event = event
+	resp, err := a.cfg.Tracker.Announce(t, req)
+	a.status.Last, a.status.Err = t.Loop().Now(), err
+	if err != nil {
+		return 0, err
+	}
+	a.status.Announces++
+	a.status.Complete, a.status.Incomplete = resp.Complete, resp.Incomplete
+	a.offer(resp.Peers)
+	interval := resp.Interval
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
+	return max(interval, resp.MinInterval, a.cfg.MinInterval), nil
+}
+
+// offer puts the new, foreign addresses on the queue without waiting.
+func (a *Announcer) offer(peers []netip.AddrPort) {
+	for _, p := range peers {
+		if _, dup := a.seen[p]; dup || a.isSelf(p) {
+			continue
+		}
+		if !a.cfg.Peers.TryPut(p) {
+			return // full: the rest come again next time
+		}
+		if len(a.seen) >= maxSeenPeers {
+			clear(a.seen)
+		}
+		a.seen[p] = struct{}{}
+		a.status.PeersFound++
+	}
+}
+
+func (a *Announcer) isSelf(p netip.AddrPort) bool {
+	for _, s := range a.cfg.Self {
+		if p == s || s.Addr().IsUnspecified() && p.Port() == s.Port() && p.Addr().IsLoopback() {
+			return true
+		}
+	}
+	return false
+}
+
+// backoff is RetryMin·2^(failures-1), capped at RetryMax, unless the
+// tracker said when to come back (BEP 31).
+func (a *Announcer) backoff(err error, failures int) time.Duration {
+	var fe *FailureError
+	if errors.As(err, &fe) && fe.RetryIn != 0 {
+		if fe.RetryIn < 0 {
+			return a.cfg.RetryMax
+		}
+		return min(max(fe.RetryIn, a.cfg.RetryMin), a.cfg.RetryMax)
+	}
+	d := a.cfg.RetryMin
+	for i := 1; i < failures && d < a.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	return min(d, a.cfg.RetryMax)
+}
+
+// sleep waits d, or less if wakeOnComplete and Completed is called.
+func (a *Announcer) sleep(t *aio.Task, d time.Duration, wakeOnComplete bool) error {
+	if !wakeOnComplete {
+		return aio.Sleep(t, d)
+	}
+	_, err := aio.WaitFor(t, d, func(t *aio.Task) (struct{}, error) {
+		return struct{}{}, a.completed.Wait(t)
+	})
+	if errors.Is(err, aio.ErrTimeout) {
+		return nil
+	}
+	return err
+}
+
+// stop sends "stopped" if the tracker knows us, bounded by StopTimeout.
+// The task was cancelled; the cancel has been delivered, so this one more
+// announce can still wait.
+func (a *Announcer) stop(t *aio.Task, announced bool) error {
+	if announced {
+		aio.WaitFor(t, a.cfg.StopTimeout, func(t *aio.Task) (struct{}, error) {
+			_, err := a.announce(t, EventStopped)
+			return struct{}{}, err
+		})
+	}
+	return aio.ErrCanceled
+}

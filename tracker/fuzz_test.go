@@ -1,0 +1,124 @@
+package tracker
+
+import (
+	"bytes"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// The fuzz targets feed hostile bytes to every decoder. Beyond "never
+// panic", each checks the caps hold and that what decodes re-encodes.
+
+func FuzzHTTPResponse(f *testing.F) {
+	f.Add([]byte(okHTTP("d8:intervali1800e5:peers6:\x7f\x00\x00\x01\x1a\xe1e")))
+	f.Add([]byte(okHTTP("d14:failure reason3:bad8:retry in5:nevere")))
+	f.Add([]byte(okHTTP("d5:peersld2:ip3:::14:porti1eee6:peers618:" + string(make([]byte, 18)) + "e")))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nd8:in\r\nb\r\ntervali42ee\r\n0\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 301 Moved\r\nLocation: /x\r\n\r\n"))
+	f.Add([]byte(okHTTP("d5:filesd20:aaaaaaaaaaaaaaaaaaaad8:completei1eeee")))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		resp, err := parseHTTPAnnounce(raw)
+		if err == nil {
+			checkPeers(t, resp.Peers)
+			if resp.Interval < 0 || resp.Complete < 0 || resp.Incomplete < 0 {
+				t.Fatalf("negative values in %+v", resp)
+			}
+		}
+		if files, err := parseHTTPScrape(raw); err == nil && len(files) > maxScrapeFiles {
+			t.Fatalf("got %d scrape entries, cap %d", len(files), maxScrapeFiles)
+		}
+	})
+}
+
+func checkPeers(t *testing.T, peers []netip.AddrPort) {
+	t.Helper()
+	if len(peers) > MaxPeers {
+		t.Fatalf("got %d peers, cap %d", len(peers), MaxPeers)
+	}
+	for _, p := range peers {
+		if !usablePeer(p) || p.Addr().Is4In6() {
+			t.Fatalf("unusable peer %v passed the filter", p)
+		}
+	}
+}
+
+func FuzzUDPClientPacket(f *testing.F) {
+	f.Add(appendConnectReply(nil, 1, 2), false)
+	f.Add(appendAnnounceReply(nil, 1, time.Minute, 1, 2, []netip.AddrPort{ap("1.2.3.4:5")}, false), false)
+	f.Add(appendAnnounceReply(nil, 1, time.Minute, 1, 2, []netip.AddrPort{ap("[::1]:5")}, true), true)
+	f.Add(appendScrapeReply(nil, 1, []ScrapeStats{{1, 2, 3}}), false)
+	f.Add(appendErrorReply(nil, 1, "denied"), false)
+	f.Fuzz(func(t *testing.T, pkt []byte, v6 bool) {
+		r, err := parseUDPReply(pkt, v6)
+		if err != nil {
+			return
+		}
+		switch r.action {
+		case actionAnnounce:
+			checkPeers(t, r.announce.Peers)
+		case actionScrape:
+			if len(r.scrape) > maxUDPScrapeHashes {
+				t.Fatalf("got %d scrape entries", len(r.scrape))
+			}
+		case actionConnect:
+			if got := appendConnectReply(nil, r.tid, r.connID); !bytes.Equal(got, pkt[:connectReplyLen]) {
+				t.Fatalf("connect reply re-encodes as %x, want %x", got, pkt[:connectReplyLen])
+			}
+		}
+		// The state machine must survive the same bytes in any state.
+		var conn udpConnID
+		x := newTestExchange(&conn)
+		x.start(time.Unix(0, 0))
+		x.receive(pkt, time.Unix(0, 0))
+		x.receive(pkt, time.Unix(0, 0))
+	})
+}
+
+func FuzzUDPServerPacket(f *testing.F) {
+	st := newTestServerState()
+	now := time.Unix(600, 0)
+	from := ap("127.0.0.1:1")
+	id := st.connID(from, now.Unix()/60)
+	f.Add(appendConnectRequest(nil, 1))
+	f.Add(appendAnnounceRequest(nil, id, 1, testRequest()))
+	f.Add(appendScrapeRequest(nil, id, 1, [][20]byte{{1}}))
+	f.Add([]byte("garbage"))
+	f.Fuzz(func(t *testing.T, pkt []byte) {
+		r, err := parseUDPRequest(pkt)
+		if err == nil && r.action == actionAnnounce {
+			if got := appendAnnounceRequest(nil, r.connID, r.tid, r.announce); len(got) != announceReqLen {
+				t.Fatalf("re-encoded announce is %d bytes", len(got))
+			}
+		}
+		reply := st.handleUDP(pkt, from, now)
+		if len(reply) > udpHeaderLen+MaxNumWant*compactV6Len+12 {
+			t.Fatalf("reply of %d bytes", len(reply))
+		}
+		if err != nil && reply != nil {
+			t.Fatalf("garbage %x got a reply %x", pkt, reply)
+		}
+	})
+}
+
+func FuzzAnnounceQuery(f *testing.F) {
+	st := newTestServerState()
+	f.Add("info_hash=" + ihA + "&peer_id=" + pidA + "&port=6881&left=0&event=started")
+	f.Add("info_hash=" + ihA + "&port=1&compact=0&numwant=-5")
+	f.Add("info_hash=%zz&&=&port=99999")
+	f.Fuzz(func(t *testing.T, rawQuery string) {
+		q, err := parseQuery(rawQuery)
+		if err == nil && len(q) > maxQueryParams {
+			t.Fatalf("got %d parameters, cap %d", len(q), maxQueryParams)
+		}
+		if err == nil {
+			if req, _, err := announceFromQuery(q); err == nil && req.Port == 0 {
+				t.Fatalf("accepted port 0 from %q", rawQuery)
+			}
+		}
+		reply := st.handleHTTP([]byte("GET /announce?"+rawQuery+" HTTP/1.1\r\n\r\n"), ap("127.0.0.1:1"), time.Unix(0, 0))
+		if !bytes.HasPrefix(reply, []byte("HTTP/1.1 ")) {
+			t.Fatalf("reply %q is not HTTP", reply)
+		}
+	})
+}

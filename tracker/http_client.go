@@ -1,0 +1,211 @@
+package tracker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+)
+
+// httpTracker announces to an http:// or https:// tracker. Plain http://
+// is written and read on an aio TCP socket by the announcing task itself;
+// https:// needs TLS, which goes through net/http on the executor.
+type httpTracker struct {
+	url       string
+	cfg       Config
+	trackerID string // last "tracker id" the tracker sent, echoed back
+}
+
+func (h *httpTracker) URL() string { return h.url }
+
+// Announce implements Tracker.
+func (h *httpTracker) Announce(t *aio.Task, req AnnounceRequest) (*AnnounceResponse, error) {
+	if req.TrackerID == "" {
+		req.TrackerID = h.trackerID
+	}
+	target, err := announceURL(h.url, req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := withTimeout(t, h.cfg.Timeout, "announce", func(t *aio.Task) (*AnnounceResponse, error) {
+		body, status, err := fetch(t, h.cfg, target)
+		return announceFromBody(body, status, err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("announce %s: %w", h.url, err)
+	}
+	if resp.TrackerID != "" {
+		h.trackerID = resp.TrackerID
+	}
+	return resp, nil
+}
+
+// Scrape implements Scraper (BEP 48).
+func (h *httpTracker) Scrape(t *aio.Task, hashes [][20]byte) (map[[20]byte]ScrapeStats, error) {
+	su, err := scrapeURL(h.url)
+	if err != nil {
+		return nil, err
+	}
+	target := scrapeRequestURL(su, hashes)
+	files, err := withTimeout(t, h.cfg.Timeout, "scrape", func(t *aio.Task) (map[[20]byte]ScrapeStats, error) {
+		return scrapeFromBody(fetch(t, h.cfg, target))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scrape %s: %w", su, err)
+	}
+	return files, nil
+}
+
+// fetch GETs rawURL and returns the body and status, following at most
+// MaxRedirects redirects (to http or https only).
+func fetch(t *aio.Task, cfg Config, rawURL string) ([]byte, int, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, 0, fmt.Errorf("tracker URL: %w", err)
+	}
+	for redirects := 0; ; redirects++ {
+		var body []byte
+		var status int
+		if u.Scheme == "https" {
+			body, status, err = httpsGet(t, cfg, u.String())
+		} else {
+			body, status, err = plainGet(t, cfg, u)
+		}
+		var re *RedirectError
+		if !errors.As(err, &re) {
+			return body, status, err
+		}
+		if redirects >= MaxRedirects {
+			return nil, status, fmt.Errorf("%w: last to %q", ErrTooManyRedirects, re.Location)
+		}
+		next, perr := u.Parse(re.Location)
+		if perr != nil || (next.Scheme != "http" && next.Scheme != "https") || next.Host == "" {
+			return nil, status, fmt.Errorf("%w: bad redirect to %q", ErrBadResponse, re.Location)
+		}
+		u = next
+	}
+}
+
+// maxHTTPHeader bounds the status line and headers of a tracker answer.
+const maxHTTPHeader = 64 << 10
+
+// plainGet does one http:// request on an aio socket: connect, write the
+// request, read until EOF or until Content-Length bytes of body are in,
+// then hand the bytes to the standard library's response parser.
+func plainGet(t *aio.Task, cfg Config, u *url.URL) ([]byte, int, error) {
+	hostport := u.Host
+	if u.Port() == "" {
+		hostport = net.JoinHostPort(u.Hostname(), "80")
+	}
+	conn, err := aio.Dial(t, hostport, cfg.ConnectTimeout)
+	if err != nil {
+		return nil, 0, fmt.Errorf("connect %s: %w", hostport, err)
+	}
+	defer conn.Close()
+	if err := conn.WriteAll(t, httpRequest(u, cfg.UserAgent)); err != nil {
+		return nil, 0, fmt.Errorf("write request: %w", err)
+	}
+	raw, err := readResponse(t, conn)
+	if err != nil {
+		return nil, 0, err
+	}
+	return readHTTPBody(raw)
+}
+
+// readResponse reads a whole HTTP response, at most maxHTTPHeader +
+// MaxBodySize bytes. Each read either grows the buffer or ends the loop,
+// so the loop is bounded by the cap.
+func readResponse(t *aio.Task, conn *aio.TCPConn) ([]byte, error) {
+	buf := make([]byte, 0, 4096)
+	want := -1 // total length, once the headers give a Content-Length
+	for want < 0 || len(buf) < want {
+		if len(buf) >= maxHTTPHeader+MaxBodySize {
+			return nil, ErrTooLarge
+		}
+		if cap(buf)-len(buf) < 4096 {
+			buf = append(buf, make([]byte, 16<<10)...)[:len(buf)]
+		}
+		n, err := conn.Read(t, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read response: %w", err)
+		}
+		if want < 0 {
+			want = responseLength(buf)
+		}
+	}
+	return buf, nil
+}
+
+// responseLength is the full length of the response in buf once its
+// headers are complete and carry a Content-Length; -1 until then, and for
+// chunked or unframed responses (those end at EOF: we sent
+// "Connection: close").
+func responseLength(buf []byte) int {
+	end := bytes.Index(buf, []byte("\r\n\r\n"))
+	if end < 0 {
+		return -1
+	}
+	for _, line := range strings.Split(string(buf[:end]), "\r\n")[1:] {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || !strings.EqualFold(strings.TrimSpace(name), "Content-Length") {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(value))
+		if err != nil || n < 0 || n > MaxBodySize {
+			return -1 // let the parser or the size cap report it
+		}
+		return end + 4 + n
+	}
+	return -1
+}
+
+// httpsClient does not follow redirects itself: fetch does, the same way
+// for both schemes.
+var httpsClient = &http.Client{
+	Transport: &http.Transport{DisableKeepAlives: true, Proxy: http.ProxyFromEnvironment},
+	CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	},
+}
+
+// httpsGet runs one https:// request through net/http on the executor.
+// If the task is cancelled, the request still ends within cfg.Timeout.
+func httpsGet(t *aio.Task, cfg Config, rawURL string) ([]byte, int, error) {
+	type result struct {
+		body   []byte
+		status int
+		err    error
+	}
+	r, err := aio.Blocking(t, func() (result, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+		if err != nil {
+			return result{}, err
+		}
+		req.Header.Set("User-Agent", cfg.UserAgent)
+		resp, err := httpsClient.Do(req)
+		if err != nil {
+			return result{}, err
+		}
+		var r result
+		r.body, r.status, r.err = responseBody(resp)
+		return r, nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("https: %w", err)
+	}
+	return r.body, r.status, r.err
+}
