@@ -102,7 +102,12 @@ func planCreate(opts CreateOptions) (*createPlan, error) {
 		return nil, fmt.Errorf("create: %w", err)
 	case st.IsDir():
 		p.multi = true
-		if p.files, err = walkFiles(abs, opts.Exclude); err != nil {
+		// WalkDir does not descend into a root that is a symlink.
+		root, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			return nil, fmt.Errorf("create: %w", err)
+		}
+		if p.files, err = walkFiles(root, opts.Exclude); err != nil {
 			return nil, fmt.Errorf("create: %w", err)
 		}
 	case st.Mode().IsRegular():

@@ -35,6 +35,27 @@ func TestCreateMatchesMktorrentFixture(t *testing.T) {
 	}
 }
 
+// TestCreateThroughSymlink: a Path that is a symlink to a directory is
+// followed (as mktorrent does), and the name comes from the link.
+func TestCreateThroughSymlink(t *testing.T) {
+	target, err := filepath.Abs(filepath.Join(testdataDir, "files", "multi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "multi")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	want := loadFixture(t, "mktorrent-multi.torrent")
+	got, _, err := CreateSync(CreateOptions{Path: link, PieceLength: 1 << 15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.InfoHash != want.InfoHash {
+		t.Errorf("info-hash through a symlink: got %x, want %x", got.InfoHash, want.InfoHash)
+	}
+}
+
 func TestCreateSingleMatchesFixture(t *testing.T) {
 	want := loadFixture(t, "single.torrent")
 	got, _, err := CreateSync(CreateOptions{
