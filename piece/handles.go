@@ -153,8 +153,8 @@ func (c *handleCache) release(h *handle) {
 	}
 }
 
-// open reports how many handles the cache holds, for tests.
-func (c *handleCache) open() int {
+// size reports how many handles the cache holds, for tests.
+func (c *handleCache) size() int {
 	c.mu.lock()
 	defer c.mu.unlock()
 	return len(c.m)

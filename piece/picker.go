@@ -123,10 +123,11 @@ type Picker struct {
 
 // activePiece is a piece in progress.
 type activePiece struct {
-	index    int
-	blocks   []blockState
-	free     int // blocks neither received nor requested
-	received int
+	index     int
+	blocks    []blockState
+	free      int // blocks neither received nor requested
+	received  int
+	firstFree int // no free block below this index
 }
 
 type blockState struct {

@@ -110,7 +110,13 @@ func (p *Picker) removeWaiting(i int) {
 		b[k] = b[last]
 		p.pos[b[k]] = k
 	}
-	p.buckets[a] = b[:last]
+	b = b[:last]
+	if cap(b) > 1024 && len(b) < cap(b)/4 {
+		// Every piece passes through many buckets as peers arrive; without
+		// this each bucket would keep the capacity of its busiest moment.
+		b = append(make([]int32, 0, 2*len(b)), b...)
+	}
+	p.buckets[a] = b
 	p.pos[i] = -1
 	p.waiting.Clear(i)
 }

@@ -105,6 +105,7 @@ func (p *Picker) unrequest(ap *activePiece, k int, peer PeerID) {
 	}
 	ap.free++
 	p.free++
+	ap.firstFree = min(ap.firstFree, k)
 	if ap.received == 0 && ap.free == len(ap.blocks) {
 		p.deactivate(ap)
 		p.addWaiting(ap.index)

@@ -35,10 +35,8 @@ func (p *Picker) Pick(peer PeerID, max int, dst []Block) []Block {
 
 // requestFree requests ap's unrequested blocks from peer, in order.
 func (p *Picker) requestFree(peer PeerID, ps *peerState, ap *activePiece, dst []Block, limit int) []Block {
-	for k := range ap.blocks {
-		if len(dst) == limit || ap.free == 0 {
-			break
-		}
+	for k := ap.firstFree; k < len(ap.blocks) && ap.free > 0 && len(dst) < limit; k++ {
+		ap.firstFree = k + 1
 		bs := &ap.blocks[k]
 		if bs.received || len(bs.peers) > 0 {
 			continue
@@ -120,7 +118,7 @@ func (p *Picker) newActive(n int) *activePiece {
 	for j := range ap.blocks {
 		ap.blocks[j] = blockState{peers: ap.blocks[j].peers[:0]}
 	}
-	ap.received = 0
+	ap.received, ap.firstFree = 0, 0
 	return ap
 }
 

@@ -335,7 +335,7 @@ func TestPickerRandomEvents(t *testing.T) {
 	for seed := range uint64(20) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 7))
-			const n = 40
+			n := int64(40 + seed%3*60) // one to three bitfield words
 			p, err := NewPicker(48*kib, n*48*kib-5000, rand.New(rand.NewPCG(seed, 8)),
 				PickerOptions{MaxActivePieces: int(seed % 4)})
 			if err != nil {
@@ -430,6 +430,9 @@ func checkInvariants(t *testing.T, p *Picker) {
 		for k, bs := range ap.blocks {
 			if !bs.received && len(bs.peers) == 0 {
 				nfree++
+				if k < ap.firstFree {
+					t.Fatalf("piece %d: block %d is free, below firstFree %d", i, k, ap.firstFree)
+				}
 			}
 			for _, q := range bs.peers {
 				if !reqs[q][p.block(i, k)] {

@@ -228,7 +228,7 @@ func TestStorageManyFiles(t *testing.T) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.cache.open(); got > 16 {
+	if got := s.cache.size(); got > 16 {
 		t.Errorf("cache holds %d handles, want <= 16", got)
 	}
 	got, err := os.ReadFile(filepath.Join(s.root, "d10", "f00980"))
