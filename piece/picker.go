@@ -73,6 +73,9 @@ type Block struct {
 // peer.
 var ErrPeerInput = errors.New("invalid piece information from peer")
 
+// String shows a block as piece:begin+length, for logs and tests.
+func (b Block) String() string { return fmt.Sprintf("%d:%d+%d", b.Piece, b.Begin, b.Length) }
+
 // PickerOptions tunes NewPicker. The zero value gives the defaults.
 type PickerOptions struct {
 	// RandomFirst is how many pieces to pick at random before switching to
@@ -169,10 +172,10 @@ func NewPicker(pieceLen, totalLen int64, rng *rand.Rand, opts PickerOptions) (*P
 	if p.randomFirst == 0 {
 		p.randomFirst = DefaultRandomFirst
 	}
-	p.wanted = NewBitfield(n)
 	if opts.Wanted != nil {
 		p.wanted = opts.Wanted.Clone()
 	} else {
+		p.wanted = NewBitfield(n)
 		p.wanted.SetAll()
 	}
 	p.wantedLeft = p.wanted.Count()

@@ -105,7 +105,8 @@ func orDefault(v, def int) int {
 	return v
 }
 
-// Layout returns the layout the storage was opened with.
+// Layout returns the layout the storage was opened with; callers must
+// not modify it.
 func (s *Storage) Layout() *Layout { return &s.layout }
 
 // ReadAt fills p with the bytes of piece at offset off. A range past the
