@@ -143,7 +143,7 @@ func TestParseQuery(t *testing.T) {
 func TestServerUDP(t *testing.T) {
 	st := newServerState(newSwarms(time.Hour, 0, 0, nil))
 	now := time.Unix(6000, 0)
-	a, b := ap("127.0.0.1:5000"), ap("127.0.0.2:5001")
+	a, b := ap("127.0.0.1:5000"), ap("127.0.0.2:5000")
 	connect := func(from netip.AddrPort) uint64 {
 		r, err := parseUDPReply(st.handleUDP(appendConnectRequest(nil, 77), from, now), false)
 		if err != nil || r.action != actionConnect || r.tid != 77 {
@@ -154,6 +154,9 @@ func TestServerUDP(t *testing.T) {
 	ida, idb := connect(a), connect(b)
 	if ida == idb {
 		t.Errorf("two addresses got the same connection id %x", ida)
+	}
+	if id := connect(ap("127.0.0.1:5999")); id != ida {
+		t.Errorf("another port of the same IP: got id %x, want %x (ids are per IP)", id, ida)
 	}
 	req := testRequest()
 	st.handleUDP(appendAnnounceRequest(nil, ida, 1, req), a, now)

@@ -12,9 +12,11 @@ import (
 // the datagram to send back (or nil to drop) out.
 //
 // Connection ids carry no server state: an id is an HMAC of the client's
-// address and the current minute, so the server checks one by recomputing
-// it for this minute and the last. A spoofed source address never sees its
-// id, which is BEP 15's point; a flood of connects costs no memory.
+// IP address and the current minute, so the server checks one by
+// recomputing it for this minute and the last. A spoofed source address
+// never sees its id, which is BEP 15's point; a flood of connects costs no
+// memory. The port is left out, as opentracker does, because clients
+// often send the next announce from a new socket.
 
 // serverState is everything the server front ends share.
 type serverState struct {
@@ -28,10 +30,10 @@ func newServerState(sw *swarms) *serverState {
 	return st
 }
 
-// connID derives the connection id for addr in the given minute.
+// connID derives the connection id for addr's IP in the given minute.
 func (st *serverState) connID(addr netip.AddrPort, minute int64) uint64 {
 	m := hmac.New(sha256.New, st.secret[:])
-	b, _ := addr.MarshalBinary()
+	b, _ := addr.Addr().MarshalBinary()
 	m.Write(b)
 	m.Write(be.AppendUint64(nil, uint64(minute)))
 	return be.Uint64(m.Sum(nil))

@@ -16,6 +16,7 @@ type udpTracker struct {
 	hostport string
 	cfg      Config
 	conn     udpConnID
+	lastPort uint16 // local port of the last exchange, reused if free
 }
 
 func (u *udpTracker) URL() string { return u.url }
@@ -65,11 +66,7 @@ func (u *udpTracker) exchange(t *aio.Task, what string, action uint32,
 			return nil, fmt.Errorf("resolve %s: no addresses", u.hostport)
 		}
 		to := netip.AddrPortFrom(addrs[0].Addr().Unmap(), addrs[0].Port())
-		local := netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
-		if to.Addr().Is6() {
-			local = netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
-		}
-		sock, err := aio.ListenUDP(t, local)
+		sock, err := u.listen(t, to.Addr().Is6())
 		if err != nil {
 			return nil, err
 		}
@@ -84,6 +81,27 @@ func (u *udpTracker) exchange(t *aio.Task, what string, action uint32,
 		}
 		return runExchange(t, sock, to, x)
 	})
+}
+
+// listen opens the exchange's socket, on the last exchange's port if it
+// is still free: a tracker may tie the connection id to our address and
+// port, and then the cached id keeps working.
+func (u *udpTracker) listen(t *aio.Task, v6 bool) (*aio.UDPConn, error) {
+	unspec := netip.IPv4Unspecified()
+	if v6 {
+		unspec = netip.IPv6Unspecified()
+	}
+	if u.lastPort != 0 {
+		if sock, err := aio.ListenUDP(t, netip.AddrPortFrom(unspec, u.lastPort)); err == nil {
+			return sock, nil
+		}
+	}
+	sock, err := aio.ListenUDP(t, netip.AddrPortFrom(unspec, 0))
+	if err != nil {
+		return nil, err
+	}
+	u.lastPort = sock.LocalAddr().Port()
+	return sock, nil
 }
 
 // runExchange is the I/O loop around the state machine. Every pass either
