@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/anacrolix/torrent/bencode"
 )
 
 // FuzzMetainfo: parsing never panics, and whatever parses keeps the
@@ -79,4 +81,44 @@ func checkMetainfoInvariants(t *testing.T, m *Metainfo) {
 			t.Fatalf("file %d: unsafe path %q", i, p)
 		}
 	}
+}
+
+// FuzzInfoFields builds well-formed info dicts from fuzzed fields, so the
+// validation behind the bencode layer (paths, lengths, piece counts) gets
+// inputs that random bytes rarely reach. Whatever parses must be safe.
+func FuzzInfoFields(f *testing.F) {
+	f.Add("multi", "a", "b/c", int64(10), int64(20), int64(16), "", false)
+	f.Add("t", "..", "x", int64(1), int64(0), int64(1), "p", true)
+	f.Add("t", "a", "a/b", int64(1), int64(1), int64(1), "", true)
+	f.Add("/", "a\x00", `b\c`, int64(-1), int64(5), int64(0), "xp", false)
+	f.Fuzz(func(t *testing.T, name, p1, p2 string, len1, len2, pieceLen int64, attr string, multi bool) {
+		info := map[string]any{"name": name, "piece length": pieceLen}
+		total := len1
+		if multi {
+			total += len2
+			info["files"] = []any{
+				map[string]any{"length": len1, "path": strings.Split(p1, "/"), "attr": attr},
+				map[string]any{"length": len2, "path": strings.Split(p2, "/")},
+			}
+		} else {
+			info["length"] = len1
+		}
+		n := int64(1)
+		if pieceLen > 0 && total > 0 {
+			n = (total + pieceLen - 1) / pieceLen
+		}
+		if n > 1<<12 {
+			n = 1 << 12 // the parser must then refuse the count
+		}
+		info["pieces"] = make([]byte, 20*n)
+		data, err := bencode.Marshal(map[string]any{"info": info})
+		if err != nil {
+			t.Skip()
+		}
+		m, err := ParseMetainfo(data)
+		if err != nil {
+			return
+		}
+		checkMetainfoInvariants(t, m)
+	})
 }
