@@ -1,7 +1,6 @@
 package torrent
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -285,6 +284,3 @@ func announceKeys(tiers [][]string) (string, [][]string) {
 	}
 	return clean[0][0], clean
 }
-
-// errShortFile reports a file that shrank between the walk and the read.
-var errShortFile = errors.New("file is shorter than when the torrent was planned")

@@ -9,6 +9,9 @@ import (
 	"sort"
 )
 
+// errShortFile reports a file that shrank between the walk and the read.
+var errShortFile = errors.New("file is shorter than when the torrent was planned")
+
 // hashPieces hashes count pieces starting at piece first, reading across
 // the concatenated files with ReadAt. It blocks on disk and CPU, so the
 // async Create runs it on the executor; it shares nothing, so any number

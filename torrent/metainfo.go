@@ -46,17 +46,22 @@ type Metainfo struct {
 	// Length is the total length of all files, padding included.
 	Length int64
 
+	// Announce is the single tracker URL of BEP 3 (often also the first
+	// URL of AnnounceList).
 	Announce string
-	// AnnounceList holds the tracker tiers (BEP 12), empty URLs and tiers
-	// dropped. If the file has none but has an announce URL, it is
-	// [[Announce]].
+	// AnnounceList holds the tracker tiers (BEP 12) with empty and
+	// repeated URLs and empty tiers dropped. If the file has none but has
+	// an announce URL, it is [[Announce]].
 	AnnounceList [][]string
 	// URLList holds the web seeds (BEP 19).
-	URLList      []string
-	Private      bool
+	URLList []string
+	// Private (BEP 27) forbids finding peers other than from the trackers.
+	Private bool
+	// Comment, CreatedBy and CreationDate (zero if absent) are
+	// informational only.
 	Comment      string
 	CreatedBy    string
-	CreationDate time.Time // zero if absent
+	CreationDate time.Time
 	// Source is the info dict's source tag, which private trackers use to
 	// make the info-hash unique to them.
 	Source string
@@ -77,8 +82,10 @@ type File struct {
 }
 
 // rawMetainfo is the top-level dict as bencode holds it. The info dict is
-// not decoded here: scanMetainfo cuts out its bytes for hashing.
+// decoded apart from the bytes scanMetainfo cut out; naming it here only
+// makes the decoder copy it instead of building a throwaway tree of maps.
 type rawMetainfo struct {
+	Info         bencode.Bytes `bencode:"info"`
 	Announce     string        `bencode:"announce"`
 	AnnounceList [][]string    `bencode:"announce-list"`
 	URLList      bencode.Bytes `bencode:"url-list"` // a string or a list
