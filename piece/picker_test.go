@@ -458,3 +458,49 @@ func checkInvariants(t *testing.T, p *Picker) {
 		}
 	}
 }
+
+// FuzzPickerPeerInput feeds the picker arbitrary peer input (indexes,
+// offsets, lengths straight from the wire) between its own picks: it must
+// not panic and must keep its invariants.
+func FuzzPickerPeerInput(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11})
+	f.Add([]byte{2, 0, 0, 0, 3, 0, 0, 0, 3, 1, 0x40, 0})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		p, err := NewPicker(32*kib, 5*32*kib-1, rand.New(rand.NewPCG(1, 1)), PickerOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []Block
+		for len(in) >= 4 && len(out) < 1000 {
+			op, peer, a, c := in[0]%6, PeerID(in[1]%3), int(int8(in[2])), int(in[3])
+			in = in[4:]
+			switch op {
+			case 0:
+				p.PeerHave(peer, a)
+			case 1:
+				bf := NewBitfield(5)
+				for i := range 5 {
+					if c&(1<<i) != 0 {
+						bf.Set(i)
+					}
+				}
+				mustBitfield(t, p, peer, bf)
+			case 2:
+				out = p.Pick(peer, c%20, out)
+			case 3:
+				b := Block{Piece: a, Begin: c * 1024, Length: 16 * kib}
+				if len(out) > 0 && c%2 == 0 {
+					b = out[c%len(out)]
+				}
+				if p.BlockReceived(peer, b).PieceDone {
+					p.PieceVerified(b.Piece)
+				}
+			case 4:
+				p.RequestCanceled(peer, Block{Piece: a, Begin: c * 1024, Length: c * 64})
+			case 5:
+				p.PeerGone(peer)
+			}
+			checkInvariants(t, p)
+		}
+	})
+}
