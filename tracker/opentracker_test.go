@@ -4,7 +4,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -58,19 +60,37 @@ func startOpentracker(t *testing.T) uint16 {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	// Wait until it accepts connections: a bounded poll for another
-	// process's readiness, the one place a test has to wait on the clock.
+	// Wait until it answers for our torrent: it listens first and loads the
+	// whitelist afterwards, on its own thread. A bounded poll for another
+	// process's readiness is the one place a test has to wait on the clock.
+	// The probe is a real announce (a "stopped" one is answered before the
+	// whitelist is checked), taken back with "stopped" once it succeeds.
+	probe := fmt.Sprintf("http://127.0.0.1:%d/announce?info_hash=%s&peer_id=%s&port=1&event=",
+		port, escapeBytes(otHash[:]), strings.Repeat("p", 20))
+	client := &http.Client{Timeout: time.Second}
 	for i := 0; ; i++ {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+p, time.Second)
-		if err == nil {
-			c.Close()
+		body, err := httpGetBody(client, probe+"started")
+		if err == nil && !strings.Contains(body, "failure reason") {
+			if _, err := httpGetBody(client, probe+"stopped"); err != nil {
+				t.Fatal(err)
+			}
 			return port
 		}
 		if i == 100 {
-			t.Fatalf("opentracker did not start listening on %s: %v", p, err)
+			t.Fatalf("opentracker on port %d not ready: %v %q", port, err, body)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func httpGetBody(c *http.Client, url string) (string, error) {
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	return string(b), err
 }
 
 // freePort finds a port free for both TCP and UDP on 127.0.0.1.

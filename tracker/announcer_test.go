@@ -1,0 +1,191 @@
+package tracker
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+)
+
+// fakeTracker answers from a script and records what it was sent and when
+// (relative to the loop's start, on the virtual clock).
+type fakeTracker struct {
+	url    string
+	start  time.Time
+	loop   *aio.Loop
+	script []fakeAnswer // consumed in order; the last one repeats
+	calls  []fakeCall
+}
+
+type fakeAnswer struct {
+	resp *AnnounceResponse
+	err  error
+}
+
+type fakeCall struct {
+	at    time.Duration
+	event Event
+}
+
+func (f *fakeTracker) URL() string { return f.url }
+
+func (f *fakeTracker) Announce(t *aio.Task, req AnnounceRequest) (*AnnounceResponse, error) {
+	f.calls = append(f.calls, fakeCall{t.Loop().Now().Sub(f.start).Round(time.Millisecond), req.Event})
+	a := f.script[min(len(f.calls), len(f.script))-1]
+	return a.resp, a.err
+}
+
+func ok(interval time.Duration, peers ...string) fakeAnswer {
+	r := &AnnounceResponse{Interval: interval, Complete: 1}
+	for _, p := range peers {
+		r.Peers = append(r.Peers, ap(p))
+	}
+	return fakeAnswer{resp: r}
+}
+
+// runAnnouncer runs an Announcer on a virtual clock for `run`, calling
+// during(at) (if set) at `mid`, then cancels it and returns the calls.
+func runAnnouncer(t *testing.T, script []fakeAnswer, cfg AnnouncerConfig, mid time.Duration,
+	during func(*Announcer), run time.Duration) ([]fakeCall, *aio.Queue[netip.AddrPort], *Announcer) {
+	t.Helper()
+	ft := &fakeTracker{url: "fake", script: script}
+	q := aio.NewQueue[netip.AddrPort](4)
+	var an *Announcer
+	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+		ft.start, ft.loop = at.Loop().Now(), at.Loop()
+		cfg.Tracker, cfg.Peers = ft, q
+		cfg.Request = func() AnnounceRequest { return AnnounceRequest{Port: 6881} }
+		an = NewAnnouncer(cfg)
+		h := aio.Spawn(at, "announcer", func(t *aio.Task) (struct{}, error) { return struct{}{}, an.Run(t) })
+		if during != nil {
+			aio.Sleep(at, mid)
+			during(an)
+			aio.Sleep(at, run-mid)
+		} else {
+			aio.Sleep(at, run)
+		}
+		h.Cancel()
+		_, err := aio.Await(at, h)
+		if !errors.Is(err, aio.ErrCanceled) {
+			return struct{}{}, fmt.Errorf("announcer ended with %v, want ErrCanceled", err)
+		}
+		return struct{}{}, nil
+	}, aio.WithVirtualTime())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ft.calls, q, an
+}
+
+func TestAnnouncerSchedule(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		name   string
+		script []fakeAnswer
+		cfg    AnnouncerConfig
+		mid    time.Duration
+		during func(*Announcer)
+		run    time.Duration
+		want   []fakeCall
+	}{
+		{"started, interval, stopped", []fakeAnswer{ok(100 * s)}, AnnouncerConfig{MinInterval: s}, 0, nil, 250 * s,
+			[]fakeCall{{0, EventStarted}, {100 * s, EventNone}, {200 * s, EventNone}, {250 * s, EventStopped}}},
+		{"min intervals floor the tracker's", []fakeAnswer{{resp: &AnnounceResponse{Interval: s, MinInterval: 30 * s}}},
+			AnnouncerConfig{MinInterval: 10 * s}, 0, nil, 70 * s,
+			[]fakeCall{{0, EventStarted}, {30 * s, EventNone}, {60 * s, EventNone}, {70 * s, EventStopped}}},
+		{"completed once, at once", []fakeAnswer{ok(100 * s)}, AnnouncerConfig{MinInterval: s}, 30 * s,
+			func(a *Announcer) { a.Completed() }, 200 * s,
+			[]fakeCall{{0, EventStarted}, {30 * s, EventCompleted}, {130 * s, EventNone}, {200 * s, EventStopped}}},
+		{"backoff doubles to the cap, started kept",
+			[]fakeAnswer{{err: errors.New("down")}, {err: errors.New("down")}, {err: errors.New("down")},
+				{err: errors.New("down")}, ok(1000 * s)},
+			AnnouncerConfig{RetryMin: 10 * s, RetryMax: 25 * s}, 0, nil, 100 * s,
+			[]fakeCall{{0, EventStarted}, {10 * s, EventStarted}, {30 * s, EventStarted}, {55 * s, EventStarted},
+				{80 * s, EventStarted}, {100 * s, EventStopped}}},
+		{"retry in from the tracker", []fakeAnswer{{err: &FailureError{Reason: "busy", RetryIn: 2 * time.Minute}}, ok(1000 * s)},
+			AnnouncerConfig{RetryMin: s, RetryMax: time.Hour}, 0, nil, 150 * s,
+			[]fakeCall{{0, EventStarted}, {120 * s, EventStarted}, {150 * s, EventStopped}}},
+		{"no stopped if started never got through", []fakeAnswer{{err: errors.New("down")}},
+			AnnouncerConfig{RetryMin: 100 * s}, 0, nil, 50 * s, []fakeCall{{0, EventStarted}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _, _ := runAnnouncer(t, tt.script, tt.cfg, tt.mid, tt.during, tt.run)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got  %v\nwant %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAnnouncerPeers(t *testing.T) {
+	script := []fakeAnswer{
+		ok(10*time.Second, "10.0.0.1:1", "127.0.0.1:6881", "10.0.0.2:2"),
+		ok(10*time.Second, "10.0.0.2:2", "10.0.0.3:3", "10.0.0.9:9", "10.0.0.4:4"),
+	}
+	cfg := AnnouncerConfig{MinInterval: time.Second, Self: []netip.AddrPort{ap("0.0.0.0:6881")}}
+	_, q, an := runAnnouncer(t, script, cfg, 0, nil, 15*time.Second)
+	var got []netip.AddrPort
+	for range 10 {
+		p, ok := q.TryGet()
+		if !ok {
+			break
+		}
+		got = append(got, p)
+	}
+	// Self is skipped, 10.0.0.2 is not offered twice, and the queue (4)
+	// took what fit.
+	want := []netip.AddrPort{ap("10.0.0.1:1"), ap("10.0.0.2:2"), ap("10.0.0.3:3"), ap("10.0.0.9:9")}
+	if !slices.Equal(got, want) {
+		t.Errorf("queue: got %v, want %v", got, want)
+	}
+	if st := an.Status(); st.PeersFound != 4 || st.Announces != 3 || st.Complete != 1 {
+		t.Errorf("status: got %+v, want 4 peers found, 3 announces, 1 seeder", st)
+	}
+}
+
+func TestTiers(t *testing.T) {
+	down := fakeAnswer{err: errors.New("down")}
+	a1 := &fakeTracker{url: "a1", script: []fakeAnswer{down}}
+	a2 := &fakeTracker{url: "a2", script: []fakeAnswer{down, ok(time.Minute)}}
+	b1 := &fakeTracker{url: "b1", script: []fakeAnswer{ok(time.Minute), down}}
+	ts := NewTiersOf([]Tracker{a1, a2}, nil, []Tracker{b1})
+	var got [][][]string
+	var errs []error
+	runLoop(t, func(at *aio.Task) error {
+		for _, f := range []*fakeTracker{a1, a2, b1} {
+			f.start = at.Loop().Now()
+		}
+		for range 3 {
+			_, err := ts.Announce(at, AnnounceRequest{})
+			errs = append(errs, err)
+			got = append(got, ts.List())
+		}
+		return nil
+	})
+	// 1: a1, a2 fail, b1 answers. 2: a1 fails, a2 answers and moves to the
+	// front. 3: a2 answers at once.
+	want := [][][]string{{{"a1", "a2"}, {"b1"}}, {{"a2", "a1"}, {"b1"}}, {{"a2", "a1"}, {"b1"}}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("tier order: got %v, want %v", got, want)
+	}
+	if len(a1.calls) != 2 || len(a2.calls) != 3 || len(b1.calls) != 1 {
+		t.Errorf("calls a1 %d a2 %d b1 %d, want 2 3 1", len(a1.calls), len(a2.calls), len(b1.calls))
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("announce %d: %v", i, err)
+		}
+	}
+	if _, err := NewTiers([][]string{{"wss://x"}, {"bogus"}}, Config{}, nil); err == nil {
+		t.Errorf("NewTiers with nothing usable: got nil error")
+	}
+	ts2, err := NewTiers([][]string{{"wss://x", "udp://t:1", "http://t/announce"}, {}, {"https://u/announce"}}, Config{}, nil)
+	if err != nil || len(ts2.List()) != 2 || len(ts2.List()[0]) != 2 {
+		t.Errorf("NewTiers: got %v, %v; want 2 tiers, the first with 2 trackers", ts2.List(), err)
+	}
+}
