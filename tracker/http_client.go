@@ -171,9 +171,9 @@ func responseLength(buf []byte) int {
 	return -1
 }
 
-// httpsClient does not follow redirects itself: fetch does, the same way
-// for both schemes.
-var httpsClient = &http.Client{
+// defaultHTTPSClient does not follow redirects itself: fetch does, the
+// same way for both schemes.
+var defaultHTTPSClient = &http.Client{
 	Transport: &http.Transport{DisableKeepAlives: true, Proxy: http.ProxyFromEnvironment},
 	CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
@@ -196,7 +196,7 @@ func httpsGet(t *aio.Task, cfg Config, rawURL string) ([]byte, int, error) {
 			return result{}, err
 		}
 		req.Header.Set("User-Agent", cfg.UserAgent)
-		resp, err := httpsClient.Do(req)
+		resp, err := cfg.HTTPSClient.Do(req)
 		if err != nil {
 			return result{}, err
 		}

@@ -3,6 +3,7 @@ package tracker
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -35,6 +36,10 @@ type Config struct {
 	UDPRetryUnit time.Duration
 	// UserAgent is sent to HTTP trackers.
 	UserAgent string
+	// HTTPSClient does https:// requests on the executor (nil: a client
+	// without keep-alives that leaves redirects to us). Tests set one
+	// that trusts their certificate.
+	HTTPSClient *http.Client
 }
 
 // Client defaults.
@@ -56,6 +61,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.UserAgent == "" {
 		c.UserAgent = DefaultUserAgent
+	}
+	if c.HTTPSClient == nil {
+		c.HTTPSClient = defaultHTTPSClient
 	}
 	return c
 }
