@@ -113,7 +113,12 @@ func (c *Conn) SetLimits(lim Limits) {
 // socket for both directions: a Flush parked on a full send buffer also
 // ends at the deadline in force when it parked. A peer that neither sends
 // nor takes our data for that long is gone either way.
-func (c *Conn) SetIdleTimeout(d time.Duration) { c.idle = d }
+func (c *Conn) SetIdleTimeout(d time.Duration) {
+	c.idle = d
+	if d == 0 {
+		c.tc.SetDeadline(time.Time{})
+	}
+}
 
 // RemoteAddr is the peer's address.
 func (c *Conn) RemoteAddr() netip.AddrPort { return c.addr }
