@@ -7,19 +7,35 @@
 //
 // Every protocol is split in two layers.
 //
-//   - Codecs and state machines, with no I/O and no clock of their own:
-//     http_codec.go builds announce URLs and parses raw HTTP responses;
-//     udp_codec.go encodes and decodes BEP 15 packets; udp_exchange.go is the
-//     client's connect/retransmit state machine; swarm.go is the server's
-//     state; server_http.go and server_udp.go turn a request's bytes into a
-//     response's bytes. These are tested byte for byte and fuzzed.
-//   - Tasks on the aio loop that move those bytes: http_client.go (plain
-//     http:// on an aio TCP socket, https:// through net/http on the
-//     executor), udp_client.go, tiers.go, announcer.go and server.go.
+// Codecs and state machines, with no I/O and no clock of their own, tested
+// byte for byte and fuzzed:
+//
+//	http_codec.go    announce/scrape URLs; raw HTTP response -> AnnounceResponse
+//	udp_codec.go     BEP 15 packets, both directions
+//	udp_exchange.go  the client's connect / retransmit state machine
+//	swarm.go         the server's swarms: announce, expiry, caps, scrape
+//	server_http.go   request bytes -> response bytes (hand-parsed query)
+//	server_udp.go    datagram -> datagram, stateless HMAC connection ids
+//
+// Tasks on the aio loop that move those bytes:
+//
+//	tracker.go      the Tracker interface, Config, New, Announce, Scrape
+//	http_client.go  http:// on an aio TCP socket; https:// via net/http on the executor
+//	udp_client.go   one UDP socket per exchange, driving udp_exchange.go
+//	tiers.go        BEP 12 tiers; itself a Tracker
+//	announcer.go    one task per torrent: started, interval, completed, stopped
+//	server.go       Serve / ListenAndServe: accept task, a task per connection, UDP task
+//
+// The Announcer's contract with the session is a *aio.Queue[netip.AddrPort]:
+// every new peer address goes on it (without waiting: a full queue skips
+// the address until a later announce), minus our own listen addresses,
+// which trackers such as opentracker hand back.
 //
 // All state is owned by the aio loop thread, so there are no locks, no
-// goroutines and no channels here. Everything a tracker or a client sends
-// is hostile: sizes and counts are capped before anything is allocated,
-// and bad input is an error (client side) or a failure reply or silence
-// (server side), never a panic.
+// goroutines and no channels here (net/http, for https only, runs inside
+// the executor). Everything a tracker or a client sends is hostile: sizes
+// and counts are capped before anything is allocated (MaxBodySize,
+// MaxPeers, MaxNumWant, per-server torrent and peer caps), and bad input is
+// an error on the client side and a failure reply or silence on the server
+// side, never a panic.
 package tracker
