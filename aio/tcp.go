@@ -266,7 +266,7 @@ func ListenTCP(s Spawner, addr netip.AddrPort) (*TCPListener, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("listen %s: bind: %w", addr, err)
 	}
-	if err := unix.Listen(fd, 1024); err != nil {
+	if err := unix.Listen(fd, unix.SOMAXCONN); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}

@@ -1,0 +1,247 @@
+package aio_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+)
+
+var loopback4 = netip.MustParseAddrPort("127.0.0.1:0")
+
+// echo serves one connection: it copies what it reads back until EOF.
+func echo(t *aio.Task, ln *aio.TCPListener) (int, error) {
+	c, err := ln.Accept(t)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	buf := make([]byte, 4096)
+	total := 0
+	for {
+		n, err := c.Read(t, buf)
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if err := c.WriteAll(t, buf[:n]); err != nil {
+			return total, err
+		}
+	}
+}
+
+func TestTCPEcho(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
+		t.Run(addr, func(t *testing.T) {
+			payload := bytes.Repeat([]byte("0123456789abcdef"), 64*1024) // 1 MiB
+			got, err := aio.Run(func(t *aio.Task) ([]byte, error) {
+				ln, err := aio.ListenTCP(t, netip.MustParseAddrPort(addr))
+				if err != nil {
+					return nil, err
+				}
+				defer ln.Close()
+				srv := aio.Spawn(t, "echo", func(t *aio.Task) (int, error) { return echo(t, ln) })
+				c, err := aio.DialTCP(t, ln.Addr(), time.Second)
+				if err != nil {
+					return nil, err
+				}
+				defer c.Close()
+				writer := aio.Spawn(t, "writer", func(t *aio.Task) (int, error) {
+					_, err := c.Writev(t, [][]byte{payload[:10], payload[10:]})
+					c.CloseWrite()
+					return 0, err
+				})
+				back := make([]byte, len(payload))
+				if err := c.ReadFull(t, back); err != nil {
+					return nil, fmt.Errorf("ReadFull: %w", err)
+				}
+				if _, err := aio.Await(t, writer); err != nil {
+					return nil, err
+				}
+				if n, err := aio.Await(t, srv); err != nil || n != len(payload) {
+					return nil, fmt.Errorf("server echoed %d, %v", n, err)
+				}
+				return back, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, payload) {
+				t.Fatalf("echo differs: got %d bytes, want %d", len(got), len(payload))
+			}
+		})
+	}
+}
+
+func TestDialHostName(t *testing.T) {
+	_, err := aio.Run(func(t *aio.Task) (int, error) {
+		ln, err := aio.ListenTCP(t, loopback4)
+		if err != nil {
+			return 0, err
+		}
+		defer ln.Close()
+		aio.Spawn(t, "accept", func(t *aio.Task) (int, error) { return echo(t, ln) })
+		c, err := aio.Dial(t, fmt.Sprintf("localhost:%d", ln.Addr().Port()), time.Second)
+		if err != nil {
+			return 0, err
+		}
+		return 0, c.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDialRefused(t *testing.T) {
+	_, err := aio.Run(func(t *aio.Task) (int, error) {
+		ln, err := aio.ListenTCP(t, loopback4)
+		if err != nil {
+			return 0, err
+		}
+		addr := ln.Addr()
+		ln.Close() // nobody listens there now
+		_, err = aio.DialTCP(t, addr, time.Second)
+		return 0, err
+	})
+	if err == nil {
+		t.Fatal("dial to a closed port succeeded")
+	}
+}
+
+func TestCloseWakesParkedReader(t *testing.T) {
+	_, err := aio.Run(func(t *aio.Task) (int, error) {
+		ln, err := aio.ListenTCP(t, loopback4)
+		if err != nil {
+			return 0, err
+		}
+		defer ln.Close()
+		c, err := aio.DialTCP(t, ln.Addr(), time.Second)
+		if err != nil {
+			return 0, err
+		}
+		reader := aio.Spawn(t, "reader", func(t *aio.Task) (int, error) {
+			return c.Read(t, make([]byte, 10))
+		})
+		aio.Sleep(t, time.Millisecond)
+		c.Close()
+		_, err = aio.Await(t, reader)
+		if !errors.Is(err, aio.ErrClosed) {
+			return 0, fmt.Errorf("reader: got %v, want ErrClosed", err)
+		}
+		return 0, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReadDeadline(t *testing.T) {
+	_, err := aio.Run(func(t *aio.Task) (int, error) {
+		ln, err := aio.ListenTCP(t, loopback4)
+		if err != nil {
+			return 0, err
+		}
+		defer ln.Close()
+		c, err := aio.DialTCP(t, ln.Addr(), time.Second)
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		c.SetDeadline(t.Loop().Now().Add(10 * time.Millisecond))
+		_, err = c.Read(t, make([]byte, 1))
+		if !errors.Is(err, aio.ErrTimeout) {
+			return 0, fmt.Errorf("got %v, want ErrTimeout", err)
+		}
+		return 0, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUDPRoundTrip(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
+		got, err := aio.Run(func(t *aio.Task) (string, error) {
+			a, err := aio.ListenUDP(t, netip.MustParseAddrPort(addr))
+			if err != nil {
+				return "", err
+			}
+			defer a.Close()
+			b, err := aio.ListenUDP(t, netip.MustParseAddrPort(addr))
+			if err != nil {
+				return "", err
+			}
+			defer b.Close()
+			if _, err := a.WriteTo(t, []byte("ping"), b.LocalAddr()); err != nil {
+				return "", err
+			}
+			buf := make([]byte, 64)
+			n, from, err := b.ReadFrom(t, buf)
+			if err != nil {
+				return "", err
+			}
+			if from != a.LocalAddr() {
+				return "", fmt.Errorf("from %v, want %v", from, a.LocalAddr())
+			}
+			return string(buf[:n]), nil
+		})
+		if err != nil || got != "ping" {
+			t.Fatalf("%s: got %q, %v", addr, got, err)
+		}
+	}
+}
+
+func openFDs(t *testing.T) int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd on this system")
+	}
+	return len(entries)
+}
+
+// TestNoLeaks: after Run, no fd the loop opened and no goroutine it
+// started (coroutines, executor workers) is left, even when tasks were
+// still blocked in reads, sleeps and executor jobs at the end.
+func TestNoLeaks(t *testing.T) {
+	runtime.GC()
+	fds, goroutines := openFDs(t), runtime.NumGoroutine()
+	_, err := aio.Run(func(t *aio.Task) (int, error) {
+		ln, err := aio.ListenTCP(t, loopback4)
+		if err != nil {
+			return 0, err
+		}
+		c, err := aio.DialTCP(t, ln.Addr(), time.Second)
+		if err != nil {
+			return 0, err
+		}
+		aio.Spawn(t, "stuck reader", func(t *aio.Task) (int, error) { return c.Read(t, make([]byte, 1)) })
+		aio.Spawn(t, "sleeper", func(t *aio.Task) (int, error) { return 0, aio.Sleep(t, time.Hour) })
+		aio.Spawn(t, "accepter", func(t *aio.Task) (int, error) { return echo(t, ln) })
+		aio.Submit(t, func() (int, error) { time.Sleep(5 * time.Millisecond); return 0, nil })
+		return 0, aio.Sleep(t, time.Millisecond)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := openFDs(t); got != fds {
+		t.Errorf("open fds: %d after Run, %d before", got, fds)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // exited goroutines are reaped asynchronously
+	}
+	if got := runtime.NumGoroutine(); got > goroutines {
+		buf := make([]byte, 1<<16)
+		t.Errorf("goroutines: %d after Run, %d before\n%s", got, goroutines, buf[:runtime.Stack(buf, true)])
+	}
+}
