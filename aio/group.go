@@ -11,7 +11,7 @@ import (
 // the first error. No child outlives the Wait.
 type Group struct {
 	loop      *Loop
-	children  []*Task
+	children  map[*Task]struct{} // the running ones
 	running   int
 	err       error
 	cancelled bool     // Cancel was called: children's ErrCanceled is expected
@@ -21,15 +21,24 @@ type Group struct {
 // NewGroup returns an empty group for tasks on t's loop.
 func NewGroup(s Spawner) *Group { return &Group{loop: s.spawnLoop()} }
 
-// Go starts fn as a child of the group.
+// Go starts fn as a child of the group. A group lives as long as its
+// parent needs: children may be added while others run (one per peer
+// connection, say), and finished ones are forgotten.
 func (g *Group) Go(name string, fn func(t *Task) error) {
 	g.running++
 	child := g.loop.newTask(name, func(t *Task) {
 		_, err := run(t, func(t *Task) (struct{}, error) { return struct{}{}, fn(t) })
 		t.err = err
+		delete(g.children, t)
 		g.childDone(err)
 	})
-	g.children = append(g.children, child)
+	if g.children == nil {
+		g.children = make(map[*Task]struct{})
+	}
+	g.children[child] = struct{}{}
+	if g.cancelled {
+		child.Cancel() // a group that is being cancelled starts nothing new
+	}
 }
 
 func (g *Group) childDone(err error) {
@@ -46,7 +55,7 @@ func (g *Group) childDone(err error) {
 // Cancel cancels every child that is still running.
 func (g *Group) Cancel() {
 	g.cancelled = true
-	for _, c := range g.children {
+	for c := range g.children {
 		c.Cancel()
 	}
 }
@@ -65,7 +74,6 @@ func (g *Group) Wait(t *Task) error {
 			g.Cancel()
 		}
 	}
-	g.children = nil
 	if g.err == nil && canceled {
 		return ErrCanceled
 	}

@@ -43,6 +43,7 @@ type Loop struct {
 	closed    atomic.Bool
 	running_  bool
 	stats     Stats
+	onClose   []func() // run by shutdown, after the tasks are gone
 	opts      options
 }
 

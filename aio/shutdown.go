@@ -39,6 +39,9 @@ func (l *Loop) shutdown() error {
 			l.finish(t)
 		}
 	}
+	for _, fn := range l.onClose {
+		fn()
+	}
 	l.closed.Store(true)
 	l.exec.close()
 	l.takePosted() // results of the last jobs: nobody waits, but drop them here
