@@ -1,0 +1,160 @@
+package torrent
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/peer"
+)
+
+// ClientConfig configures a Client. Zero values take the defaults.
+type ClientConfig struct {
+	// ListenAddr is where incoming peers connect (default 0.0.0.0:6881).
+	// Port 0 picks a free port.
+	ListenAddr netip.AddrPort
+	// PeerID is ours; zero means a fresh Azureus-style id.
+	PeerID [20]byte
+	// MaxPeers caps connections per torrent (default 50).
+	MaxPeers int
+	// MaxDialing caps connection attempts in progress per torrent
+	// (default 20).
+	MaxDialing int
+	// DialTimeout bounds a connect plus handshake (default 5 s).
+	DialTimeout time.Duration
+	// HandshakeTimeout bounds an incoming handshake (default 10 s).
+	HandshakeTimeout time.Duration
+	// MaxHalfOpen caps incoming connections still in their handshake
+	// (default 64).
+	MaxHalfOpen int
+	// Logf receives one line per notable event (a dropped peer and why);
+	// nil discards them.
+	Logf func(format string, args ...any)
+}
+
+func (c *ClientConfig) setDefaults() {
+	if !c.ListenAddr.IsValid() {
+		c.ListenAddr = netip.AddrPortFrom(netip.IPv4Unspecified(), 6881)
+	}
+	if c.PeerID == ([20]byte{}) {
+		c.PeerID = peer.NewPeerID()
+	}
+	c.MaxPeers = defaultInt(c.MaxPeers, 50)
+	c.MaxDialing = defaultInt(c.MaxDialing, 20)
+	c.MaxHalfOpen = defaultInt(c.MaxHalfOpen, 64)
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = 5 * time.Second
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = 10 * time.Second
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+}
+
+func defaultInt(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// Client is one BitTorrent node: a peer id, one listening socket, and the
+// sessions (torrents) it serves. Incoming connections are routed to a
+// session by the info-hash in their handshake.
+type Client struct {
+	cfg      ClientConfig
+	ln       *aio.TCPListener
+	sessions map[[20]byte]*Session
+	halfOpen *aio.Semaphore
+}
+
+// NewClient opens the listening socket. Run must then run as a task to
+// accept connections.
+func NewClient(s aio.Spawner, cfg ClientConfig) (*Client, error) {
+	cfg.setDefaults()
+	ln, err := aio.ListenTCP(s, cfg.ListenAddr)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	return &Client{
+		cfg:      cfg,
+		ln:       ln,
+		sessions: make(map[[20]byte]*Session),
+		halfOpen: aio.NewSemaphore(cfg.MaxHalfOpen),
+	}, nil
+}
+
+// Addr is the address the client listens on.
+func (c *Client) Addr() netip.AddrPort { return c.ln.Addr() }
+
+// PeerID is the client's peer id.
+func (c *Client) PeerID() [20]byte { return c.cfg.PeerID }
+
+// Close stops listening.
+func (c *Client) Close() error { return c.ln.Close() }
+
+// Run accepts incoming connections until t is cancelled or the listener
+// closes. Each connection's handshake runs in its own task, bounded in
+// number (MaxHalfOpen) and in time (HandshakeTimeout).
+func (c *Client) Run(t *aio.Task) error {
+	g := aio.NewGroup(t)
+	defer g.Wait(t)
+	defer g.Cancel()
+	for {
+		conn, err := c.ln.Accept(t)
+		if errors.Is(err, aio.ErrCanceled) || errors.Is(err, aio.ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			// EMFILE and friends: wait a moment rather than spin.
+			c.cfg.Logf("accept: %v", err)
+			if err := aio.Sleep(t, 100*time.Millisecond); err != nil {
+				return nil
+			}
+			continue
+		}
+		if !c.halfOpen.TryAcquire() {
+			conn.Close() // too many handshakes in progress
+			continue
+		}
+		g.Go("handshake "+conn.RemoteAddr().String(), func(t *aio.Task) error {
+			c.incoming(t, conn)
+			return nil
+		})
+	}
+}
+
+// incoming reads the first 48 bytes of a handshake, finds the session for
+// its info-hash, and hands the connection over.
+func (c *Client) incoming(t *aio.Task, conn *aio.TCPConn) {
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			c.halfOpen.Release()
+		}
+	}
+	defer release()
+	in, err := peer.ReadIncoming(t, conn, c.cfg.HandshakeTimeout)
+	if err != nil {
+		c.cfg.Logf("incoming %s: %v", conn.RemoteAddr(), err)
+		return
+	}
+	s := c.sessions[in.InfoHash()]
+	if s == nil {
+		c.cfg.Logf("incoming %s: unknown info-hash %x", conn.RemoteAddr(), in.InfoHash())
+		conn.Close()
+		return
+	}
+	pc, hs, err := in.Accept(t, s.handshake(), s.limits(), c.cfg.HandshakeTimeout)
+	if err != nil {
+		c.cfg.Logf("incoming %s: %v", conn.RemoteAddr(), err)
+		return
+	}
+	release()
+	s.adopt(pc, hs)
+}

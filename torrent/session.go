@@ -1,0 +1,292 @@
+package torrent
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/peer"
+	"github.com/aiotorrent/aiotorrent/piece"
+	"github.com/aiotorrent/aiotorrent/tracker"
+)
+
+// SessionOptions configures one torrent in a Client.
+type SessionOptions struct {
+	// Dir is the download directory: a multi-file torrent goes into
+	// Dir/Name/, a single file to Dir/Name.
+	Dir string
+	// Seed keeps the session running after the download completes (and
+	// is how a seeder runs: all data present from the start).
+	Seed bool
+	// Peers are addresses to connect to besides the trackers' (magnet
+	// x.pe, --peer, tests).
+	Peers []netip.AddrPort
+	// NoTrackers skips announcing (a swarm given by Peers only).
+	NoTrackers bool
+	// Tracker tunes the tracker clients; AnnounceMinInterval floors the
+	// re-announce interval (default tracker.DefaultMinInterval).
+	Tracker             tracker.Config
+	AnnounceMinInterval time.Duration
+	// OnProgress is called on the loop about four times a second, and
+	// once more at the end.
+	OnProgress func(Progress)
+	// MaxInFlight bounds the memory of pieces being downloaded (default
+	// 32 MiB, at least 4 pieces).
+	MaxInFlight int64
+}
+
+// Progress is a snapshot of a session for display.
+type Progress struct {
+	Total, Verified       int64 // bytes wanted / bytes verified on disk
+	Pieces, PiecesDone    int
+	Peers                 int
+	Downloaded, Uploaded  int64   // payload bytes this session
+	DownRate, UpRate      float64 // bytes per second, smoothed
+	Complete              bool
+	Elapsed               time.Duration
+	ChecksFailed, Banned  int
+}
+
+// Session downloads and seeds one torrent: it owns the storage, the piece
+// picker and the peer connections, and its Run reads as the table of
+// contents of a download (session_*.go hold each concern).
+type Session struct {
+	client  *Client
+	meta    *Metainfo
+	opts    SessionOptions
+	storage *piece.Storage
+	picker  *piece.Picker
+	group   *aio.Group // every task of the session: peers, announcer, verifiers
+
+	addrs    *aio.Queue[netip.AddrPort] // from trackers and options, to the dialer
+	slots    *aio.Semaphore             // connections, MaxPeers
+	dialing  *aio.Semaphore             // connects in progress, MaxDialing
+	complete *aio.Event
+	announce *tracker.Announcer
+
+	peers  map[piece.PeerID]*peerConn
+	nextID piece.PeerID
+	known  map[netip.AddrPort]bool // connected or being dialled
+	banned map[netip.AddrPort]bool
+	bannedIDs map[[20]byte]bool
+
+	pieces  map[int]*pieceBuf // pieces being downloaded
+	pool    [][]byte          // spare piece buffers
+	suspect map[int][]blockRecord
+	cache   readCache
+
+	started              time.Time
+	verified             int64
+	downloaded, uploaded int64
+	downRate, upRate     rate
+	failed               int
+	pickScratch          []piece.Block
+	frameScratch         []byte
+	err                  error // a fatal error (disk) that ends the session
+
+	corruptUploads bool // tests: send every block with a flipped byte
+}
+
+// errComplete ends the session's group when the download is done.
+var errComplete = errors.New("download complete")
+
+// Add creates a session for m in the client. Nothing happens until Run.
+func (c *Client) Add(m *Metainfo, opts SessionOptions) (*Session, error) {
+	if _, dup := c.sessions[m.InfoHash]; dup {
+		return nil, fmt.Errorf("torrent %x already added", m.InfoHash)
+	}
+	storage, err := piece.OpenStorage(opts.Dir, m.Layout(), piece.StorageOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("open storage: %w", err)
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 32 << 20
+	}
+	maxActive := int(max(4, opts.MaxInFlight/m.PieceLength))
+	picker, err := piece.NewPicker(m.PieceLength, m.Length, rand.New(rand.NewPCG(rand.Uint64(), 0)),
+		piece.PickerOptions{MaxActivePieces: maxActive})
+	if err != nil {
+		storage.Close()
+		return nil, fmt.Errorf("picker: %w", err)
+	}
+	s := &Session{
+		client:    c,
+		meta:      m,
+		opts:      opts,
+		storage:   storage,
+		picker:    picker,
+		addrs:     aio.NewQueue[netip.AddrPort](1024),
+		slots:     aio.NewSemaphore(c.cfg.MaxPeers),
+		dialing:   aio.NewSemaphore(c.cfg.MaxDialing),
+		complete:  aio.NewEvent(),
+		peers:     make(map[piece.PeerID]*peerConn),
+		known:     make(map[netip.AddrPort]bool),
+		banned:    make(map[netip.AddrPort]bool),
+		bannedIDs: make(map[[20]byte]bool),
+		pieces:    make(map[int]*pieceBuf),
+		suspect:   make(map[int][]blockRecord),
+		cache:     newReadCache(4),
+	}
+	for _, a := range opts.Peers {
+		s.addrs.TryPut(a)
+	}
+	c.sessions[m.InfoHash] = s
+	return s, nil
+}
+
+// Run checks the data already on disk, then downloads (and, with Seed,
+// seeds) until the download completes, a fatal error, or t is cancelled.
+func (s *Session) Run(t *aio.Task) error {
+	defer s.close()
+	s.started = t.Loop().Now()
+	if err := s.resume(t); err != nil {
+		return err
+	}
+	s.group = aio.NewGroup(t)
+	if !s.opts.NoTrackers && len(s.meta.AnnounceList) > 0 {
+		if err := s.startAnnouncer(); err != nil {
+			s.client.cfg.Logf("trackers: %v", err)
+		}
+	}
+	s.group.Go("dialer", s.dialLoop)
+	s.group.Go("ticker", s.tickLoop)
+	s.group.Go("until complete", s.untilComplete)
+	err := s.group.Wait(t)
+	s.report()
+	switch {
+	case s.err != nil:
+		return s.err
+	case errors.Is(err, errComplete):
+		return nil
+	}
+	return err
+}
+
+// resume verifies what is on disk already, so a killed download loses only
+// the pieces it had not yet verified and written.
+func (s *Session) resume(t *aio.Task) error {
+	have, err := piece.Check(t, s.storage, nil)
+	if err != nil {
+		return fmt.Errorf("check existing data: %w", err)
+	}
+	for i := have.NextSet(0); i >= 0; i = have.NextSet(i + 1) {
+		s.picker.PieceVerified(i)
+		s.verified += int64(s.picker.PieceSize(i))
+	}
+	if s.picker.Complete() {
+		s.onComplete()
+	}
+	return nil
+}
+
+func (s *Session) untilComplete(t *aio.Task) error {
+	if err := s.complete.Wait(t); err != nil {
+		return err
+	}
+	if s.opts.Seed {
+		return aio.NewEvent().Wait(t) // until cancelled
+	}
+	return errComplete
+}
+
+func (s *Session) onComplete() {
+	if s.complete.IsSet() {
+		return
+	}
+	if err := s.storage.CreateEmptyFiles(); err != nil {
+		s.fail(fmt.Errorf("create empty files: %w", err))
+	}
+	if s.announce != nil {
+		s.announce.Completed()
+	}
+	for _, p := range s.peers {
+		p.setInterested(false)
+	}
+	s.complete.Set()
+}
+
+// fail ends the session with err (a disk error: nothing sensible is left
+// to do).
+func (s *Session) fail(err error) {
+	if s.err == nil {
+		s.err = err
+		if s.group != nil {
+			s.group.Cancel()
+		}
+	}
+}
+
+func (s *Session) close() {
+	delete(s.client.sessions, s.meta.InfoHash)
+	s.addrs.Close()
+	s.storage.Close()
+}
+
+// Progress returns a snapshot of the session.
+func (s *Session) Progress() Progress {
+	return Progress{
+		Total:        s.meta.Length,
+		Verified:     s.verified,
+		Pieces:       s.picker.NumPieces(),
+		PiecesDone:   s.picker.Bitfield().Count(),
+		Peers:        len(s.peers),
+		Downloaded:   s.downloaded,
+		Uploaded:     s.uploaded,
+		DownRate:     s.downRate.perSecond(),
+		UpRate:       s.upRate.perSecond(),
+		Complete:     s.picker.Complete(),
+		ChecksFailed: s.failed,
+		Banned:       len(s.bannedIDs),
+	}
+}
+
+func (s *Session) report() {
+	if s.opts.OnProgress != nil {
+		p := s.Progress()
+		p.Elapsed = time.Since(s.started)
+		s.opts.OnProgress(p)
+	}
+}
+
+// tickLoop does the periodic work: rates, pipeline depths, keep-alives and
+// progress reports.
+func (s *Session) tickLoop(t *aio.Task) error {
+	const tick = 250 * time.Millisecond
+	for n := 0; ; n++ {
+		if err := aio.Sleep(t, tick); err != nil {
+			return err
+		}
+		s.downRate.tick(s.downloaded, tick)
+		s.upRate.tick(s.uploaded, tick)
+		now := t.Loop().Now()
+		for _, p := range s.peers {
+			p.tick(tick, now)
+		}
+		s.report()
+	}
+}
+
+func (s *Session) handshake() peer.Handshake {
+	return peer.Handshake{InfoHash: s.meta.InfoHash, PeerID: s.client.cfg.PeerID}
+}
+
+func (s *Session) limits() peer.Limits {
+	return peer.Limits{MaxBlock: piece.BlockSize, NumPieces: s.meta.NumPieces()}
+}
+
+// rate is an exponentially smoothed bytes-per-second figure.
+type rate struct {
+	last  int64
+	value float64
+}
+
+func (r *rate) tick(total int64, d time.Duration) {
+	inst := float64(total-r.last) / d.Seconds()
+	r.last = total
+	r.value = 0.7*r.value + 0.3*inst
+}
+
+func (r *rate) perSecond() float64 { return r.value }

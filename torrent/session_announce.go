@@ -1,0 +1,46 @@
+package torrent
+
+import (
+	"math/rand/v2"
+	"net/netip"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/tracker"
+)
+
+// startAnnouncer runs the tracker announcer as a task of the session; the
+// peers it finds arrive on s.addrs, which the dialer takes from.
+func (s *Session) startAnnouncer() error {
+	tiers, err := tracker.NewTiers(s.meta.AnnounceList, s.opts.Tracker, rand.New(rand.NewPCG(rand.Uint64(), 1)))
+	if err != nil {
+		return err
+	}
+	listen := s.client.Addr()
+	s.announce = tracker.NewAnnouncer(tracker.AnnouncerConfig{
+		Tracker:     tiers,
+		Request:     s.announceRequest,
+		Peers:       s.addrs,
+		Self:        []netip.AddrPort{listen},
+		MinInterval: s.opts.AnnounceMinInterval,
+	})
+	if s.picker.Complete() {
+		s.announce.Completed()
+	}
+	s.group.Go("announce", func(t *aio.Task) error {
+		s.announce.Run(t)
+		return nil // a tracker that fails is no reason to stop the download
+	})
+	return nil
+}
+
+func (s *Session) announceRequest() tracker.AnnounceRequest {
+	return tracker.AnnounceRequest{
+		InfoHash:   s.meta.InfoHash,
+		PeerID:     s.client.cfg.PeerID,
+		Port:       s.client.Addr().Port(),
+		Uploaded:   s.uploaded,
+		Downloaded: s.downloaded,
+		Left:       s.meta.Length - s.verified,
+		NumWant:    50,
+	}
+}

@@ -1,0 +1,305 @@
+package torrent
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/peer"
+	"github.com/aiotorrent/aiotorrent/piece"
+)
+
+// dialLoop takes peer addresses off the queue and connects to them, at
+// most MaxDialing at once and MaxPeers in all.
+func (s *Session) dialLoop(t *aio.Task) error {
+	for {
+		addr, err := s.addrs.Get(t)
+		if err != nil {
+			return err
+		}
+		if s.known[addr] || s.banned[addr] || addr == s.client.Addr() {
+			continue
+		}
+		if err := s.slots.Acquire(t); err != nil {
+			return err
+		}
+		if err := s.dialing.Acquire(t); err != nil {
+			s.slots.Release()
+			return err
+		}
+		s.known[addr] = true
+		s.group.Go("dial "+addr.String(), func(t *aio.Task) error {
+			defer s.slots.Release()
+			conn, hs, err := peer.Dial(t, addr, s.handshake(), s.limits(), s.client.cfg.DialTimeout)
+			s.dialing.Release()
+			if err != nil {
+				delete(s.known, addr)
+				s.client.cfg.Logf("dial %s: %v", addr, err)
+				return nil
+			}
+			s.runPeer(t, conn, hs, addr)
+			delete(s.known, addr)
+			return nil
+		})
+	}
+}
+
+// adopt takes an incoming connection that finished its handshake.
+func (s *Session) adopt(conn *peer.Conn, hs peer.Handshake) {
+	if s.group == nil || !s.slots.TryAcquire() {
+		conn.Close()
+		return
+	}
+	s.group.Go("peer "+conn.RemoteAddr().String(), func(t *aio.Task) error {
+		defer s.slots.Release()
+		s.runPeer(t, conn, hs, netip.AddrPort{})
+		return nil
+	})
+}
+
+// peerConn is our side of one connection: the BEP 3 state flags, the
+// blocks we asked for, the requests we owe, and the two tasks (reader and
+// writer) that drive the socket.
+type peerConn struct {
+	s      *Session
+	id     piece.PeerID
+	peerID [20]byte
+	addr   netip.AddrPort // where we dialled, to ban; zero for incoming
+	conn   *peer.Conn
+	wake   *aio.Event // something is queued: the writer flushes
+
+	amChoking, amInterested     bool
+	peerChoking, peerInterested bool
+
+	// Invariant: requested holds the blocks we sent REQUEST for and have
+	// not received, cancelled or lost to a choke.
+	requested map[piece.Block]struct{}
+	cancelled map[piece.Block]struct{} // CANCEL sent: a late arrival is fine
+	pipeline  int                      // how many requests to keep out
+	uploads   []peer.Message           // REQUESTs to serve, in order
+
+	gotFirst  bool // the first message arrived (a bitfield may only be first)
+	lastBytes uint64
+	downRate  float64
+}
+
+const (
+	minPipeline = 16
+	maxPipeline = 256
+	maxUploads  = 512 // queued requests we serve; more is abuse
+	idleTimeout = 2 * time.Minute
+	keepAlive   = 90 * time.Second
+)
+
+// runPeer runs one connection until it fails or the session ends. A peer's
+// misbehaviour ends only this connection: the reason is logged.
+func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr netip.AddrPort) {
+	defer conn.Close()
+	if s.bannedIDs[hs.PeerID] {
+		return
+	}
+	s.nextID++
+	p := &peerConn{
+		s: s, id: s.nextID, peerID: hs.PeerID, addr: addr, conn: conn,
+		wake:      aio.NewEvent(),
+		amChoking: true, peerChoking: true,
+		requested: make(map[piece.Block]struct{}),
+		cancelled: make(map[piece.Block]struct{}),
+		pipeline:  minPipeline,
+	}
+	s.peers[p.id] = p
+	defer s.dropPeer(p)
+	conn.SetIdleTimeout(idleTimeout)
+	if bf := s.picker.Bitfield(); bf.Count() > 0 {
+		conn.Queue(peer.AppendBitfield(nil, bf.Bytes()))
+		p.wake.Set()
+	}
+	g := aio.NewGroup(t)
+	g.Go("read "+conn.RemoteAddr().String(), p.readLoop)
+	g.Go("write "+conn.RemoteAddr().String(), p.writeLoop)
+	if err := g.Wait(t); err != nil && !errors.Is(err, aio.ErrCanceled) {
+		s.client.cfg.Logf("%v", err) // the error names the peer
+	}
+}
+
+func (s *Session) dropPeer(p *peerConn) {
+	delete(s.peers, p.id)
+	s.picker.PeerGone(p.id)
+	s.refillAll() // its blocks are back in the pool
+}
+
+func (p *peerConn) readLoop(t *aio.Task) error {
+	for {
+		msg, err := p.conn.ReadMessage(t)
+		if err != nil {
+			return err
+		}
+		if err := p.handle(msg); err != nil {
+			return err
+		}
+	}
+}
+
+// writeLoop flushes whatever the reader and the session queued, once per
+// wakeup, so that everything queued in one loop step goes out in one
+// writev.
+func (p *peerConn) writeLoop(t *aio.Task) error {
+	for {
+		if err := p.wake.Wait(t); err != nil {
+			return err
+		}
+		p.wake.Clear()
+		if err := p.serveUploads(t); err != nil {
+			return err
+		}
+		if err := p.conn.Flush(t); err != nil {
+			return err
+		}
+	}
+}
+
+// handle applies one message from the peer (BEP 3).
+func (p *peerConn) handle(m peer.Message) error {
+	s := p.s
+	first := !p.gotFirst
+	p.gotFirst = true
+	switch m.ID {
+	case peer.KeepAlive:
+	case peer.Choke:
+		p.peerChoking = true
+		s.picker.PeerChoked(p.id)
+		clear(p.requested)
+		s.refillAll()
+	case peer.Unchoke:
+		p.peerChoking = false
+		p.refill()
+	case peer.Interested:
+		p.peerInterested = true
+		p.unchoke()
+	case peer.NotInterested:
+		p.peerInterested = false
+	case peer.Have:
+		if err := s.picker.PeerHave(p.id, int(m.Index)); err != nil {
+			return err
+		}
+		if !s.picker.Have(int(m.Index)) {
+			p.setInterested(true)
+		}
+	case peer.Bitfield:
+		if !first {
+			return fmt.Errorf("bitfield after the first message")
+		}
+		bf, err := piece.FromBytes(m.Payload, s.meta.NumPieces())
+		if err != nil {
+			return err
+		}
+		if err := s.picker.PeerBitfield(p.id, bf); err != nil {
+			return err
+		}
+		p.setInterested(p.wantsFrom(bf))
+	case peer.Request:
+		return p.queueUpload(m)
+	case peer.Cancel:
+		p.cancelUpload(m)
+	case peer.Piece:
+		return p.onBlock(m)
+	case peer.Port, peer.Extended:
+		// DHT and extensions are not implemented; we did not advertise
+		// them, but they are harmless.
+	default:
+		return fmt.Errorf("unexpected %v (extension not advertised)", m.ID)
+	}
+	return nil
+}
+
+// wantsFrom reports whether bf has a piece we still need.
+func (p *peerConn) wantsFrom(bf *piece.Bitfield) bool {
+	for i := bf.NextSet(0); i >= 0; i = bf.NextSet(i + 1) {
+		if !p.s.picker.Have(i) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *peerConn) setInterested(on bool) {
+	if p.amInterested == on {
+		return
+	}
+	p.amInterested = on
+	if on {
+		p.conn.Queue(peer.AppendInterested(nil))
+	} else {
+		p.conn.Queue(peer.AppendNotInterested(nil))
+	}
+	p.wake.Set()
+}
+
+// unchoke lets an interested peer download from us. Every interested peer
+// is unchoked (up to MaxPeers connections); the seeding issue replaces this
+// with tit-for-tat.
+func (p *peerConn) unchoke() {
+	if p.amChoking && p.peerInterested {
+		p.amChoking = false
+		p.conn.Queue(peer.AppendUnchoke(nil))
+		p.wake.Set()
+	}
+}
+
+// refill keeps the request pipeline full.
+func (p *peerConn) refill() {
+	s := p.s
+	if p.peerChoking || !p.amInterested {
+		return
+	}
+	want := p.pipeline - len(p.requested)
+	if want <= 0 {
+		return
+	}
+	s.pickScratch = s.picker.Pick(p.id, want, s.pickScratch[:0])
+	for _, b := range s.pickScratch {
+		p.requested[b] = struct{}{}
+		s.frameScratch = peer.AppendRequest(s.frameScratch[:0], uint32(b.Piece), uint32(b.Begin), uint32(b.Length))
+		p.conn.Queue(s.frameScratch)
+	}
+	if len(s.pickScratch) > 0 {
+		p.wake.Set()
+	}
+}
+
+// refillAll gives every peer a chance to pick after blocks went back to
+// the pool or a piece slot freed up.
+func (s *Session) refillAll() {
+	for _, p := range s.peers {
+		p.refill()
+	}
+}
+
+// cancel tells the peer we no longer want b (another peer delivered it in
+// endgame).
+func (p *peerConn) cancel(b piece.Block) {
+	if _, ok := p.requested[b]; !ok {
+		return
+	}
+	delete(p.requested, b)
+	p.cancelled[b] = struct{}{}
+	p.conn.Queue(peer.AppendCancel(nil, uint32(b.Piece), uint32(b.Begin), uint32(b.Length)))
+	p.wake.Set()
+}
+
+// tick adapts the pipeline to the peer's rate: enough requests to cover
+// about half a second of its transfer, like libtorrent's request queue.
+func (p *peerConn) tick(d time.Duration, now time.Time) {
+	st := p.conn.Stats()
+	inst := float64(st.Downloaded-p.lastBytes) / d.Seconds()
+	p.lastBytes = st.Downloaded
+	p.downRate = 0.7*p.downRate + 0.3*inst
+	p.pipeline = min(maxPipeline, max(minPipeline, int(p.downRate/2/piece.BlockSize)))
+	p.refill()
+	if now.Sub(st.LastWrite) >= keepAlive && p.conn.Queued() == 0 {
+		p.conn.Queue(peer.AppendKeepAlive(nil))
+		p.wake.Set()
+	}
+}

@@ -1,0 +1,121 @@
+package torrent
+
+import (
+	"fmt"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/peer"
+)
+
+// queueUpload accepts a REQUEST. Requests from a peer we choke are dropped
+// (BEP 3); a request outside the piece, or for a piece we do not have, is
+// a protocol error.
+func (p *peerConn) queueUpload(m peer.Message) error {
+	s := p.s
+	if err := peer.ValidateRequest(m.Index, m.Begin, m.Length, func(i int) int64 { return int64(s.picker.PieceSize(i)) }); err != nil {
+		return err
+	}
+	if !s.picker.Have(int(m.Index)) {
+		return fmt.Errorf("requested piece %d, which we do not have", m.Index)
+	}
+	if p.amChoking {
+		return nil
+	}
+	if len(p.uploads) >= maxUploads {
+		return fmt.Errorf("more than %d requests outstanding", maxUploads)
+	}
+	p.uploads = append(p.uploads, peer.Message{ID: peer.Request, Index: m.Index, Begin: m.Begin, Length: m.Length})
+	p.wake.Set()
+	return nil
+}
+
+func (p *peerConn) cancelUpload(m peer.Message) {
+	for i, u := range p.uploads {
+		if u.Index == m.Index && u.Begin == m.Begin && u.Length == m.Length {
+			p.uploads = append(p.uploads[:i], p.uploads[i+1:]...)
+			return
+		}
+	}
+}
+
+// serveUploads queues a PIECE for every pending request. Blocks come from
+// the read cache: a piece is read once, on the executor, and then serves
+// all of its 16 KiB requests.
+func (p *peerConn) serveUploads(t *aio.Task) error {
+	s := p.s
+	for len(p.uploads) > 0 && !p.amChoking {
+		// Taken off the queue before the read, which may suspend: a
+		// CANCEL or CHOKE handled meanwhile changes p.uploads.
+		u := p.uploads[0]
+		p.uploads = p.uploads[1:]
+		data, err := s.readPiece(t, int(u.Index))
+		if err != nil {
+			return err
+		}
+		block := data[u.Begin : u.Begin+u.Length]
+		if s.corruptUploads {
+			block = append([]byte(nil), block...)
+			block[0] ^= 0xff // a lying seeder, for tests of the ban logic
+		}
+		p.conn.QueuePiece(u.Index, u.Begin, block)
+		s.uploaded += int64(u.Length)
+	}
+	return nil
+}
+
+// readPiece returns piece i from the cache, reading it on the executor on
+// a miss. The bytes must not be changed: writers may still be sending them.
+func (s *Session) readPiece(t *aio.Task, i int) ([]byte, error) {
+	if data := s.cache.get(i); data != nil {
+		return data, nil
+	}
+	data, err := aio.Blocking(t, func() ([]byte, error) {
+		buf := make([]byte, s.picker.PieceSize(i))
+		return buf, s.storage.ReadPiece(i, buf)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read piece %d: %w", i, err)
+	}
+	s.cache.put(i, data)
+	return data, nil
+}
+
+// readCache keeps the last few pieces read for upload. Evicted buffers are
+// left to the garbage collector rather than reused, since a writer may
+// still be sending from one.
+type readCache struct {
+	max    int
+	order  []int
+	pieces map[int][]byte
+}
+
+func newReadCache(n int) readCache {
+	return readCache{max: n, pieces: make(map[int][]byte)}
+}
+
+func (c *readCache) get(i int) []byte { return c.pieces[i] }
+
+func (c *readCache) put(i int, data []byte) {
+	if _, ok := c.pieces[i]; ok {
+		return
+	}
+	if len(c.order) >= c.max {
+		delete(c.pieces, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.order = append(c.order, i)
+	c.pieces[i] = data
+}
+
+func (c *readCache) invalidate(i int) {
+	if _, ok := c.pieces[i]; !ok {
+		return
+	}
+	delete(c.pieces, i)
+	for k, v := range c.order {
+		if v == i {
+			c.order = append(c.order[:k], c.order[k+1:]...)
+			break
+		}
+	}
+}
