@@ -40,14 +40,14 @@ type SessionOptions struct {
 
 // Progress is a snapshot of a session for display.
 type Progress struct {
-	Total, Verified       int64 // bytes wanted / bytes verified on disk
-	Pieces, PiecesDone    int
-	Peers                 int
-	Downloaded, Uploaded  int64   // payload bytes this session
-	DownRate, UpRate      float64 // bytes per second, smoothed
-	Complete              bool
-	Elapsed               time.Duration
-	ChecksFailed, Banned  int
+	Total, Verified      int64 // bytes wanted / bytes verified on disk
+	Pieces, PiecesDone   int
+	Peers                int
+	Downloaded, Uploaded int64   // payload bytes this session
+	DownRate, UpRate     float64 // bytes per second, smoothed
+	Complete             bool
+	Elapsed              time.Duration
+	ChecksFailed, Banned int
 }
 
 // Session downloads and seeds one torrent: it owns the storage, the piece
@@ -67,10 +67,10 @@ type Session struct {
 	complete *aio.Event
 	announce *tracker.Announcer
 
-	peers  map[piece.PeerID]*peerConn
-	nextID piece.PeerID
-	known  map[netip.AddrPort]bool // connected or being dialled
-	banned map[netip.AddrPort]bool
+	peers     map[piece.PeerID]*peerConn
+	nextID    piece.PeerID
+	known     map[netip.AddrPort]bool // connected or being dialled
+	banned    map[netip.AddrPort]bool
 	bannedIDs map[[20]byte]bool
 
 	pieces  map[int]*pieceBuf // pieces being downloaded
