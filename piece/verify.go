@@ -4,7 +4,10 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"hash"
 	"runtime"
+	"sync/atomic"
+	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
 )
@@ -12,106 +15,148 @@ import (
 // ErrNoHashes is returned when verifying a layout that carries no hashes.
 var ErrNoHashes = errors.New("layout has no piece hashes")
 
-// HashPiece reads piece i into buf and compares its SHA-1 with the
-// layout's. It is synchronous: call it on an executor thread. buf must
-// hold at least the piece (PieceLength bytes serves every piece). A piece
+// hashBufSize is the read size for hashing: small enough to stay in a
+// core's L2 cache between the read that fills it and the hash that reads
+// it, whichever executor thread runs the job, and independent of the
+// piece length (pieces may be 16 MiB).
+const hashBufSize = 128 << 10
+
+// HashPiece reads piece i and compares its SHA-1 with the layout's. It is
+// synchronous: call it on an executor thread. buf is scratch space for the
+// reads, of any size (nil allocates hashBufSize, which is plenty). A piece
 // whose data is missing is not ok, and not an error.
 func HashPiece(s *Storage, i int, buf []byte) (ok bool, err error) {
+	if len(buf) == 0 {
+		buf = make([]byte, hashBufSize)
+	}
+	return hashPiece(s, i, buf, sha1.New())
+}
+
+// hashPiece is HashPiece with the hasher passed in, for reuse.
+func hashPiece(s *Storage, i int, buf []byte, h hash.Hash) (bool, error) {
 	l := s.Layout()
 	if len(l.Hashes) == 0 {
 		return false, ErrNoHashes
 	}
-	if err := s.ReadPiece(i, buf); err != nil {
-		if errors.Is(err, ErrMissing) {
-			return false, nil
-		}
-		return false, fmt.Errorf("hash piece %d: %w", i, err)
+	size := l.PieceSize(i)
+	if size == 0 {
+		return false, fmt.Errorf("hash piece %d: out of range [0, %d)", i, l.NumPieces())
 	}
-	return sha1.Sum(buf[:l.PieceSize(i)]) == l.Hashes[i], nil
+	h.Reset()
+	for off := int64(0); off < size; {
+		n := min(int64(len(buf)), size-off)
+		if err := s.ReadAt(buf[:n], i, off); err != nil {
+			if errors.Is(err, ErrMissing) {
+				return false, nil
+			}
+			return false, fmt.Errorf("hash piece %d: %w", i, err)
+		}
+		h.Write(buf[:n])
+		off += n
+	}
+	var sum [sha1.Size]byte
+	return [20]byte(h.Sum(sum[:0])) == l.Hashes[i], nil
 }
 
-// checkChunkBytes is about how much data one executor job hashes: large
-// enough that the job's overhead (a wake-up of the loop) is noise, small
-// enough that progress moves and the work spreads over the workers.
-const checkChunkBytes = 4 << 20
+// checkClaimBytes is about how much data a worker claims at a time: large
+// enough that the shared cursor is touched rarely, small enough that the
+// workers finish together.
+const checkClaimBytes = 4 << 20
 
-// checkSlot is one job's reusable state. A worker writes it while the job
-// runs; the loop reads it after the job's future resolves, which orders
-// the two (the result is handed over through the loop's post queue).
-type checkSlot struct {
-	buf   []byte
-	first int    // first piece of the chunk
-	ok    []bool // ok[k] is piece first+k
+// progressEvery is how often Check reports progress while it waits.
+const progressEvery = 100 * time.Millisecond
+
+// checkRun is the state one Check shares with its executor jobs. Each job
+// claims runs of pieces from next until none are left; ok[i] is written
+// only by the job that claimed piece i and read by the loop after every
+// job's future has resolved, which orders the two (results come back
+// through the loop's post queue).
+type checkRun struct {
+	s     *Storage
+	n     int
+	claim int
+	next  atomic.Int64 // first piece not yet claimed
+	done  atomic.Int64 // pieces hashed, for progress
+	stop  atomic.Bool  // set when Check returns early
+	ok    []bool
 }
 
 // Check verifies every piece of s and returns the ones whose data is on
 // disk and matches its hash, for resuming a download. It runs on the loop
-// as part of task t and hashes on the executor: chunks of pieces go out as
-// jobs, a few more in flight than the executor has workers so that none
-// waits for the loop, each with its own buffer that is reused for the next
-// chunk. progress, if not nil, is called on the loop after each chunk with
-// the pieces checked so far and the total.
+// as part of task t and hashes on the executor: one job per worker, each
+// with its own read buffer and hasher, claiming runs of pieces from a
+// shared atomic cursor. progress, if not nil, is called on the loop about
+// every 100ms and once at the end with the pieces checked and the total.
+//
+// The loop is deliberately off the per-piece path. Handing out a job per
+// chunk and collecting each result on the loop measured 60% of SHA-1 speed
+// on two cores against 85% for this: every hand-off waits for the loop
+// thread to get a CPU back from the hashing workers.
 func Check(t *aio.Task, s *Storage, progress func(done, total int)) (*Bitfield, error) {
-	return check(t, s, progress, max(2, runtime.NumCPU())+1)
+	// aio's executor has max(2, NumCPU) workers by default.
+	return check(t, s, progress, max(2, runtime.NumCPU()), 0)
 }
 
-func check(t *aio.Task, s *Storage, progress func(done, total int), inFlight int) (*Bitfield, error) {
+// check is Check with the number of jobs and the pieces per claim (0 for
+// about checkClaimBytes) given, for tests.
+func check(t *aio.Task, s *Storage, progress func(done, total int), jobs, claim int) (*Bitfield, error) {
 	l := s.Layout()
 	n := l.NumPieces()
 	if len(l.Hashes) == 0 && n > 0 {
 		return nil, ErrNoHashes
 	}
-	per := int(max(1, checkChunkBytes/l.PieceLength))
+	if claim <= 0 {
+		claim = int(max(1, checkClaimBytes/l.PieceLength))
+	}
+	run := &checkRun{s: s, n: n, claim: claim, ok: make([]bool, n)}
+	defer run.stop.Store(true) // a cancelled Check stops its jobs early
+	futs := make([]*aio.Future[struct{}], min(jobs, (n+claim-1)/claim))
+	for k := range futs {
+		futs[k] = aio.Submit(t, run.work)
+	}
+	for _, f := range futs {
+		for {
+			_, err := aio.AwaitTimeout(t, f, progressEvery)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, aio.ErrTimeout) {
+				return nil, fmt.Errorf("check: %w", err)
+			}
+			if progress != nil {
+				progress(int(run.done.Load()), n)
+			}
+		}
+	}
 	have := NewBitfield(n)
-	var (
-		queue []*aio.Future[*checkSlot] // in flight, oldest first
-		spare []*checkSlot
-		next  int // first piece not yet sent out
-		done  int
-	)
-	for next < n || len(queue) > 0 {
-		for next < n && len(queue) < inFlight {
-			var slot *checkSlot
-			if k := len(spare); k > 0 {
-				slot, spare = spare[k-1], spare[:k-1]
-			} else {
-				slot = &checkSlot{buf: make([]byte, l.PieceLength), ok: make([]bool, per)}
-			}
-			slot.first = next
-			count := min(per, n-next)
-			next += count
-			queue = append(queue, aio.Submit(t, func() (*checkSlot, error) {
-				return slot, hashChunk(s, slot, count)
-			}))
+	for i, ok := range run.ok {
+		if ok {
+			have.Set(i)
 		}
-		slot, err := aio.Await(t, queue[0])
-		if err != nil {
-			return nil, fmt.Errorf("check: %w", err)
-		}
-		queue = queue[1:]
-		count := min(per, n-slot.first)
-		for k, ok := range slot.ok[:count] {
-			if ok {
-				have.Set(slot.first + k)
-			}
-		}
-		done += count
-		spare = append(spare, slot)
-		if progress != nil {
-			progress(done, n)
-		}
+	}
+	if progress != nil {
+		progress(n, n)
 	}
 	return have, nil
 }
 
-// hashChunk hashes count pieces from slot.first on an executor thread.
-func hashChunk(s *Storage, slot *checkSlot, count int) error {
-	for k := range count {
-		ok, err := HashPiece(s, slot.first+k, slot.buf)
-		if err != nil {
-			return err
+// work is one executor job of a Check.
+func (c *checkRun) work() (struct{}, error) {
+	buf, h := make([]byte, hashBufSize), sha1.New()
+	for !c.stop.Load() {
+		first := int(c.next.Add(int64(c.claim))) - c.claim
+		if first >= c.n {
+			break
 		}
-		slot.ok[k] = ok
+		for i := first; i < min(first+c.claim, c.n); i++ {
+			ok, err := hashPiece(c.s, i, buf, h)
+			if err != nil {
+				c.stop.Store(true)
+				return struct{}{}, err
+			}
+			c.ok[i] = ok
+			c.done.Add(1)
+		}
 	}
-	return nil
+	return struct{}{}, nil
 }
