@@ -128,3 +128,20 @@ func TestCheckReadError(t *testing.T) {
 		t.Errorf("Check over an unreadable file = %v, want an error that is not ErrMissing", err)
 	}
 }
+
+func TestCheckCanceled(t *testing.T) {
+	l := Layout{PieceLength: 16, Length: 64, Files: files("a", 64)}
+	s, err := OpenStorage(t.TempDir(), hashed(l, make([]byte, 64)), StorageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = aio.Run(func(t *aio.Task) (*Bitfield, error) {
+		h := aio.Spawn(t, "check", func(t *aio.Task) (*Bitfield, error) { return check(t, s, nil, 2, 1) })
+		h.Cancel()
+		return aio.Await(t, h)
+	})
+	if !errors.Is(err, aio.ErrCanceled) {
+		t.Errorf("cancelled Check = %v, want aio.ErrCanceled", err)
+	}
+}
