@@ -150,6 +150,9 @@ func NewPicker(pieceLen, totalLen int64, rng *rand.Rand, opts PickerOptions) (*P
 	if pieceLen <= 0 || totalLen < 0 || pieceLen > 1<<30 {
 		return nil, fmt.Errorf("picker: piece length %d, total %d", pieceLen, totalLen)
 	}
+	if rng == nil {
+		return nil, errors.New("picker: nil rng")
+	}
 	n := int((totalLen + pieceLen - 1) / pieceLen)
 	if opts.Wanted != nil && opts.Wanted.Len() != n {
 		return nil, fmt.Errorf("picker: wanted bitfield of %d pieces, torrent has %d", opts.Wanted.Len(), n)
