@@ -33,6 +33,9 @@ type SessionOptions struct {
 	// OnProgress is called on the loop about four times a second, and
 	// once more at the end.
 	OnProgress func(Progress)
+	// RequireComplete makes Run fail with ErrIncomplete when the data on
+	// disk is not complete (a seeder that must not download).
+	RequireComplete bool
 	// MaxInFlight bounds the memory of pieces being downloaded (default
 	// 32 MiB, at least 4 pieces).
 	MaxInFlight int64
@@ -48,6 +51,7 @@ type Progress struct {
 	Complete             bool
 	Elapsed              time.Duration
 	ChecksFailed, Banned int
+	PeersSeen            int // connections that completed a handshake
 }
 
 // Session downloads and seeds one torrent: it owns the storage, the piece
@@ -78,7 +82,8 @@ type Session struct {
 	suspect map[int][]blockRecord
 	cache   readCache
 
-	started              time.Time
+	loop                 *aio.Loop
+	started, finished    time.Time // loop time: Run began, the download completed
 	verified             int64
 	downloaded, uploaded int64
 	downRate, upRate     rate
@@ -89,6 +94,10 @@ type Session struct {
 
 	corruptUploads bool // tests: send every block with a flipped byte
 }
+
+// ErrIncomplete is returned by Run with RequireComplete when data is
+// missing or damaged.
+var ErrIncomplete = errors.New("data is incomplete")
 
 // errComplete ends the session's group when the download is done.
 var errComplete = errors.New("download complete")
@@ -141,9 +150,13 @@ func (c *Client) Add(m *Metainfo, opts SessionOptions) (*Session, error) {
 // seeds) until the download completes, a fatal error, or t is cancelled.
 func (s *Session) Run(t *aio.Task) error {
 	defer s.close()
-	s.started = t.Loop().Now()
+	s.loop = t.Loop()
+	s.started = s.loop.Now()
 	if err := s.resume(t); err != nil {
 		return err
+	}
+	if s.opts.RequireComplete && !s.picker.Complete() {
+		return fmt.Errorf("%s: %d of %d pieces verified: %w", s.meta.Name, s.picker.Bitfield().Count(), s.meta.NumPieces(), ErrIncomplete)
 	}
 	s.group = aio.NewGroup(t)
 	if !s.opts.NoTrackers && len(s.meta.AnnounceList) > 0 {
@@ -196,6 +209,7 @@ func (s *Session) onComplete() {
 	if s.complete.IsSet() {
 		return
 	}
+	s.finished = s.loop.Now()
 	if err := s.storage.CreateEmptyFiles(); err != nil {
 		s.fail(fmt.Errorf("create empty files: %w", err))
 	}
@@ -225,9 +239,21 @@ func (s *Session) close() {
 	s.storage.Close()
 }
 
-// Progress returns a snapshot of the session.
+// SetOnProgress sets the progress callback (see SessionOptions.OnProgress).
+func (s *Session) SetOnProgress(fn func(Progress)) { s.opts.OnProgress = fn }
+
+// Progress returns a snapshot of the session. Elapsed runs from Run's
+// start to the download's completion (or now, while it downloads).
 func (s *Session) Progress() Progress {
+	var elapsed time.Duration
+	switch {
+	case !s.finished.IsZero():
+		elapsed = s.finished.Sub(s.started)
+	case s.loop != nil:
+		elapsed = s.loop.Now().Sub(s.started)
+	}
 	return Progress{
+		Elapsed:      elapsed,
 		Total:        s.meta.Length,
 		Verified:     s.verified,
 		Pieces:       s.picker.NumPieces(),
@@ -240,14 +266,13 @@ func (s *Session) Progress() Progress {
 		Complete:     s.picker.Complete(),
 		ChecksFailed: s.failed,
 		Banned:       len(s.bannedIDs),
+		PeersSeen:    int(s.nextID),
 	}
 }
 
 func (s *Session) report() {
 	if s.opts.OnProgress != nil {
-		p := s.Progress()
-		p.Elapsed = time.Since(s.started)
-		s.opts.OnProgress(p)
+		s.opts.OnProgress(s.Progress())
 	}
 }
 
