@@ -1,0 +1,266 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/torrent"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+// CreateOptions holds `aiotorrent create`'s parsed command line.
+type CreateOptions struct {
+	IO *Factory
+
+	Path string
+	// Announce holds the tracker tiers: one per -a, split at commas.
+	Announce    [][]string
+	PieceLength int64 // 0 picks one
+	Private     bool
+	Comment     string
+	WebSeeds    []string
+	Source      string
+	Name        string
+	// Output is the .torrent to write; it defaults to NAME.torrent.
+	Output string
+	Force  bool
+	// NoDate leaves the creation date out, so the same input gives the
+	// same bytes.
+	NoDate bool
+}
+
+// NewCmdCreate builds `aiotorrent create`. runF, if not nil, replaces
+// createRun (tests use it to check flag parsing alone).
+func NewCmdCreate(f *Factory, runF func(*CreateOptions) error) *cobra.Command {
+	opts := &CreateOptions{IO: f}
+	var announce []string
+	var pieceLength string
+	cmd := &cobra.Command{
+		Use:   "create PATH [-a URL]... [-o OUT.torrent]",
+		Short: "Make a .torrent of a file or directory",
+		Long: `Make a .torrent of a file or directory, hashing on all cores.
+
+Each -a adds a tracker tier; URLs joined by commas in one -a share a tier
+(BEP 12): "-a u1,u2 -a u3" gives the tiers [u1 u2] and [u3].`,
+		Example: `  aiotorrent create ./photos -a http://tracker.example/announce -o photos.torrent
+  aiotorrent create big.iso -a udp://t1:6969,udp://t2:6969 -a http://t3/announce --piece-length 4M`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Path = args[0]
+			var err error
+			if opts.Announce, err = parseTiers(announce); err != nil {
+				return usageError{err}
+			}
+			if opts.PieceLength, err = parsePieceLength(pieceLength); err != nil {
+				return usageError{err}
+			}
+			if opts.Private && len(opts.Announce) == 0 {
+				return usageError{errors.New("--private needs a tracker (-a): its peers can come from nowhere else")}
+			}
+			if opts.Output == "" {
+				opts.Output = defaultOutput(opts.Path, opts.Name)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return createRun(opts)
+		},
+	}
+	fl := cmd.Flags()
+	// StringArray, not StringSlice: a slice flag would split at the
+	// commas itself and lose the tiers.
+	fl.StringArrayVarP(&announce, "announce", "a", nil, "tracker URL; repeat for more tiers, commas join a tier")
+	fl.StringVar(&pieceLength, "piece-length", "", "piece length in bytes, a power of two from 16K to 256M (K and M suffixes allowed); default: automatic")
+	fl.BoolVar(&opts.Private, "private", false, "private torrent (BEP 27): peers from the trackers only")
+	fl.StringVar(&opts.Comment, "comment", "", "free-text comment")
+	fl.StringArrayVar(&opts.WebSeeds, "web-seed", nil, "web seed URL (BEP 19); may be repeated")
+	fl.StringVar(&opts.Source, "source", "", "source tag in the info dict (changes the info-hash)")
+	fl.StringVar(&opts.Name, "name", "", "torrent name (default: base name of PATH)")
+	fl.StringVarP(&opts.Output, "output", "o", "", "file to write (default: NAME.torrent)")
+	fl.BoolVarP(&opts.Force, "force", "f", false, "overwrite the output file if it exists")
+	fl.BoolVar(&opts.NoDate, "no-date", false, "leave out the creation date (reproducible output)")
+	return cmd
+}
+
+// createRun hashes opts.Path on the executor and writes the .torrent.
+func createRun(opts *CreateOptions) error {
+	// Fail before hashing gigabytes, not after; writeNew checks again
+	// atomically.
+	if !opts.Force {
+		if _, err := os.Lstat(opts.Output); err == nil {
+			return fmt.Errorf("%s exists (use --force to overwrite)", opts.Output)
+		}
+	}
+	copts := torrent.CreateOptions{
+		Path: opts.Path, Announce: opts.Announce, PieceLength: opts.PieceLength,
+		Private: opts.Private, Comment: opts.Comment, Source: opts.Source,
+		WebSeeds: opts.WebSeeds, Name: opts.Name, NoCreationDate: opts.NoDate,
+	}
+	progress, finish := newPieceBar(opts.IO, "hashing")
+	type made struct {
+		m    *torrent.Metainfo
+		data []byte
+	}
+	r, err := aio.Run(func(t *aio.Task) (made, error) {
+		var r made
+		err := interruptible(t, func(t *aio.Task) (err error) {
+			r.m, r.data, err = torrent.Create(t, copts, progress)
+			return err
+		}, nil)
+		return r, err
+	})
+	finish()
+	if err != nil {
+		return err
+	}
+	if err := writeTorrent(opts.Output, r.data, opts.Force); err != nil {
+		return err
+	}
+	m := r.m
+	fmt.Fprintf(opts.IO.Out, "info-hash %s\n", m.HexInfoHash())
+	fmt.Fprintf(opts.IO.Out, "wrote %s (%s in %d pieces of %s)\n",
+		opts.Output, humanBytes(float64(m.Length)), m.NumPieces(), humanBytes(float64(m.PieceLength)))
+	return nil
+}
+
+// parseTiers turns the -a values into tiers: each value is a tier, its
+// comma-separated URLs the tier's members.
+func parseTiers(values []string) ([][]string, error) {
+	var tiers [][]string
+	for _, v := range values {
+		var tier []string
+		for u := range strings.SplitSeq(v, ",") {
+			u = strings.TrimSpace(u)
+			if u == "" {
+				return nil, fmt.Errorf("-a %q: empty tracker URL", v)
+			}
+			if !strings.Contains(u, "://") {
+				return nil, fmt.Errorf("-a %q: %q is not a URL (want http://, https:// or udp://)", v, u)
+			}
+			tier = append(tier, u)
+		}
+		tiers = append(tiers, tier)
+	}
+	return tiers, nil
+}
+
+// Piece lengths accepted on the command line: powers of two, at least a
+// 16 KiB block (peers request pieces in blocks of that size, and
+// libtorrent rejects torrents with smaller pieces) and at most what the
+// metainfo parser takes.
+const (
+	minPieceLength = 16 << 10
+	maxPieceLength = torrent.MaxPieceLength
+)
+
+// parsePieceLength reads a size as parseSize does ("262144", "256K",
+// "4MiB"), or "" for automatic (0), and insists on a power of two.
+func parsePieceLength(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := parseSize(s)
+	if err != nil {
+		return 0, fmt.Errorf("--piece-length: %w", err)
+	}
+	if n&(n-1) != 0 || n < minPieceLength || n > maxPieceLength {
+		return 0, fmt.Errorf("--piece-length %q: want a power of two from 16KiB to %dMiB", s, maxPieceLength>>20)
+	}
+	return n, nil
+}
+
+// defaultOutput is NAME.torrent in the current directory, NAME being the
+// torrent's name.
+func defaultOutput(path, name string) string {
+	if name == "" {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			abs = path
+		}
+		name = filepath.Base(abs)
+	}
+	return name + ".torrent"
+}
+
+// writeTorrent writes data to path. Without force it never replaces a
+// file, even one created since createRun looked (O_EXCL); with force it
+// writes a temporary file and renames it over path, so a failed write
+// leaves the old file whole.
+func writeTorrent(path string, data []byte, force bool) error {
+	if !force {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s exists (use --force to overwrite)", path)
+		}
+		if err != nil {
+			return fmt.Errorf("write torrent: %w", err)
+		}
+		_, err = f.Write(data)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+			return fmt.Errorf("write torrent: %w", err)
+		}
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".aiotorrent-*.torrent")
+	if err != nil {
+		return fmt.Errorf("write torrent: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644) // CreateTemp makes it 0600
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("write torrent: %w", err)
+	}
+	return nil
+}
+
+// newPieceBar returns a progress callback that draws a bar of pieces on
+// f.Err when f is a terminal, and finish, which erases it (the command
+// prints its own summary, or an error, in its place). Off a
+// terminal the callback is nil: a log file gains nothing from a bar.
+// The callback runs on the loop thread; drawing is a small write,
+// throttled to ten a second.
+func newPieceBar(f *Factory, desc string) (progress func(done, total int), finish func()) {
+	if !f.IsTerminal {
+		return nil, func() {}
+	}
+	var bar *progressbar.ProgressBar
+	progress = func(done, total int) {
+		if bar == nil {
+			// The total is only known once the files have been walked.
+			bar = progressbar.NewOptions(total,
+				progressbar.OptionSetWriter(f.Err),
+				progressbar.OptionSetDescription(desc),
+				progressbar.OptionShowCount(),
+				progressbar.OptionSetItsString("pieces"),
+				progressbar.OptionShowIts(),
+				progressbar.OptionThrottle(100*time.Millisecond))
+		}
+		bar.Set(done)
+	}
+	finish = func() {
+		if bar != nil {
+			bar.Clear()
+		}
+	}
+	return progress, finish
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/tracker"
+	"github.com/spf13/cobra"
+)
+
+// TrackerOptions holds `aiotorrent tracker`'s parsed command line.
+type TrackerOptions struct {
+	IO *Factory
+
+	// HTTPAddr and UDPAddr are where to listen; an invalid (zero) address
+	// leaves that transport off.
+	HTTPAddr, UDPAddr netip.AddrPort
+	Interval          time.Duration
+
+	// ready, if set, is called on the loop thread once the tracker
+	// listens, with a function that does what Ctrl-C does and may be
+	// called from any goroutine. Tests use it to find the ports and to
+	// stop the tracker without signalling the test process.
+	ready func(s *tracker.Server, interrupt func())
+}
+
+// defaultTrackerAddr serves loopback only: exposing a tracker to the
+// network is a decision the user makes with --http and --udp.
+const defaultTrackerAddr = "127.0.0.1:6969"
+
+// NewCmdTracker builds `aiotorrent tracker`. runF, if not nil, replaces
+// trackerRun.
+func NewCmdTracker(f *Factory, runF func(*TrackerOptions) error) *cobra.Command {
+	opts := &TrackerOptions{IO: f}
+	var httpAddr, udpAddr string
+	cmd := &cobra.Command{
+		Use:   "tracker [--http ADDR] [--udp ADDR]",
+		Short: "Run a BitTorrent tracker (HTTP and UDP) until Ctrl-C",
+		Long: `Run a small in-memory BitTorrent tracker: HTTP announce and scrape
+(BEP 3, BEP 23, BEP 48) and UDP (BEP 15), on one event loop.
+
+An empty address turns that transport off; port 0 picks a free port.`,
+		Example: `  aiotorrent tracker
+  aiotorrent tracker --http 0.0.0.0:6969 --udp ''`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.HTTPAddr, err = parseListenAddr("--http", httpAddr); err != nil {
+				return usageError{err}
+			}
+			if opts.UDPAddr, err = parseListenAddr("--udp", udpAddr); err != nil {
+				return usageError{err}
+			}
+			if !opts.HTTPAddr.IsValid() && !opts.UDPAddr.IsValid() {
+				return usageError{errors.New("--http and --udp are both empty: nothing to serve")}
+			}
+			if opts.Interval <= 0 {
+				return usageError{fmt.Errorf("--interval %v: must be positive", opts.Interval)}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return trackerRun(opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&httpAddr, "http", defaultTrackerAddr, "HTTP listen address, IP:PORT ('' for no HTTP)")
+	fl.StringVar(&udpAddr, "udp", defaultTrackerAddr, "UDP listen address, IP:PORT ('' for no UDP)")
+	fl.DurationVar(&opts.Interval, "interval", 30*time.Minute, "announce interval handed to clients; silent peers expire after twice this")
+	return cmd
+}
+
+// trackerRun serves until interrupted, which is the normal way to stop:
+// it then returns errInterrupted (exit code 130), as a shell expects.
+func trackerRun(opts *TrackerOptions) error {
+	cfg := tracker.ServerConfig{HTTPAddr: opts.HTTPAddr, UDPAddr: opts.UDPAddr, Interval: opts.Interval}
+	var interrupt func()
+	ready := func(s *tracker.Server) {
+		printListening(opts.IO.Out, s)
+		if opts.ready != nil {
+			opts.ready(s, interrupt)
+		}
+	}
+	_, err := aio.Run(func(t *aio.Task) (struct{}, error) {
+		return struct{}{}, interruptible(t, func(t *aio.Task) error {
+			return tracker.ListenAndServe(t, cfg, ready)
+		}, func(i func()) { interrupt = i })
+	})
+	return err
+}
+
+// printListening tells the user the announce URLs to put in torrents.
+func printListening(w io.Writer, s *tracker.Server) {
+	fmt.Fprintln(w, "tracker listening; announce URLs:")
+	if a := s.HTTPAddr(); a.IsValid() {
+		fmt.Fprintf(w, "  http://%s/announce\n", a)
+	}
+	if u := s.UDPAnnounceURL(); u != "" {
+		fmt.Fprintf(w, "  %s\n", u)
+	}
+	for _, a := range []netip.AddrPort{s.HTTPAddr(), s.UDPAddr()} {
+		if a.IsValid() && a.Addr().IsUnspecified() {
+			fmt.Fprintln(w, "(listening on all interfaces: put this host's address in the URLs)")
+			break
+		}
+	}
+	fmt.Fprintln(w, "press Ctrl-C to stop")
+}
+
+// parseListenAddr reads IP:PORT. An empty string means off; an empty host
+// (":6969") means all IPv4 interfaces, and "localhost" means 127.0.0.1.
+// Other host names are refused: which address a name resolves to is not
+// something to guess when choosing what to expose.
+func parseListenAddr(flag, s string) (netip.AddrPort, error) {
+	if s == "" {
+		return netip.AddrPort{}, nil
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("%s %q: want IP:PORT: %w", flag, s, err)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("%s %q: bad port %q", flag, s, port)
+	}
+	var ip netip.Addr
+	switch host {
+	case "":
+		ip = netip.IPv4Unspecified()
+	case "localhost":
+		ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	default:
+		if ip, err = netip.ParseAddr(host); err != nil || ip.Zone() != "" {
+			return netip.AddrPort{}, fmt.Errorf("%s %q: %q is not an IP address", flag, s, host)
+		}
+	}
+	return netip.AddrPortFrom(ip.Unmap(), uint16(p)), nil
+}
+
+// interruptible runs fn as a task of its own and cancels it when SIGINT
+// or SIGTERM arrives (Ctrl-C, kill); it then waits for fn to clean up and
+// returns errInterrupted. expose, if not nil, is handed at once a function
+// that does what the signal does and is safe to call from any goroutine.
+//
+// Cancelling is all a signal does: fn's deferred clean-up (closing
+// sockets, telling trackers "stopped") runs on the loop as usual, which a
+// process killed by the default SIGINT action would skip.
+func interruptible(t *aio.Task, fn func(t *aio.Task) error, expose func(interrupt func())) error {
+	interrupted := false
+	h := aio.Spawn(t, "interruptible", func(t *aio.Task) (struct{}, error) { return struct{}{}, fn(t) })
+	onSignal := func(os.Signal) {
+		interrupted = true
+		h.Cancel()
+	}
+	stop := aio.OnSignal(t.Loop(), onSignal, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if expose != nil {
+		l := t.Loop()
+		// Post fails only once the loop has closed, when there is
+		// nothing left to interrupt.
+		expose(func() { _ = l.Post(func() { onSignal(os.Interrupt) }) })
+	}
+	_, err := aio.Await(t, h)
+	if interrupted {
+		// Whatever fn returned (a tracker returns nil when cancelled), the
+		// user stopped it.
+		return errInterrupted
+	}
+	return err
+}
