@@ -33,14 +33,14 @@
 //
 // Loop.runOnce is one iteration, and the only place tasks are resumed:
 //
-//	   ┌──────────────────────────────────────────────────────────────┐
-//	   │ 1 timeout  0 if tasks are ready, else next timer, else ∞     │
-//	   │ 2 poll     epoll_wait / kevent                               │
-//	   │ 3 io       wake tasks parked on ready fds                    │
-//	   │ 4 timers   fire the due timers (a batch taken up front)      │
-//	   │ 5 posted   run callbacks from other threads (executor results)│
-//	   │ 6 run      resume each task that was ready at the start, once│
-//	   └──────────────────────────────────────────────────────────────┘
+//	┌──────────────────────────────────────────────────────────────┐
+//	│ 1 timeout  0 if tasks are ready, else next timer, else ∞     │
+//	│ 2 poll     epoll_wait / kevent                               │
+//	│ 3 io       wake tasks parked on ready fds                    │
+//	│ 4 timers   fire the due timers (a batch taken up front)      │
+//	│ 5 posted   run callbacks from other threads (executor results)│
+//	│ 6 run      resume each task that was ready at the start, once│
+//	└──────────────────────────────────────────────────────────────┘
 //
 // An idle loop blocks in phase 2 and uses no CPU. While tasks keep being
 // ready the poller is still asked every 64 task steps, so I/O is never

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"time"
 )
 
 // executor is a fixed pool of worker goroutines for calls that block: disk
@@ -19,11 +20,14 @@ type executor struct {
 	size    int
 	mu      sync.Mutex
 	cond    sync.Cond
-	jobs    []func()
+	jobs    []func(worker int)
 	started int
 	busy    int
 	closed  bool
 	wg      sync.WaitGroup
+
+	nJobs    uint64 // guarded by mu
+	busyTime time.Duration
 }
 
 func newExecutor(l *Loop, size int) *executor {
@@ -32,7 +36,7 @@ func newExecutor(l *Loop, size int) *executor {
 	return e
 }
 
-func (e *executor) submit(job func()) error {
+func (e *executor) submit(job func(worker int)) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -42,7 +46,7 @@ func (e *executor) submit(job func()) error {
 	if e.started < e.size && len(e.jobs) > e.idle() {
 		e.started++
 		e.wg.Add(1)
-		go e.work()
+		go e.work(e.started - 1)
 	}
 	e.cond.Signal()
 	return nil
@@ -53,7 +57,7 @@ func (e *executor) submit(job func()) error {
 // another worker until the next submit.
 func (e *executor) idle() int { return e.started - e.busy }
 
-func (e *executor) work() {
+func (e *executor) work(id int) {
 	defer e.wg.Done()
 	for {
 		e.mu.Lock()
@@ -69,11 +73,21 @@ func (e *executor) work() {
 		e.jobs = e.jobs[1:]
 		e.busy++
 		e.mu.Unlock()
-		job()
+		start := time.Now()
+		job(id)
+		d := time.Since(start)
 		e.mu.Lock()
 		e.busy--
+		e.nJobs++
+		e.busyTime += d
 		e.mu.Unlock()
 	}
+}
+
+func (e *executor) counters() (uint64, time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.nJobs, e.busyTime
 }
 
 // close lets the workers finish the queued jobs, then waits for them.
@@ -92,8 +106,19 @@ func Submit[T any](s Spawner, fn func() (T, error)) *Future[T] {
 	l := s.spawnLoop()
 	f := NewFuture[T](l)
 	l.inflight++
-	err := l.exec.submit(func() {
+	tr, name := l.opts.tracer, "job"
+	if l.current != nil {
+		name = l.current.name // the submitting task names the job
+	}
+	err := l.exec.submit(func(worker int) {
+		var start time.Time
+		if tr != nil {
+			start = time.Now()
+		}
 		v, err := callBlocking(fn)
+		if tr != nil {
+			tr.slice(name, workerTid+worker, start, time.Now())
+		}
 		l.Post(func() {
 			l.inflight--
 			f.settle(v, err)

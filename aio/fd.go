@@ -40,6 +40,7 @@ func (l *Loop) register(fd int) (*pollFD, error) {
 		l.fds = append(l.fds, make([]*pollFD, len(l.fds)+64)...)
 	}
 	l.fds[fd] = pd
+	l.openFDs++
 	return pd, nil
 }
 
@@ -52,6 +53,9 @@ func (l *Loop) dispatchIO(events []netpoll.Event) {
 			continue // closed since the poll: a stale event
 		}
 		pd := l.fds[ev.Fd]
+		if tr := l.opts.tracer; tr != nil {
+			tr.instant(fmt.Sprintf("fd %d ready", ev.Fd), time.Now())
+		}
 		if ev.Ready&(netpoll.Readable|netpoll.HangUp|netpoll.Error) != 0 && pd.reader.t != nil {
 			w := pd.reader
 			pd.reader = waiter{}
@@ -75,6 +79,7 @@ func (pd *pollFD) waitRead(t *Task) error {
 		return fmt.Errorf("aio: fd %d: two tasks reading at once", pd.fd)
 	}
 	pd.reader = t.waiter()
+	t.setWait("read", int64(pd.fd))
 	return t.parkDeadline(pd.deadline, func() { pd.reader = waiter{} })
 }
 
@@ -87,6 +92,7 @@ func (pd *pollFD) waitWrite(t *Task) error {
 		return fmt.Errorf("aio: fd %d: two tasks writing at once", pd.fd)
 	}
 	pd.writer = t.waiter()
+	t.setWait("write", int64(pd.fd))
 	return t.parkDeadline(pd.deadline, func() { pd.writer = waiter{} })
 }
 
@@ -99,6 +105,7 @@ func (pd *pollFD) close() error {
 	}
 	pd.closed = true
 	l := pd.loop
+	l.openFDs--
 	l.poller.Remove(pd.fd) // before close: see netpoll.Poller.Remove
 	if pd.fd < len(l.fds) && l.fds[pd.fd] == pd {
 		l.fds[pd.fd] = nil

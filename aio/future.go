@@ -15,6 +15,9 @@ type Future[T any] struct {
 	err     error
 	waiters []waiter
 	onDone  []func()
+	// retrieved is set once someone has looked at the result (debug mode
+	// reports failed tasks whose error nobody awaited).
+	retrieved bool
 }
 
 // Awaitable is anything Await can wait for: *Future[T] and *Handle[T].
@@ -56,7 +59,10 @@ func (f *Future[T]) settle(v T, err error) {
 func (f *Future[T]) Done() bool { return f.done }
 
 // Result returns the value and error of a done future (zero values before).
-func (f *Future[T]) Result() (T, error) { return f.val, f.err }
+func (f *Future[T]) Result() (T, error) {
+	f.retrieved = f.done
+	return f.val, f.err
+}
 
 // whenDone runs fn on the loop when the future completes (at once if it
 // already has).
@@ -75,11 +81,13 @@ func Await[T any](t *Task, a Awaitable[T]) (T, error) {
 	for !f.done {
 		w := t.waiter()
 		f.waiters = append(f.waiters, w)
+		t.setWait("future", 0)
 		if err := t.park(func() { f.removeWaiter(w) }); err != nil {
 			var zero T
 			return zero, err
 		}
 	}
+	f.retrieved = true
 	return f.val, f.err
 }
 
@@ -110,7 +118,7 @@ func (h *Handle[T]) Cancel() { h.task.Cancel() }
 func (h *Handle[T]) Done() bool { return h.fut.done }
 
 // Result returns the task's result once it is done.
-func (h *Handle[T]) Result() (T, error) { return h.fut.val, h.fut.err }
+func (h *Handle[T]) Result() (T, error) { return h.fut.Result() }
 
 // Spawner is what a task can be started from: a *Task (the usual case,
 // inside a task) or a *Loop (from a callback or before the loop runs).
@@ -131,7 +139,11 @@ func Spawn[T any](s Spawner, name string, fn func(t *Task) (T, error)) *Handle[T
 	h.task = l.newTask(name, func(t *Task) {
 		v, err := run(t, fn)
 		t.err = err
+		waited := len(h.fut.waiters) > 0
 		h.fut.settle(v, err)
+		if !waited {
+			l.noteFailure(t.name, err, &h.fut.retrieved)
+		}
 	})
 	return h
 }

@@ -66,7 +66,7 @@ func (g *Group) Cancel() {
 func (g *Group) Wait(t *Task) error {
 	canceled := false
 	for g.running > 0 {
-		if err := g.done.wait(t); err != nil {
+		if err := g.done.wait(t, "group"); err != nil {
 			if !errors.Is(err, ErrCanceled) {
 				return err // ErrNotInTask or a closed loop: nothing to wait with
 			}

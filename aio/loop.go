@@ -44,6 +44,8 @@ type Loop struct {
 	running_  bool
 	stats     Stats
 	onClose   []func() // run by shutdown, after the tasks are gone
+	openFDs   int
+	failures  []unretrieved // debug mode: failed tasks not yet awaited
 	opts      options
 }
 
@@ -54,6 +56,11 @@ type Stats struct {
 	Polls    uint64 // calls into the poller
 	Timers   uint64 // timers fired
 	Posted   uint64 // callbacks and executor results taken from other threads
+	Spawned  uint64 // tasks created
+
+	PollWait time.Duration // time blocked in the poller
+	ExecJobs uint64        // executor jobs run
+	ExecBusy time.Duration // executor workers' time in jobs, summed
 }
 
 // Option configures a loop.
@@ -62,6 +69,8 @@ type Option func(*options)
 type options struct {
 	workers int
 	virtual bool
+	tracer  *Tracer
+	debug   func(format string, args ...any)
 }
 
 // WithWorkers sets the number of executor threads (default: the number of
@@ -141,9 +150,16 @@ func (l *Loop) runOnce() error {
 	l.stats.Steps++
 	timeout, jump := l.pollTimeout() // 1
 	if timeout != skipPoll {
+		var before time.Time
+		if timeout != 0 {
+			before = time.Now()
+		}
 		n, err := l.poller.Wait(l.events, timeout) // 2
 		if err != nil {
 			return fmt.Errorf("aio: poll: %w", err)
+		}
+		if timeout != 0 {
+			l.stats.PollWait += time.Since(before)
 		}
 		l.stats.Polls++
 		l.sincePoll = 0
@@ -244,7 +260,11 @@ func (l *Loop) takePosted() {
 
 // Stats returns the loop's counters. Call it on the loop thread (or after
 // the loop has closed).
-func (l *Loop) Stats() Stats { return l.stats }
+func (l *Loop) Stats() Stats {
+	s := l.stats
+	s.ExecJobs, s.ExecBusy = l.exec.counters()
+	return s
+}
 
 // Now is the loop's current time: the wall clock, or the virtual clock
 // with WithVirtualTime.

@@ -61,7 +61,7 @@ func (q *Queue[T]) Put(t *Task, v T) error {
 		if q.TryPut(v) {
 			return nil
 		}
-		if err := q.putters.wait(t); err != nil {
+		if err := q.putters.wait(t, "queue put"); err != nil {
 			return err
 		}
 	}
@@ -77,7 +77,7 @@ func (q *Queue[T]) Get(t *Task) (T, error) {
 			var zero T
 			return zero, ErrClosed
 		}
-		if err := q.getters.wait(t); err != nil {
+		if err := q.getters.wait(t, "queue get"); err != nil {
 			var zero T
 			return zero, err
 		}
@@ -96,9 +96,10 @@ func (q *Queue[T]) Close() {
 type waitList struct{ ws []waiter }
 
 // wait parks t at the back of the list until woken or cancelled.
-func (l *waitList) wait(t *Task) error {
+func (l *waitList) wait(t *Task, what string) error {
 	w := t.waiter()
 	l.ws = append(l.ws, w)
+	t.setWait(what, 0)
 	return t.park(func() { l.remove(w) })
 }
 

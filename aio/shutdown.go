@@ -30,6 +30,9 @@ func (l *Loop) shutdown() error {
 		// Still alive after the grace period: resume it with every
 		// suspension failing (iter.Pull's stop) until it returns.
 		t := l.tasks
+		if l.opts.debug != nil {
+			l.opts.debug("aio: task %q still pending %v after the loop began to close (%s)", t.name, shutdownGrace, t.waitingOn())
+		}
 		if t.stop != nil {
 			l.current = t
 			t.stop()
@@ -39,6 +42,7 @@ func (l *Loop) shutdown() error {
 			l.finish(t)
 		}
 	}
+	l.debugAtClose()
 	for _, fn := range l.onClose {
 		fn()
 	}

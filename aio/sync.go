@@ -25,7 +25,7 @@ func (e *Event) IsSet() bool { return e.set }
 // Wait parks t until the flag is set.
 func (e *Event) Wait(t *Task) error {
 	for !e.set {
-		if err := e.waiters.wait(t); err != nil {
+		if err := e.waiters.wait(t, "event"); err != nil {
 			return err
 		}
 	}
@@ -59,7 +59,7 @@ func (s *Semaphore) Acquire(t *Task) error {
 	// Release hands its permit straight to the task it wakes (free is not
 	// incremented), so a woken waiter owns a permit even if it is
 	// cancelled before it runs.
-	return s.waiters.wait(t)
+	return s.waiters.wait(t, "semaphore")
 }
 
 // Release returns a permit, handing it straight to the longest waiter.

@@ -3,6 +3,7 @@ package aio
 import (
 	"iter"
 	"runtime/debug"
+	"time"
 )
 
 type taskState uint8
@@ -46,6 +47,9 @@ type Task struct {
 	cancelPending bool
 
 	budget int // I/O operations left before a forced yield, see checkpoint
+
+	waitKind string // what the task parks on, for DumpTasks (see setWait)
+	waitArg  int64
 
 	body  func(t *Task) // until the first step, which makes the coroutine
 	err   error         // set when the function returns
@@ -94,6 +98,7 @@ const budgetPerStep = 64
 func (l *Loop) newTask(name string, body func(t *Task)) *Task {
 	t := &Task{loop: l, name: name, state: taskReady, body: body}
 	l.live++
+	l.stats.Spawned++
 	t.next = l.tasks
 	if l.tasks != nil {
 		l.tasks.prev = t
@@ -121,9 +126,16 @@ func (l *Loop) runStep(t *Task) {
 	t.state = taskRunning
 	t.budget = budgetPerStep
 	l.current = t
+	var start time.Time
+	if l.observed() {
+		start = time.Now()
+	}
 	_, alive := t.resume()
 	l.current = nil
 	l.stats.Switches++
+	if !start.IsZero() {
+		l.afterStep(t, start)
+	}
 	if !alive {
 		l.finish(t)
 	}

@@ -2,6 +2,7 @@ package aio
 
 import (
 	"container/heap"
+	"fmt"
 	"time"
 )
 
@@ -85,6 +86,9 @@ func (l *Loop) fireTimers() {
 	for len(l.timers) > 0 && l.timers[0].when <= now {
 		due = append(due, heap.Pop(&l.timers).(*Timer))
 	}
+	if tr := l.opts.tracer; tr != nil && len(due) > 0 {
+		tr.instant(fmt.Sprintf("%d timers", len(due)), time.Now())
+	}
 	for i, t := range due {
 		t.fn()
 		due[i] = nil
@@ -104,6 +108,7 @@ func Sleep(t *Task, d time.Duration) error {
 	}
 	w := t.waiter()
 	tm := t.loop.AfterFunc(d, func() { w.wake(nil) })
+	t.setWait("sleep", int64(tm.when))
 	return t.park(func() { t.loop.stopTimer(tm) })
 }
 
