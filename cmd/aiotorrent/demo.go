@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,6 +25,7 @@ type DemoOptions struct {
 	Quiet    bool
 	Verbose  bool
 	PieceLen string
+	Runtime  runtimeFlags
 }
 
 // NewCmdDemo builds `aiotorrent demo`.
@@ -53,6 +53,7 @@ no network and no arguments; everything runs on one event loop thread.`,
 	fl.BoolVar(&opts.Keep, "keep", false, "keep the temporary directory")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
+	opts.Runtime.register(fl)
 	return cmd
 }
 
@@ -87,20 +88,11 @@ func demoRun(f *Factory, opts *DemoOptions) error {
 	if err := makePayload(filepath.Join(src, "demo"), size); err != nil {
 		return err
 	}
-	_, err = aio.Run(func(t *aio.Task) (struct{}, error) {
-		work := aio.Spawn(t, "demo", func(t *aio.Task) (struct{}, error) {
-			return struct{}{}, demoSwarm(t, f, opts, say, src, dst, pieceLen)
+	return opts.Runtime.loopRun(f, func(t *aio.Task) error {
+		return withInterrupt(t, func(t *aio.Task) error {
+			return demoSwarm(t, f, opts, say, src, dst, pieceLen)
 		})
-		interrupted := false
-		stop := aio.OnSignal(t.Loop(), func(os.Signal) { interrupted = true; work.Cancel() }, os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		_, err := aio.Await(t, work)
-		if interrupted {
-			return struct{}{}, errInterrupted
-		}
-		return struct{}{}, err
 	})
-	return err
 }
 
 var demoLoopback = netip.MustParseAddrPort("127.0.0.1:0")
@@ -146,7 +138,12 @@ func demoSwarm(t *aio.Task, f *Factory, opts *DemoOptions, say func(string, ...a
 	if err != nil {
 		return err
 	}
-	s.SetOnProgress(view.update)
+	s.SetOnProgress(func(p torrent.Progress) {
+		view.update(p)
+		aio.TraceCounter(t.Loop(), "download rate (MB/s)", p.DownRate/1e6)
+		aio.TraceCounter(t.Loop(), "pieces verified", float64(p.PiecesDone))
+		aio.TraceCounter(t.Loop(), "peers", float64(p.Peers))
+	})
 	err = s.Run(t)
 	c.Close()
 	view.finish()
