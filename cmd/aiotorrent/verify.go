@@ -85,7 +85,10 @@ func verifyRun(opts *VerifyOptions) error {
 	case !have.Full():
 		return fmt.Errorf("%w: %d of %d pieces missing or bad", errIncomplete, have.Len()-have.Count(), have.Len())
 	case missing > 0:
-		return fmt.Errorf("%w: %d empty files missing", errIncomplete, missing)
+		if missing == 1 {
+			return fmt.Errorf("%w: an empty file is missing", errIncomplete)
+		}
+		return fmt.Errorf("%w: %d empty files are missing", errIncomplete, missing)
 	}
 	return nil
 }
