@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -16,17 +17,31 @@ type runtimeFlags struct {
 	Trace string // Chrome trace event file to write
 	Stats bool   // print loop statistics at the end
 	Debug bool   // runtime debug mode, and SIGUSR1 dumps the tasks
+	CPU   string // CPU profile file, for the developers
 }
 
 func (r *runtimeFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&r.Trace, "trace", "", "write a trace of the event loop to `FILE.json` (open it in ui.perfetto.dev)")
 	fl.BoolVar(&r.Stats, "stats", false, "print event loop statistics at the end")
 	fl.BoolVar(&r.Debug, "debug", false, "warn about blocking task steps and lost task errors; SIGUSR1 dumps every task")
+	fl.StringVar(&r.CPU, "cpuprofile", "", "write a Go CPU profile to `FILE`")
+	fl.MarkHidden("cpuprofile")
 }
 
 // loopRun is aio.Run with the runtime flags applied: tracing, debug mode,
 // the SIGUSR1 task dump and the statistics.
 func (r *runtimeFlags) loopRun(f *Factory, main func(t *aio.Task) error) error {
+	if r.CPU != "" {
+		out, err := os.Create(r.CPU)
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var opts []aio.Option
 	var tr *aio.Tracer
 	if r.Trace != "" {
