@@ -314,3 +314,32 @@ func TestParsePieceLength(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressOnTerminal checks that create and verify draw their bars on
+// stderr when it is a terminal, and that stdout holds the same summary as
+// off a terminal.
+func TestProgressOnTerminal(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.torrent")
+	tests := []struct {
+		args     []string
+		wantBar  string
+		wantOut  string
+		wantCode int
+	}{
+		{[]string{"create", filepath.Join(testdataDir, "files", "multi"), "-o", out}, "hashing", "info-hash ", exitOK},
+		{[]string{"verify", filepath.Join(testdataDir, "multi.torrent"), filepath.Join(testdataDir, "files")}, "checking", "4/4 pieces good", exitOK},
+	}
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		f := &Factory{In: strings.NewReader(""), Out: &stdout, Err: &stderr, IsTerminal: true}
+		if code := Main(tt.args, f); code != tt.wantCode {
+			t.Errorf("%s: exit %d, want %d (stderr %q)", tt.args[0], code, tt.wantCode, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), tt.wantBar) {
+			t.Errorf("%s: stderr %q, want a %q bar", tt.args[0], stderr.String(), tt.wantBar)
+		}
+		if !strings.Contains(stdout.String(), tt.wantOut) || strings.Contains(stdout.String(), tt.wantBar) {
+			t.Errorf("%s: stdout %q, want %q and no bar", tt.args[0], stdout.String(), tt.wantOut)
+		}
+	}
+}
