@@ -77,7 +77,7 @@ func TestChokerSkipsUninterestedAndSnubbed(t *testing.T) {
 		candidate(2, 8000, 0, now),
 		candidate(3, 100, 0, now),
 	}
-	peers[0].interested = false             // fastest, but wants nothing from us
+	peers[0].interested = false              // fastest, but wants nothing from us
 	peers[1].lastBlock = now.Add(-time.Hour) // fast once, silent for an hour: snubbed
 	c := testChoker(1)
 	got := c.rechoke(now, false, peers, nil)
