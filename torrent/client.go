@@ -19,6 +19,10 @@ type ClientConfig struct {
 	PeerID [20]byte
 	// MaxPeers caps connections per torrent (default 50).
 	MaxPeers int
+	// MaxConns caps connections across every torrent of the client,
+	// dialled and accepted (default 200): file descriptors and memory
+	// are per process, not per torrent.
+	MaxConns int
 	// MaxDialing caps connection attempts in progress per torrent
 	// (default 20).
 	MaxDialing int
@@ -29,6 +33,9 @@ type ClientConfig struct {
 	// MaxHalfOpen caps incoming connections still in their handshake
 	// (default 64).
 	MaxHalfOpen int
+	// MaxDownloadRate and MaxUploadRate limit the payload bytes per
+	// second across every torrent (0: no limit).
+	MaxDownloadRate, MaxUploadRate int64
 	// Logf receives one line per notable event (a dropped peer and why);
 	// nil discards them.
 	Logf func(format string, args ...any)
@@ -42,6 +49,7 @@ func (c *ClientConfig) setDefaults() {
 		c.PeerID = peer.NewPeerID()
 	}
 	c.MaxPeers = defaultInt(c.MaxPeers, 50)
+	c.MaxConns = defaultInt(c.MaxConns, 200)
 	c.MaxDialing = defaultInt(c.MaxDialing, 20)
 	c.MaxHalfOpen = defaultInt(c.MaxHalfOpen, 64)
 	if c.DialTimeout <= 0 {
@@ -70,6 +78,10 @@ type Client struct {
 	ln       *aio.TCPListener
 	sessions map[[20]byte]*Session
 	halfOpen *aio.Semaphore
+	conns    *aio.Semaphore // MaxConns: held by every dial and connection
+
+	// The rate limits, shared by all sessions; nil when unlimited.
+	down, up *tokenBucket
 }
 
 // NewClient opens the listening socket. Run must then run as a task to
@@ -80,12 +92,21 @@ func NewClient(s aio.Spawner, cfg ClientConfig) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}
-	return &Client{
+	c := &Client{
 		cfg:      cfg,
 		ln:       ln,
 		sessions: make(map[[20]byte]*Session),
 		halfOpen: aio.NewSemaphore(cfg.MaxHalfOpen),
-	}, nil
+		conns:    aio.NewSemaphore(cfg.MaxConns),
+	}
+	// The buckets start full; their clock starts at the first take.
+	if cfg.MaxDownloadRate > 0 {
+		c.down = newTokenBucket(cfg.MaxDownloadRate, time.Time{})
+	}
+	if cfg.MaxUploadRate > 0 {
+		c.up = newTokenBucket(cfg.MaxUploadRate, time.Time{})
+	}
+	return c, nil
 }
 
 // Addr is the address the client listens on.

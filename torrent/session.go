@@ -39,6 +39,8 @@ type SessionOptions struct {
 	// MaxInFlight bounds the memory of pieces being downloaded (default
 	// 32 MiB, at least 4 pieces).
 	MaxInFlight int64
+	// Choke tunes the choking algorithm (see ChokeConfig).
+	Choke ChokeConfig
 }
 
 // Progress is a snapshot of a session for display.
@@ -81,6 +83,8 @@ type Session struct {
 	pool    [][]byte          // spare piece buffers
 	suspect map[int][]blockRecord
 	cache   readCache
+	choker  *choker
+	chokes  chokeRound
 
 	loop                 *aio.Loop
 	started, finished    time.Time // loop time: Run began, the download completed
@@ -138,6 +142,11 @@ func (c *Client) Add(m *Metainfo, opts SessionOptions) (*Session, error) {
 		pieces:    make(map[int]*pieceBuf),
 		suspect:   make(map[int][]blockRecord),
 		cache:     newReadCache(4),
+		choker:    newChoker(opts.Choke, rand.New(rand.NewPCG(rand.Uint64(), 2))),
+		chokes: chokeRound{
+			set:          make(map[piece.PeerID]bool),
+			everUnchoked: make(map[[20]byte]bool),
+		},
 	}
 	for _, a := range opts.Peers {
 		s.addrs.TryPut(a)
@@ -152,6 +161,7 @@ func (s *Session) Run(t *aio.Task) error {
 	defer s.close()
 	s.loop = t.Loop()
 	s.started = s.loop.Now()
+	s.chokes.last = s.started
 	if err := s.resume(t); err != nil {
 		return err
 	}
@@ -276,8 +286,8 @@ func (s *Session) report() {
 	}
 }
 
-// tickLoop does the periodic work: rates, pipeline depths, keep-alives and
-// progress reports.
+// tickLoop does the periodic work: rates, pipeline depths, keep-alives,
+// choking rounds and progress reports.
 func (s *Session) tickLoop(t *aio.Task) error {
 	const tick = 250 * time.Millisecond
 	for n := 0; ; n++ {
@@ -290,6 +300,7 @@ func (s *Session) tickLoop(t *aio.Task) error {
 		for _, p := range s.peers {
 			p.tick(tick, now)
 		}
+		s.rechoke(now)
 		s.report()
 	}
 }

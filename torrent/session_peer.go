@@ -12,7 +12,8 @@ import (
 )
 
 // dialLoop takes peer addresses off the queue and connects to them, at
-// most MaxDialing at once and MaxPeers in all.
+// most MaxDialing at once, MaxPeers in all, and within the client's
+// MaxConns across torrents.
 func (s *Session) dialLoop(t *aio.Task) error {
 	for {
 		addr, err := s.addrs.Get(t)
@@ -22,16 +23,16 @@ func (s *Session) dialLoop(t *aio.Task) error {
 		if s.known[addr] || s.banned[addr] || addr == s.client.Addr() {
 			continue
 		}
-		if err := s.slots.Acquire(t); err != nil {
+		if err := s.acquireSlot(t); err != nil {
 			return err
 		}
 		if err := s.dialing.Acquire(t); err != nil {
-			s.slots.Release()
+			s.releaseSlot()
 			return err
 		}
 		s.known[addr] = true
 		s.group.Go("dial "+addr.String(), func(t *aio.Task) error {
-			defer s.slots.Release()
+			defer s.releaseSlot()
 			conn, hs, err := peer.Dial(t, addr, s.handshake(), s.limits(), s.client.cfg.DialTimeout)
 			s.dialing.Release()
 			if err != nil {
@@ -46,14 +47,45 @@ func (s *Session) dialLoop(t *aio.Task) error {
 	}
 }
 
-// adopt takes an incoming connection that finished its handshake.
+// acquireSlot waits for room for one more connection, in the session
+// (MaxPeers) and in the client (MaxConns).
+func (s *Session) acquireSlot(t *aio.Task) error {
+	if err := s.slots.Acquire(t); err != nil {
+		return err
+	}
+	if err := s.client.conns.Acquire(t); err != nil {
+		s.slots.Release()
+		return err
+	}
+	return nil
+}
+
+// tryAcquireSlot is acquireSlot without waiting.
+func (s *Session) tryAcquireSlot() bool {
+	if !s.slots.TryAcquire() {
+		return false
+	}
+	if !s.client.conns.TryAcquire() {
+		s.slots.Release()
+		return false
+	}
+	return true
+}
+
+func (s *Session) releaseSlot() {
+	s.client.conns.Release()
+	s.slots.Release()
+}
+
+// adopt takes an incoming connection that finished its handshake; it is
+// closed when the session or the client is full.
 func (s *Session) adopt(conn *peer.Conn, hs peer.Handshake) {
-	if s.group == nil || !s.slots.TryAcquire() {
+	if s.group == nil || !s.tryAcquireSlot() {
 		conn.Close()
 		return
 	}
 	s.group.Go("peer "+conn.RemoteAddr().String(), func(t *aio.Task) error {
-		defer s.slots.Release()
+		defer s.releaseSlot()
 		s.runPeer(t, conn, hs, netip.AddrPort{})
 		return nil
 	})
@@ -80,9 +112,16 @@ type peerConn struct {
 	pipeline  int                      // how many requests to keep out
 	uploads   []peer.Message           // REQUESTs to serve, in order
 
-	gotFirst  bool // the first message arrived (a bitfield may only be first)
-	lastBytes uint64
-	downRate  float64
+	gotFirst bool // the first message arrived (a bitfield may only be first)
+
+	// For the choker: rates in both directions (bytes per second,
+	// smoothed), when the connection began, and its last block to us (or
+	// when we became interested, if later) for anti-snubbing.
+	lastDown, lastUp uint64
+	downRate, upRate float64
+	connected        time.Time
+	lastBlock        time.Time
+	round            roundStats // counters at the last choking round
 }
 
 const (
@@ -101,7 +140,9 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 		return
 	}
 	s.nextID++
+	now := s.loop.Now()
 	p := &peerConn{
+		connected: now, lastBlock: now,
 		s: s, id: s.nextID, peerID: hs.PeerID, addr: addr, conn: conn,
 		wake:      aio.NewEvent(),
 		amChoking: true, peerChoking: true,
@@ -127,6 +168,9 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 func (s *Session) dropPeer(p *peerConn) {
 	delete(s.peers, p.id)
 	s.picker.PeerGone(p.id)
+	if !p.amChoking {
+		s.fillSlots()
+	}
 	s.refillAll() // its blocks are back in the pool
 }
 
@@ -138,6 +182,14 @@ func (p *peerConn) readLoop(t *aio.Task) error {
 		}
 		if err := p.handle(msg); err != nil {
 			return err
+		}
+		if msg.ID == peer.Piece {
+			p.lastBlock = t.Loop().Now()
+			// The download limit: read no further until the block is
+			// paid for. The socket buffer fills and TCP slows the sender.
+			if err := throttle(t, p.s.client.down, len(msg.Payload)); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -177,9 +229,10 @@ func (p *peerConn) handle(m peer.Message) error {
 		p.refill()
 	case peer.Interested:
 		p.peerInterested = true
-		p.unchoke()
+		s.onInterested(p)
 	case peer.NotInterested:
 		p.peerInterested = false
+		s.onNotInterested(p)
 	case peer.Have:
 		if err := s.picker.PeerHave(p.id, int(m.Index)); err != nil {
 			return err
@@ -230,22 +283,12 @@ func (p *peerConn) setInterested(on bool) {
 	}
 	p.amInterested = on
 	if on {
+		p.lastBlock = p.s.loop.Now() // the snub clock starts now
 		p.conn.Queue(peer.AppendInterested(nil))
 	} else {
 		p.conn.Queue(peer.AppendNotInterested(nil))
 	}
 	p.wake.Set()
-}
-
-// unchoke lets an interested peer download from us. Every interested peer
-// is unchoked (up to MaxPeers connections); the seeding issue replaces this
-// with tit-for-tat.
-func (p *peerConn) unchoke() {
-	if p.amChoking && p.peerInterested {
-		p.amChoking = false
-		p.conn.Queue(peer.AppendUnchoke(nil))
-		p.wake.Set()
-	}
 }
 
 // refill keeps the request pipeline full.
@@ -289,13 +332,16 @@ func (p *peerConn) cancel(b piece.Block) {
 	p.wake.Set()
 }
 
-// tick adapts the pipeline to the peer's rate: enough requests to cover
-// about half a second of its transfer, like libtorrent's request queue.
+// tick measures the peer's rates and adapts the pipeline to its upload
+// to us: enough requests to cover about half a second of its transfer,
+// like libtorrent's request queue.
 func (p *peerConn) tick(d time.Duration, now time.Time) {
 	st := p.conn.Stats()
-	inst := float64(st.Downloaded-p.lastBytes) / d.Seconds()
-	p.lastBytes = st.Downloaded
-	p.downRate = 0.7*p.downRate + 0.3*inst
+	down := float64(st.Downloaded-p.lastDown) / d.Seconds()
+	up := float64(st.Uploaded-p.lastUp) / d.Seconds()
+	p.lastDown, p.lastUp = st.Downloaded, st.Uploaded
+	p.downRate = 0.7*p.downRate + 0.3*down
+	p.upRate = 0.7*p.upRate + 0.3*up
 	p.pipeline = min(maxPipeline, max(minPipeline, int(p.downRate/2/piece.BlockSize)))
 	p.refill()
 	if now.Sub(st.LastWrite) >= keepAlive && p.conn.Queued() == 0 {

@@ -8,7 +8,7 @@ import (
 )
 
 // queueUpload accepts a REQUEST. Requests from a peer we choke are dropped
-// (BEP 3); a request outside the piece, or for a piece we do not have, is
+// (BEP 3), as are the queued ones when we choke it (setChoking); a request outside the piece, or for a piece we do not have, is
 // a protocol error.
 func (p *peerConn) queueUpload(m peer.Message) error {
 	s := p.s
@@ -52,6 +52,12 @@ func (p *peerConn) serveUploads(t *aio.Task) error {
 		if err != nil {
 			return err
 		}
+		if err := p.throttleUpload(t, int(u.Length)); err != nil {
+			return err
+		}
+		if p.amChoking {
+			return nil // choked while we read or waited: the request is void
+		}
 		block := data[u.Begin : u.Begin+u.Length]
 		if s.corruptUploads {
 			block = append([]byte(nil), block...)
@@ -59,6 +65,28 @@ func (p *peerConn) serveUploads(t *aio.Task) error {
 		}
 		p.conn.QueuePiece(u.Index, u.Begin, block)
 		s.uploaded += int64(u.Length)
+	}
+	return nil
+}
+
+// throttleUpload waits, when the upload limit says so, before a block of
+// n bytes is queued. What is queued already goes out first, so the peer
+// is not kept waiting for blocks it was owed before the limit hit.
+func (p *peerConn) throttleUpload(t *aio.Task, n int) error {
+	b := p.s.client.up
+	if b == nil {
+		return nil
+	}
+	now := t.Loop().Now()
+	wait := b.reserve(now, n)
+	if wait <= 0 {
+		return nil
+	}
+	if err := p.conn.Flush(t); err != nil {
+		return err
+	}
+	if left := now.Add(wait).Sub(t.Loop().Now()); left > 0 {
+		return aio.Sleep(t, left)
 	}
 	return nil
 }
