@@ -245,3 +245,37 @@ func TestNoLeaks(t *testing.T) {
 		t.Errorf("goroutines: %d after Run, %d before\n%s", got, goroutines, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+func TestDualStackListenerUnmapsIPv4Peers(t *testing.T) {
+	_, err := aio.Run(func(t *aio.Task) (int, error) {
+		ln, err := aio.ListenTCP(t, netip.MustParseAddrPort("[::]:0"))
+		if err != nil {
+			return 0, nil // no IPv6 on this machine: nothing to test
+		}
+		defer ln.Close()
+		accepted := aio.Spawn(t, "accept", func(t *aio.Task) (netip.AddrPort, error) {
+			c, err := ln.Accept(t)
+			if err != nil {
+				return netip.AddrPort{}, err
+			}
+			defer c.Close()
+			return c.RemoteAddr(), nil
+		})
+		c, err := aio.DialTCP(t, netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), ln.Addr().Port()), time.Second)
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		remote, err := aio.Await(t, accepted)
+		if err != nil {
+			return 0, err
+		}
+		if !remote.Addr().Is4() || remote.Addr() != netip.MustParseAddr("127.0.0.1") {
+			return 0, fmt.Errorf("accepted peer %v, want 127.0.0.1 unmapped", remote)
+		}
+		return 0, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
