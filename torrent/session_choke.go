@@ -54,8 +54,14 @@ func (s *Session) rechoke(now time.Time) {
 	for _, id := range r.unchoke {
 		r.set[id] = true
 	}
+	// Chokes first, so that no more than the slots are ever unchoked.
 	for _, p := range s.peers {
-		p.setChoking(!r.set[p.id])
+		if !r.set[p.id] {
+			p.setChoking(true)
+		}
+	}
+	for _, id := range r.unchoke {
+		s.peers[id].setChoking(false)
 	}
 }
 

@@ -188,3 +188,28 @@ func TestSwarmBansCorruptSeeder(t *testing.T) {
 		t.Fatal("no piece failed its check: the liar was never used, the test proves nothing")
 	}
 }
+
+// nodeWith is node with the client's and the session's configuration
+// given: the listen address and Logf are filled in, as are Dir and Seed.
+func (sw *swarm) nodeWith(at *aio.Task, name, dir string, seed bool, cc ClientConfig, opts SessionOptions) (*Session, *aio.Handle[struct{}], error) {
+	cc.ListenAddr = loopback
+	cc.Logf = func(f string, a ...any) { sw.t.Logf(name+": "+f, a...) }
+	c, err := NewClient(at, cc)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.Dir, opts.Seed = dir, seed
+	if opts.AnnounceMinInterval == 0 {
+		opts.AnnounceMinInterval = 200 * time.Millisecond
+	}
+	s, err := c.Add(sw.meta, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	aio.Spawn(at, name+" listener", func(t *aio.Task) (struct{}, error) { return struct{}{}, c.Run(t) })
+	h := aio.Spawn(at, name, func(t *aio.Task) (struct{}, error) {
+		defer c.Close()
+		return struct{}{}, s.Run(t)
+	})
+	return s, h, nil
+}
