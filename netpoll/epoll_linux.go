@@ -98,26 +98,13 @@ func (p *Poller) Wait(events []Event, timeout time.Duration) (int, error) {
 		p.scratch = make([]unix.EpollEvent, len(events))
 	}
 	raw := p.scratch[:len(events)]
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
+	n, err := retryEINTR(timeout, func(timeout time.Duration) (int, error) {
+		return unix.EpollWait(p.epfd, raw, timeoutMillis(timeout))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("epoll_wait: %w", err)
 	}
-	for {
-		n, err := unix.EpollWait(p.epfd, raw, timeoutMillis(timeout))
-		if err == unix.EINTR {
-			// A signal interrupted the wait: go back with what is left.
-			if timeout > 0 {
-				if timeout = time.Until(deadline); timeout < 0 {
-					timeout = 0
-				}
-			}
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("epoll_wait: %w", err)
-		}
-		return p.translate(raw[:n], events), nil
-	}
+	return p.translate(raw[:n], events), nil
 }
 
 func (p *Poller) translate(raw []unix.EpollEvent, events []Event) int {

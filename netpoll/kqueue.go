@@ -92,30 +92,18 @@ func (p *Poller) Wait(events []Event, timeout time.Duration) (int, error) {
 		p.scratch = make([]unix.Kevent_t, len(events))
 	}
 	raw := p.scratch[:len(events)]
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
-	}
-	for {
+	n, err := retryEINTR(timeout, func(timeout time.Duration) (int, error) {
 		var ts *unix.Timespec
 		if timeout >= 0 {
 			t := unix.NsecToTimespec(int64(timeout))
 			ts = &t
 		}
-		n, err := unix.Kevent(p.kq, nil, raw, ts)
-		if err == unix.EINTR {
-			if timeout > 0 {
-				if timeout = time.Until(deadline); timeout < 0 {
-					timeout = 0
-				}
-			}
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("kevent wait: %w", err)
-		}
-		return p.translate(raw[:n], events), nil
+		return unix.Kevent(p.kq, nil, raw, ts)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("kevent wait: %w", err)
 	}
+	return p.translate(raw[:n], events), nil
 }
 
 func (p *Poller) translate(raw []unix.Kevent_t, events []Event) int {
