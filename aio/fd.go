@@ -21,7 +21,9 @@ type pollFD struct {
 	// two tasks reading one socket would interleave its bytes.
 	reader, writer waiter
 	closed         bool
-	deadline       time.Duration // on the loop clock; 0 means none
+	// Deadlines for parked reads and writes, on the loop clock; 0 means
+	// none.
+	readDeadline, writeDeadline time.Duration
 }
 
 // register makes fd non-blocking-aware of the loop: it is added to the
@@ -80,7 +82,7 @@ func (pd *pollFD) waitRead(t *Task) error {
 	}
 	pd.reader = t.waiter()
 	t.setWait("read", int64(pd.fd))
-	return t.parkDeadline(pd.deadline, func() { pd.reader = waiter{} })
+	return t.parkDeadline(pd.readDeadline, func() { pd.reader = waiter{} })
 }
 
 // waitWrite is waitRead for writability.
@@ -93,7 +95,7 @@ func (pd *pollFD) waitWrite(t *Task) error {
 	}
 	pd.writer = t.waiter()
 	t.setWait("write", int64(pd.fd))
-	return t.parkDeadline(pd.deadline, func() { pd.writer = waiter{} })
+	return t.parkDeadline(pd.writeDeadline, func() { pd.writer = waiter{} })
 }
 
 // close unregisters and closes the fd, and wakes any parked reader or
@@ -120,18 +122,12 @@ func (pd *pollFD) close() error {
 	return nil
 }
 
-// setDeadline sets the time after which waits on this fd fail with
-// ErrTimeout. The zero time removes it.
-func (pd *pollFD) setDeadline(at time.Time) {
+// loopTime converts a deadline to the loop clock (0 for the zero time).
+func (pd *pollFD) loopTime(at time.Time) time.Duration {
 	if at.IsZero() {
-		pd.deadline = 0
-		return
+		return 0
 	}
-	d := at.Sub(pd.loop.start)
-	if d <= 0 {
-		d = 1
-	}
-	pd.deadline = d
+	return max(1, at.Sub(pd.loop.start))
 }
 
 // read is the read loop every stream socket shares: try, and on EAGAIN

@@ -62,8 +62,8 @@ func connect(t *Task, pd *pollFD, sa unix.Sockaddr, timeout time.Duration) error
 		break
 	}
 	if timeout > 0 {
-		pd.deadline = t.loop.now() + timeout
-		defer func() { pd.deadline = 0 }()
+		pd.writeDeadline = t.loop.now() + timeout
+		defer func() { pd.writeDeadline = 0 }()
 	}
 	for {
 		if err := pd.waitWrite(t); err != nil {
@@ -229,9 +229,18 @@ func consume(bufs [][]byte, n int) [][]byte {
 	return bufs
 }
 
-// SetDeadline makes reads, writes and waits on c that are still parked at
-// the given time fail with ErrTimeout. The zero time removes the deadline.
-func (c *TCPConn) SetDeadline(at time.Time) { c.pd.setDeadline(at) }
+// SetDeadline makes reads and writes on c that are still parked at the
+// given time fail with ErrTimeout. The zero time removes the deadline.
+func (c *TCPConn) SetDeadline(at time.Time) {
+	c.SetReadDeadline(at)
+	c.SetWriteDeadline(at)
+}
+
+// SetReadDeadline is SetDeadline for reads only.
+func (c *TCPConn) SetReadDeadline(at time.Time) { c.pd.readDeadline = c.pd.loopTime(at) }
+
+// SetWriteDeadline is SetDeadline for writes only.
+func (c *TCPConn) SetWriteDeadline(at time.Time) { c.pd.writeDeadline = c.pd.loopTime(at) }
 
 // CloseWrite shuts down the sending side (the peer reads EOF).
 func (c *TCPConn) CloseWrite() error { return unix.Shutdown(c.pd.fd, unix.SHUT_WR) }

@@ -91,7 +91,10 @@ func (u *UDPConn) WriteTo(t *Task, p []byte, addr netip.AddrPort) (int, error) {
 
 // SetDeadline makes waits on u that are still parked at the given time fail
 // with ErrTimeout. The zero time removes it.
-func (u *UDPConn) SetDeadline(at time.Time) { u.pd.setDeadline(at) }
+func (u *UDPConn) SetDeadline(at time.Time) {
+	u.pd.readDeadline = u.pd.loopTime(at)
+	u.pd.writeDeadline = u.pd.readDeadline
+}
 
 // LocalAddr is the address the socket is bound to.
 func (u *UDPConn) LocalAddr() netip.AddrPort { return u.local }

@@ -108,15 +108,12 @@ func (c *Conn) SetLimits(lim Limits) {
 // SetIdleTimeout makes ReadMessage fail with aio.ErrTimeout when the peer
 // has sent nothing for d (BEP 3 suggests two minutes; peers send a
 // keep-alive at least that often). 0, the default, waits forever.
-//
-// The timeout is an aio socket deadline, and aio keeps one deadline per
-// socket for both directions: a Flush parked on a full send buffer also
-// ends at the deadline in force when it parked. A peer that neither sends
-// nor takes our data for that long is gone either way.
+// It is a read deadline only: a Flush parked on a full send buffer is not
+// cut short by it.
 func (c *Conn) SetIdleTimeout(d time.Duration) {
 	c.idle = d
 	if d == 0 {
-		c.tc.SetDeadline(time.Time{})
+		c.tc.SetReadDeadline(time.Time{})
 	}
 }
 
@@ -202,7 +199,7 @@ func (c *Conn) readMore(t *aio.Task, need int) error {
 		if c.stats.LastRead.IsZero() {
 			c.stats.LastRead = t.Loop().Now()
 		}
-		c.tc.SetDeadline(c.stats.LastRead.Add(c.idle))
+		c.tc.SetReadDeadline(c.stats.LastRead.Add(c.idle))
 	}
 	n, err := c.tc.Read(t, c.rbuf[c.w:])
 	if n > 0 {
