@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
@@ -19,8 +20,32 @@ type SessionOptions struct {
 	// Dir/Name/, a single file to Dir/Name.
 	Dir string
 	// Seed keeps the session running after the download completes (and
-	// is how a seeder runs: all data present from the start).
+	// is how a seeder runs: all data present from the start), until
+	// cancelled or until SeedRatio or SeedTime is reached.
 	Seed bool
+	// SeedRatio ends seeding once we uploaded this many times the bytes
+	// we want (0: no ratio goal).
+	SeedRatio float64
+	// SeedTime ends seeding this long after the download completed (or,
+	// for data complete from the start, after the check; 0: no limit).
+	SeedTime time.Duration
+	// SkipFiles[i] leaves file i (as in Metainfo.Layout) out of the
+	// download; nil or short wants the rest. Completion then means every
+	// wanted piece verified. A piece that straddles a skipped and a
+	// wanted file is downloaded and written whole, so the skipped file is
+	// created holding just those bytes (sparse). Keeping them elsewhere,
+	// as libtorrent's part file does, would need a second store that
+	// resume checks and uploads read; the partial file keeps every
+	// verified piece on disk where both expect it. A skipped file that
+	// shares no piece with a wanted one is never created, and neither
+	// are empty files, unless nothing is skipped.
+	SkipFiles []bool
+	// Sequential picks pieces in order (for playing a file while it
+	// downloads) instead of rarest first.
+	Sequential bool
+	// ReadCacheBytes bounds the cache of data read for upload (default
+	// 16 MiB).
+	ReadCacheBytes int64
 	// Peers are addresses to connect to besides the trackers' (magnet
 	// x.pe, --peer, tests).
 	Peers []netip.AddrPort
@@ -45,9 +70,10 @@ type SessionOptions struct {
 
 // Progress is a snapshot of a session for display.
 type Progress struct {
-	Total, Verified      int64 // bytes wanted / bytes verified on disk
-	Pieces, PiecesDone   int
+	Total, Verified      int64 // bytes wanted / wanted bytes verified on disk
+	Pieces, PiecesDone   int   // in the torrent / verified (wanted or not)
 	Peers                int
+	Unchoked             int     // peers we let download from us
 	Downloaded, Uploaded int64   // payload bytes this session
 	DownRate, UpRate     float64 // bytes per second, smoothed
 	Complete             bool
@@ -72,6 +98,7 @@ type Session struct {
 	dialing  *aio.Semaphore             // connects in progress, MaxDialing
 	complete *aio.Event
 	announce *tracker.Announcer
+	wanted   *piece.Bitfield // nil: every piece
 
 	peers     map[piece.PeerID]*peerConn
 	nextID    piece.PeerID
@@ -88,7 +115,9 @@ type Session struct {
 
 	loop                 *aio.Loop
 	started, finished    time.Time // loop time: Run began, the download completed
-	verified             int64
+	verified             int64     // wanted bytes verified
+	haveBytes            int64     // bytes verified, wanted or not
+	wantedBytes          int64
 	downloaded, uploaded int64
 	downRate, upRate     rate
 	failed               int
@@ -118,13 +147,18 @@ func (c *Client) Add(m *Metainfo, opts SessionOptions) (*Session, error) {
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = 32 << 20
 	}
+	if opts.ReadCacheBytes <= 0 {
+		opts.ReadCacheBytes = 16 << 20
+	}
 	maxActive := int(max(4, opts.MaxInFlight/m.PieceLength))
+	wanted, wantedBytes := wantedPieces(m, opts.SkipFiles)
 	picker, err := piece.NewPicker(m.PieceLength, m.Length, rand.New(rand.NewPCG(rand.Uint64(), 0)),
-		piece.PickerOptions{MaxActivePieces: maxActive})
+		piece.PickerOptions{MaxActivePieces: maxActive, Wanted: wanted})
 	if err != nil {
 		storage.Close()
 		return nil, fmt.Errorf("picker: %w", err)
 	}
+	picker.SetSequential(opts.Sequential)
 	s := &Session{
 		client:    c,
 		meta:      m,
@@ -141,8 +175,11 @@ func (c *Client) Add(m *Metainfo, opts SessionOptions) (*Session, error) {
 		bannedIDs: make(map[[20]byte]bool),
 		pieces:    make(map[int]*pieceBuf),
 		suspect:   make(map[int][]blockRecord),
-		cache:     newReadCache(4),
-		choker:    newChoker(opts.Choke, rand.New(rand.NewPCG(rand.Uint64(), 2))),
+		cache:     newReadCache(opts.ReadCacheBytes, m.PieceLength),
+		wanted:    wanted,
+
+		wantedBytes: wantedBytes,
+		choker:      newChoker(opts.Choke, rand.New(rand.NewPCG(rand.Uint64(), 2))),
 		chokes: chokeRound{
 			set:          make(map[piece.PeerID]bool),
 			everUnchoked: make(map[[20]byte]bool),
@@ -197,7 +234,7 @@ func (s *Session) resume(t *aio.Task) error {
 	}
 	for i := have.NextSet(0); i >= 0; i = have.NextSet(i + 1) {
 		s.picker.PieceVerified(i)
-		s.verified += int64(s.picker.PieceSize(i))
+		s.countVerified(i)
 	}
 	if s.picker.Complete() {
 		s.onComplete()
@@ -209,10 +246,62 @@ func (s *Session) untilComplete(t *aio.Task) error {
 	if err := s.complete.Wait(t); err != nil {
 		return err
 	}
-	if s.opts.Seed {
+	if !s.opts.Seed {
+		return errComplete
+	}
+	if s.opts.SeedRatio <= 0 && s.opts.SeedTime <= 0 {
 		return aio.NewEvent().Wait(t) // until cancelled
 	}
+	// Seed until a goal is reached. The ratio is checked every second;
+	// the time is slept to exactly.
+	for !s.seedGoalReached() {
+		wait := time.Second
+		if s.opts.SeedTime > 0 {
+			wait = min(wait, s.finished.Add(s.opts.SeedTime).Sub(s.loop.Now()))
+		}
+		if err := aio.Sleep(t, max(wait, time.Millisecond)); err != nil {
+			return err
+		}
+	}
 	return errComplete
+}
+
+// seedGoalReached reports whether seeding has done what SeedRatio or
+// SeedTime asked, whichever comes first.
+func (s *Session) seedGoalReached() bool {
+	if r := s.opts.SeedRatio; r > 0 && float64(s.uploaded) >= r*float64(s.wantedBytes) {
+		return true
+	}
+	return s.opts.SeedTime > 0 && !s.loop.Now().Before(s.finished.Add(s.opts.SeedTime))
+}
+
+// wantedPieces turns SkipFiles into the picker's wanted pieces (nil when
+// nothing is skipped) and the bytes they hold.
+func wantedPieces(m *Metainfo, skip []bool) (*piece.Bitfield, int64) {
+	if !slices.Contains(skip, true) {
+		return nil, m.Length
+	}
+	l := m.Layout()
+	wanted := l.WantedPieces(skip)
+	var n int64
+	for i := wanted.NextSet(0); i >= 0; i = wanted.NextSet(i + 1) {
+		n += l.PieceSize(i)
+	}
+	return wanted, n
+}
+
+// wants reports whether piece i is wanted and not yet verified.
+func (s *Session) wants(i int) bool {
+	return !s.picker.Have(i) && (s.wanted == nil || s.wanted.Has(i))
+}
+
+// countVerified adds verified piece i to the byte counts.
+func (s *Session) countVerified(i int) {
+	n := int64(s.picker.PieceSize(i))
+	s.haveBytes += n
+	if s.wanted == nil || s.wanted.Has(i) {
+		s.verified += n
+	}
 }
 
 func (s *Session) onComplete() {
@@ -220,11 +309,13 @@ func (s *Session) onComplete() {
 		return
 	}
 	s.finished = s.loop.Now()
-	if err := s.storage.CreateEmptyFiles(); err != nil {
-		s.fail(fmt.Errorf("create empty files: %w", err))
+	if s.wanted == nil {
+		if err := s.storage.CreateEmptyFiles(); err != nil {
+			s.fail(fmt.Errorf("create empty files: %w", err))
+		}
 	}
-	if s.announce != nil {
-		s.announce.Completed()
+	if s.announce != nil && s.haveBytes == s.meta.Length {
+		s.announce.Completed() // a partial download is no seeder
 	}
 	for _, p := range s.peers {
 		p.setInterested(false)
@@ -264,11 +355,12 @@ func (s *Session) Progress() Progress {
 	}
 	return Progress{
 		Elapsed:      elapsed,
-		Total:        s.meta.Length,
+		Total:        s.wantedBytes,
 		Verified:     s.verified,
 		Pieces:       s.picker.NumPieces(),
 		PiecesDone:   s.picker.Bitfield().Count(),
 		Peers:        len(s.peers),
+		Unchoked:     s.unchoked(),
 		Downloaded:   s.downloaded,
 		Uploaded:     s.uploaded,
 		DownRate:     s.downRate.perSecond(),

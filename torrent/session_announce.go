@@ -23,7 +23,7 @@ func (s *Session) startAnnouncer() error {
 		Self:        []netip.AddrPort{listen},
 		MinInterval: s.opts.AnnounceMinInterval,
 	})
-	if s.picker.Complete() {
+	if s.haveBytes == s.meta.Length {
 		s.announce.Completed()
 	}
 	s.group.Go("announce", func(t *aio.Task) error {
@@ -40,7 +40,7 @@ func (s *Session) announceRequest() tracker.AnnounceRequest {
 		Port:       s.client.Addr().Port(),
 		Uploaded:   s.uploaded,
 		Downloaded: s.downloaded,
-		Left:       s.meta.Length - s.verified,
+		Left:       s.meta.Length - s.haveBytes, // of the torrent, not only the wanted files
 		NumWant:    50,
 	}
 }

@@ -237,7 +237,7 @@ func (p *peerConn) handle(m peer.Message) error {
 		if err := s.picker.PeerHave(p.id, int(m.Index)); err != nil {
 			return err
 		}
-		if !s.picker.Have(int(m.Index)) {
+		if s.wants(int(m.Index)) {
 			p.setInterested(true)
 		}
 	case peer.Bitfield:
@@ -270,7 +270,7 @@ func (p *peerConn) handle(m peer.Message) error {
 // wantsFrom reports whether bf has a piece we still need.
 func (p *peerConn) wantsFrom(bf *piece.Bitfield) bool {
 	for i := bf.NextSet(0); i >= 0; i = bf.NextSet(i + 1) {
-		if !p.s.picker.Have(i) {
+		if p.s.wants(i) {
 			return true
 		}
 	}

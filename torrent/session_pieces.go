@@ -115,8 +115,8 @@ func (s *Session) verify(i int) {
 
 func (s *Session) pieceVerified(i int, buf *pieceBuf) {
 	s.picker.PieceVerified(i)
-	s.verified += int64(len(buf.data))
-	s.cache.invalidate(i)
+	s.countVerified(i)
+	s.cache.invalidate(i, s.picker.PieceSize(i))
 	if records := s.suspect[i]; records != nil {
 		delete(s.suspect, i)
 		for _, r := range records {

@@ -39,8 +39,8 @@ func (p *peerConn) cancelUpload(m peer.Message) {
 }
 
 // serveUploads queues a PIECE for every pending request. Blocks come from
-// the read cache: a piece is read once, on the executor, and then serves
-// all of its 16 KiB requests.
+// the read cache (session_cache.go): a piece is read once, on the
+// executor, and then serves all of its 16 KiB requests.
 func (p *peerConn) serveUploads(t *aio.Task) error {
 	s := p.s
 	for len(p.uploads) > 0 && !p.amChoking {
@@ -48,7 +48,7 @@ func (p *peerConn) serveUploads(t *aio.Task) error {
 		// CANCEL or CHOKE handled meanwhile changes p.uploads.
 		u := p.uploads[0]
 		p.uploads = p.uploads[1:]
-		data, err := s.readPiece(t, int(u.Index))
+		block, err := s.readBlock(t, int(u.Index), int(u.Begin), int(u.Length))
 		if err != nil {
 			return err
 		}
@@ -58,7 +58,6 @@ func (p *peerConn) serveUploads(t *aio.Task) error {
 		if p.amChoking {
 			return nil // choked while we read or waited: the request is void
 		}
-		block := data[u.Begin : u.Begin+u.Length]
 		if s.corruptUploads {
 			block = append([]byte(nil), block...)
 			block[0] ^= 0xff // a lying seeder, for tests of the ban logic
@@ -89,61 +88,4 @@ func (p *peerConn) throttleUpload(t *aio.Task, n int) error {
 		return aio.Sleep(t, left)
 	}
 	return nil
-}
-
-// readPiece returns piece i from the cache, reading it on the executor on
-// a miss. The bytes must not be changed: writers may still be sending them.
-func (s *Session) readPiece(t *aio.Task, i int) ([]byte, error) {
-	if data := s.cache.get(i); data != nil {
-		return data, nil
-	}
-	data, err := aio.Blocking(t, func() ([]byte, error) {
-		buf := make([]byte, s.picker.PieceSize(i))
-		return buf, s.storage.ReadPiece(i, buf)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read piece %d: %w", i, err)
-	}
-	s.cache.put(i, data)
-	return data, nil
-}
-
-// readCache keeps the last few pieces read for upload. Evicted buffers are
-// left to the garbage collector rather than reused, since a writer may
-// still be sending from one.
-type readCache struct {
-	max    int
-	order  []int
-	pieces map[int][]byte
-}
-
-func newReadCache(n int) readCache {
-	return readCache{max: n, pieces: make(map[int][]byte)}
-}
-
-func (c *readCache) get(i int) []byte { return c.pieces[i] }
-
-func (c *readCache) put(i int, data []byte) {
-	if _, ok := c.pieces[i]; ok {
-		return
-	}
-	if len(c.order) >= c.max {
-		delete(c.pieces, c.order[0])
-		c.order = c.order[1:]
-	}
-	c.order = append(c.order, i)
-	c.pieces[i] = data
-}
-
-func (c *readCache) invalidate(i int) {
-	if _, ok := c.pieces[i]; !ok {
-		return
-	}
-	delete(c.pieces, i)
-	for k, v := range c.order {
-		if v == i {
-			c.order = append(c.order[:k], c.order[k+1:]...)
-			break
-		}
-	}
 }
