@@ -1,0 +1,51 @@
+package torrent
+
+import (
+	"github.com/aiotorrent/aiotorrent/peer"
+)
+
+// extState is what we know of a peer's extensions (BEP 10): the id it
+// wants ut_metadata messages sent under, 0 if it has none.
+type extState struct {
+	theirMetadataID uint8
+}
+
+// extHandshakeFrame is our BEP 10 handshake, sent right after the
+// bitfield to peers that set the extension bit: it offers ut_metadata and
+// the size of our info dictionary.
+func (s *Session) extHandshakeFrame() []byte {
+	return peer.AppendExtHandshake(nil, ExtHandshakeOurs(len(s.meta.InfoBytes)))
+}
+
+// onExtended handles an extended message: the peer's extension handshake,
+// and its ut_metadata requests (BEP 9), which we answer from the info
+// dictionary, so that a peer holding only a magnet link can start.
+// Anything else is ignored: we offer no other extension.
+func (s *Session) onExtended(p *peerConn, ext *extState, m peer.Message) error {
+	switch m.ExtID {
+	case peer.ExtHandshakeID:
+		h, err := peer.ParseExtHandshake(m.Payload)
+		if err != nil {
+			return err
+		}
+		ext.theirMetadataID = uint8(h.M[peer.UTMetadata])
+	case ourUTMetadataID:
+		req, err := peer.ParseMetadataMsg(m.Payload)
+		if err != nil {
+			return err
+		}
+		if req.Type != peer.MetadataRequest || ext.theirMetadataID == 0 {
+			return nil
+		}
+		info := s.meta.InfoBytes
+		begin := req.Piece * peer.MetadataPieceSize
+		reply := peer.MetadataMsg{Type: peer.MetadataReject, Piece: req.Piece}
+		if begin < len(info) {
+			reply = peer.MetadataMsg{Type: peer.MetadataData, Piece: req.Piece, TotalSize: len(info),
+				Data: info[begin:min(len(info), begin+peer.MetadataPieceSize)]}
+		}
+		p.conn.Queue(peer.AppendMetadataMsg(nil, ext.theirMetadataID, reply))
+		p.wake.Set()
+	}
+	return nil
+}
