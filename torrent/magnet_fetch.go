@@ -79,11 +79,17 @@ func fetchMetadata(t *aio.Task, mag *Magnet, cfg FetchConfig) (*Metainfo, error)
 			g.Go("announce (metadata)", func(t *aio.Task) error { ann.Run(t); return nil })
 		}
 	}
+	if len(mag.Trackers) == 0 {
+		addrs.Close() // the peers we were given are all there will be
+	}
 	slots := aio.NewSemaphore(cfg.Parallel)
 	g.Go("metadata dialer", func(t *aio.Task) error {
 		tried := map[netip.AddrPort]bool{}
 		for {
 			addr, err := addrs.Get(t)
+			if errors.Is(err, aio.ErrClosed) {
+				return nil // no more peers; the attempts under way finish
+			}
 			if err != nil {
 				return err
 			}

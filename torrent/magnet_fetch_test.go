@@ -1,0 +1,134 @@
+package torrent
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/peer"
+)
+
+// serveMetadata is a minimal BEP 9 peer for tests: it accepts connections,
+// answers the extension handshake and serves info (or, if lie is set, info
+// with a byte flipped) to every ut_metadata request.
+func serveMetadata(at *aio.Task, infoHash [20]byte, info []byte, lie bool) (netip.AddrPort, error) {
+	ln, err := aio.ListenTCP(at, loopback)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	served := info
+	if lie {
+		served = append([]byte(nil), info...)
+		served[len(served)/2] ^= 1
+	}
+	aio.Spawn(at, "metadata server", func(t *aio.Task) (struct{}, error) {
+		defer ln.Close()
+		for {
+			tc, err := ln.Accept(t)
+			if err != nil {
+				return struct{}{}, err
+			}
+			aio.Spawn(t, "metadata conn", func(t *aio.Task) (struct{}, error) {
+				in, err := peer.ReadIncoming(t, tc, time.Second)
+				if err != nil {
+					return struct{}{}, err
+				}
+				ours := peer.Handshake{InfoHash: infoHash, PeerID: peer.NewPeerID()}
+				ours.Reserved.Set(peer.ExtensionProtocolBit)
+				c, _, err := in.Accept(t, ours, peer.Limits{}, time.Second)
+				if err != nil {
+					return struct{}{}, err
+				}
+				defer c.Close()
+				const theirs = 7 // the id this server takes ut_metadata under
+				c.Send(t, peer.AppendExtHandshake(nil, peer.ExtHandshake{M: map[string]int{peer.UTMetadata: theirs}, MetadataSize: len(served)}))
+				var fetcherID uint8
+				for {
+					m, err := c.ReadMessage(t)
+					if err != nil {
+						return struct{}{}, nil
+					}
+					if m.ID != peer.Extended {
+						continue
+					}
+					if m.ExtID == 0 {
+						h, _ := peer.ParseExtHandshake(m.Payload)
+						fetcherID = uint8(h.M[peer.UTMetadata])
+						continue
+					}
+					req, err := peer.ParseMetadataMsg(m.Payload)
+					if err != nil || m.ExtID != theirs {
+						return struct{}{}, err
+					}
+					begin := req.Piece * peer.MetadataPieceSize
+					c.Send(t, peer.AppendMetadataMsg(nil, fetcherID, peer.MetadataMsg{
+						Type: peer.MetadataData, Piece: req.Piece, TotalSize: len(served),
+						Data: served[begin:min(len(served), begin+peer.MetadataPieceSize)],
+					}))
+				}
+			})
+		}
+	})
+	return ln.Addr(), nil
+}
+
+// bigTorrent makes a torrent whose info dict spans several metadata pieces.
+func bigTorrent(t *testing.T) *Metainfo {
+	dir := t.TempDir()
+	for i := range 3 {
+		f, err := os.Create(filepath.Join(dir, string(rune('a'+i))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Truncate(12 << 20) // sparse: 768 pieces of 16 KiB each, 20 bytes of hash apiece
+		f.Close()
+	}
+	m, _, err := CreateSync(CreateOptions{Path: dir, PieceLength: 16 << 10, Announce: [][]string{{"http://127.0.0.1:1/announce"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.InfoBytes) <= 2*peer.MetadataPieceSize {
+		t.Fatalf("info is %d bytes: want several metadata pieces", len(m.InfoBytes))
+	}
+	return m
+}
+
+func TestFetchMetadata(t *testing.T) {
+	want := bigTorrent(t)
+	got, err := aio.Run(func(at *aio.Task) (*Metainfo, error) {
+		liar, err := serveMetadata(at, want.InfoHash, want.InfoBytes, true)
+		if err != nil {
+			return nil, err
+		}
+		honest, err := serveMetadata(at, want.InfoHash, want.InfoBytes, false)
+		if err != nil {
+			return nil, err
+		}
+		mag := &Magnet{InfoHash: want.InfoHash, Peers: []string{liar.String()}}
+		return FetchMetadata(at, mag, FetchConfig{Peers: []netip.AddrPort{honest}, Parallel: 1, Timeout: 20 * time.Second, Logf: t.Logf})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.InfoHash != want.InfoHash || got.Name != want.Name || len(got.Files) != 3 || got.NumPieces() != want.NumPieces() {
+		t.Fatalf("got %s %x with %d files, %d pieces; want %s %x", got.Name, got.InfoHash, len(got.Files), got.NumPieces(), want.Name, want.InfoHash)
+	}
+}
+
+func TestFetchMetadataNobodyHasIt(t *testing.T) {
+	want := bigTorrent(t)
+	_, err := aio.Run(func(at *aio.Task) (*Metainfo, error) {
+		liar, err := serveMetadata(at, want.InfoHash, want.InfoBytes, true)
+		if err != nil {
+			return nil, err
+		}
+		return FetchMetadata(at, &Magnet{InfoHash: want.InfoHash}, FetchConfig{Peers: []netip.AddrPort{liar}, Timeout: 20 * time.Second})
+	})
+	if !errors.Is(err, ErrNoMetadata) {
+		t.Fatalf("got %v, want ErrNoMetadata", err)
+	}
+}
