@@ -18,7 +18,7 @@ var loopback = netip.MustParseAddrPort("127.0.0.1:0")
 
 // writePayload makes a multi-file payload with deterministic contents and
 // sizes chosen so that pieces straddle files and the last piece is short.
-func writePayload(t *testing.T, dir string, sizes map[string]int) {
+func writePayload(t testing.TB, dir string, sizes map[string]int) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for name, size := range sizes {
@@ -64,14 +64,14 @@ func sameTree(t *testing.T, want, got string) {
 }
 
 type swarm struct {
-	t       *testing.T
+	t       testing.TB
 	tracker *tracker.Server
 	meta    *Metainfo
 	src     string
 }
 
 // newSwarm starts our tracker and makes a torrent of a fresh payload.
-func newSwarm(t *testing.T, at *aio.Task, sizes map[string]int, pieceLen int64) (*swarm, error) {
+func newSwarm(t testing.TB, at *aio.Task, sizes map[string]int, pieceLen int64) (*swarm, error) {
 	root := t.TempDir()
 	src := filepath.Join(root, "src")
 	writePayload(t, filepath.Join(src, "payload"), sizes)
