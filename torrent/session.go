@@ -103,6 +103,7 @@ type Session struct {
 	peers     map[piece.PeerID]*peerConn
 	nextID    piece.PeerID
 	known     map[netip.AddrPort]bool // connected or being dialled
+	explicit  map[netip.AddrPort]*redialState
 	banned    map[netip.AddrPort]bool
 	bannedIDs map[[20]byte]bool
 
@@ -185,8 +186,10 @@ func (c *Client) Add(m *Metainfo, opts SessionOptions) (*Session, error) {
 			everUnchoked: make(map[[20]byte]bool),
 		},
 	}
+	s.explicit = make(map[netip.AddrPort]*redialState)
 	for _, a := range opts.Peers {
 		s.addrs.TryPut(a)
+		s.explicit[a] = &redialState{backoff: firstRedial}
 	}
 	c.sessions[m.InfoHash] = s
 	return s, nil
@@ -336,6 +339,11 @@ func (s *Session) fail(err error) {
 
 func (s *Session) close() {
 	delete(s.client.sessions, s.meta.InfoHash)
+	for _, r := range s.explicit {
+		if r.timer != nil {
+			r.timer.Stop()
+		}
+	}
 	s.addrs.Close()
 	s.storage.Close()
 }

@@ -38,13 +38,47 @@ func (s *Session) dialLoop(t *aio.Task) error {
 			if err != nil {
 				delete(s.known, addr)
 				s.client.cfg.Logf("dial %s: %v", addr, err)
+				s.redial(addr, false)
 				return nil
 			}
 			s.runPeer(t, conn, hs, addr)
 			delete(s.known, addr)
+			s.redial(addr, true)
 			return nil
 		})
 	}
+}
+
+// Redial backoff for the peers the user named (SessionOptions.Peers).
+const (
+	firstRedial = time.Second
+	maxRedial   = time.Minute
+)
+
+// redial puts a peer the user named back on the dial queue after a
+// backoff, while we still want data: with no tracker to hand it out again
+// it would otherwise be lost to one refused connection (a seeder still
+// checking its data, a restart). connected resets the backoff.
+func (s *Session) redial(addr netip.AddrPort, connected bool) {
+	r, ok := s.explicit[addr]
+	if !ok || s.picker.Complete() || s.banned[addr] {
+		return
+	}
+	if connected {
+		r.backoff = firstRedial
+	}
+	wait := r.backoff
+	r.backoff = min(2*r.backoff, maxRedial)
+	r.timer = s.loop.AfterFunc(wait, func() {
+		r.timer = nil
+		s.addrs.TryPut(addr)
+	})
+}
+
+// redialState is the backoff of one named peer.
+type redialState struct {
+	backoff time.Duration
+	timer   *aio.Timer
 }
 
 // acquireSlot waits for room for one more connection, in the session
