@@ -146,8 +146,6 @@ type peerConn struct {
 	pipeline  int                      // how many requests to keep out
 	uploads   []peer.Message           // REQUESTs to serve, in order
 
-	gotFirst bool // the first message arrived (a bitfield may only be first)
-
 	// For the choker: rates in both directions (bytes per second,
 	// smoothed), when the connection began, and its last block to us (or
 	// when we became interested, if later) for anti-snubbing.
@@ -249,8 +247,6 @@ func (p *peerConn) writeLoop(t *aio.Task) error {
 // handle applies one message from the peer (BEP 3).
 func (p *peerConn) handle(m peer.Message) error {
 	s := p.s
-	first := !p.gotFirst
-	p.gotFirst = true
 	switch m.ID {
 	case peer.KeepAlive:
 	case peer.Choke:
@@ -275,9 +271,10 @@ func (p *peerConn) handle(m peer.Message) error {
 			p.setInterested(true)
 		}
 	case peer.Bitfield:
-		if !first {
-			return fmt.Errorf("bitfield after the first message")
-		}
+		// BEP 3 allows a bitfield only as the first message, but aria2
+		// sends one again later (after its HAVEs, after INTERESTED):
+		// refusing it cut every aria2 leecher off. A late bitfield
+		// replaces what we knew of the peer (PeerBitfield recounts).
 		bf, err := piece.FromBytes(m.Payload, s.meta.NumPieces())
 		if err != nil {
 			return err
