@@ -17,10 +17,26 @@ type DownloadOptions struct {
 	OutDir   string
 	Port     int
 	MaxPeers int
+	MaxConns int
 	Quiet    bool
 	Verbose  bool
 	Peers    []string
 	Seed     bool
+	// SeedRatio and SeedTime end seeding (and imply --seed).
+	SeedRatio float64
+	SeedTime  time.Duration
+	// MaxDownloadRate and MaxUploadRate are sizes per second ("1MiB");
+	// empty or "0" means no limit.
+	MaxDownloadRate, MaxUploadRate string
+	// Files are the indexes to download (as `info` lists them), "0,2,5-7";
+	// Exclude are globs of files to skip.
+	Files      string
+	Exclude    []string
+	Sequential bool
+
+	// ready, for tests, is called once the client listens, with its
+	// address and a function that acts as Ctrl-C.
+	ready func(addr netip.AddrPort, interrupt func())
 }
 
 // NewCmdDownload builds `aiotorrent download`.
@@ -29,9 +45,17 @@ func NewCmdDownload(f *Factory, runF func(*DownloadOptions) error) *cobra.Comman
 	cmd := &cobra.Command{
 		Use:   "download FILE.torrent [FILE.torrent ...]",
 		Short: "Download torrents, verified piece by piece",
-		Long: `Download one or more torrents into a directory. Data already on disk is
-checked first, so an interrupted download resumes where it stopped. Exit
-codes: 0 complete, 1 failure, 2 usage, 130 interrupted.`,
+		Long: `Download one or more torrents into a directory, all in one process with
+one listening port. Data already on disk is checked first, so an
+interrupted download resumes where it stopped.
+
+--files and --exclude choose files by their index or path as 'aiotorrent
+info' lists them; --exclude matches its glob against the full path, the
+path inside the torrent and the base name ("*.nfo", "extras/*"). A piece
+shared by a wanted and a skipped file is written whole, so the skipped
+file may be created holding just those bytes.
+
+Exit codes: 0 complete, 1 failure, 2 usage, 130 interrupted.`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Torrents = args
@@ -43,13 +67,27 @@ codes: 0 complete, 1 failure, 2 usage, 130 interrupted.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.OutDir, "output", "o", ".", "download directory")
-	fl.IntVar(&opts.Port, "port", 6881, "port to listen on for peers (the next free one is taken if busy; 0: any)")
-	fl.IntVar(&opts.MaxPeers, "max-peers", 50, "most peer connections per torrent")
+	addPeerFlags(cmd, &opts.Port, &opts.MaxPeers, &opts.MaxConns, &opts.MaxUploadRate)
+	fl.StringVar(&opts.MaxDownloadRate, "max-download-rate", "", "limit downloads to this much per second, all torrents together (e.g. 2MiB)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
 	fl.StringArrayVar(&opts.Peers, "peer", nil, "connect to this peer too (host:port; repeatable)")
 	fl.BoolVar(&opts.Seed, "seed", false, "keep seeding after the download completes, until Ctrl-C")
+	fl.Float64Var(&opts.SeedRatio, "seed-ratio", 0, "with --seed: stop once uploaded this many times the download")
+	fl.DurationVar(&opts.SeedTime, "seed-time", 0, "with --seed: stop seeding after this long (e.g. 30m)")
+	fl.StringVar(&opts.Files, "files", "", "download only these files, by index (e.g. 0,2,5-7; one torrent only)")
+	fl.StringArrayVar(&opts.Exclude, "exclude", nil, "skip files matching this glob (repeatable)")
+	fl.BoolVar(&opts.Sequential, "sequential", false, "download pieces in order (to play a file while it downloads)")
 	return cmd
+}
+
+// addPeerFlags adds the flags download and seed share.
+func addPeerFlags(cmd *cobra.Command, port, maxPeers, maxConns *int, maxUp *string) {
+	fl := cmd.Flags()
+	fl.IntVar(port, "port", 6881, "port to listen on for peers (the next free one is taken if busy; 0: any)")
+	fl.IntVar(maxPeers, "max-peers", 50, "most peer connections per torrent")
+	fl.IntVar(maxConns, "max-conns", 200, "most peer connections in all")
+	fl.StringVar(maxUp, "max-upload-rate", "", "limit uploads to this much per second, all torrents together (e.g. 512KiB)")
 }
 
 func downloadRun(f *Factory, opts *DownloadOptions) error {
@@ -57,14 +95,50 @@ func downloadRun(f *Factory, opts *DownloadOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
+	switch {
+	case opts.SeedRatio < 0:
+		return usageError{fmt.Errorf("--seed-ratio %g: want a positive ratio", opts.SeedRatio)}
+	case opts.SeedTime < 0:
+		return usageError{fmt.Errorf("--seed-time %v: want a positive duration", opts.SeedTime)}
+	case opts.Files != "" && len(opts.Torrents) > 1:
+		return usageError{fmt.Errorf("--files takes indexes of one torrent; %d given (use --exclude)", len(opts.Torrents))}
+	}
+	down, err := parseRate("--max-download-rate", opts.MaxDownloadRate)
+	if err != nil {
+		return err
+	}
+	up, err := parseRate("--max-upload-rate", opts.MaxUploadRate)
+	if err != nil {
+		return err
+	}
 	metas, err := loadTorrents(opts.Torrents)
 	if err != nil {
 		return err
 	}
+	skips, err := selectFiles(metas, opts.Files, opts.Exclude)
+	if err != nil {
+		return err
+	}
 	return runSessions(f, sessionsPlan{
-		metas: metas, dir: opts.OutDir, port: opts.Port, maxPeers: opts.MaxPeers,
-		peers: peers, seed: opts.Seed, quiet: opts.Quiet, verbose: opts.Verbose,
+		metas: metas, dir: opts.OutDir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns,
+		peers: peers, seed: opts.Seed || opts.SeedRatio > 0 || opts.SeedTime > 0,
+		seedRatio: opts.SeedRatio, seedTime: opts.SeedTime, maxDown: down, maxUp: up,
+		skips: skips, sequential: opts.Sequential,
+		quiet: opts.Quiet, verbose: opts.Verbose, ready: opts.ready,
 	})
+}
+
+// parseRate reads a rate limit: a size per second ("2MiB", "500k",
+// "1MB/s"); empty is no limit.
+func parseRate(flag, s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := parseSize(strings.TrimSuffix(strings.TrimSpace(s), "/s"))
+	if err != nil {
+		return 0, usageError{fmt.Errorf("%s: %w", flag, err)}
+	}
+	return n, nil
 }
 
 func loadTorrents(paths []string) ([]*torrent.Metainfo, error) {
@@ -101,6 +175,10 @@ func summary(name string, p torrent.Progress) string {
 	if secs > 0 {
 		rate = float64(p.Downloaded) / secs
 	}
-	return fmt.Sprintf("%s: %s in %s (%s/s), %d peers used",
+	line := fmt.Sprintf("%s: %s in %s (%s/s), %d peers used",
 		name, humanBytes(float64(p.Total)), p.Elapsed.Round(time.Millisecond), humanBytes(rate), p.PeersSeen)
+	if p.Uploaded > 0 {
+		line += fmt.Sprintf(", %s uploaded", humanBytes(float64(p.Uploaded)))
+	}
+	return line
 }

@@ -1,18 +1,25 @@
 package main
 
 import (
+	"net/netip"
+
 	"github.com/spf13/cobra"
 )
 
 // SeedOptions are the flags of `aiotorrent seed`.
 type SeedOptions struct {
-	Torrent  string
-	Dir      string
-	Port     int
-	MaxPeers int
-	Partial  bool
-	Quiet    bool
-	Verbose  bool
+	Torrent         string
+	Dir             string
+	Port            int
+	MaxPeers        int
+	MaxConns        int
+	MaxUploadRate   string
+	MaxDownloadRate string
+	Partial         bool
+	Quiet           bool
+	Verbose         bool
+
+	ready func(addr netip.AddrPort, interrupt func()) // see DownloadOptions
 }
 
 // NewCmdSeed builds `aiotorrent seed`.
@@ -34,8 +41,8 @@ missing pieces are downloaded too.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.IntVar(&opts.Port, "port", 6881, "port to listen on (the next free one is taken if busy; 0: any)")
-	fl.IntVar(&opts.MaxPeers, "max-peers", 50, "most peer connections")
+	addPeerFlags(cmd, &opts.Port, &opts.MaxPeers, &opts.MaxConns, &opts.MaxUploadRate)
+	fl.StringVar(&opts.MaxDownloadRate, "max-download-rate", "", "with --partial: limit downloads to this much per second")
 	fl.BoolVar(&opts.Partial, "partial", false, "seed incomplete data (and download the rest)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
@@ -43,12 +50,21 @@ missing pieces are downloaded too.`,
 }
 
 func seedRun(f *Factory, opts *SeedOptions) error {
+	down, err := parseRate("--max-download-rate", opts.MaxDownloadRate)
+	if err != nil {
+		return err
+	}
+	up, err := parseRate("--max-upload-rate", opts.MaxUploadRate)
+	if err != nil {
+		return err
+	}
 	metas, err := loadTorrents([]string{opts.Torrent})
 	if err != nil {
 		return err
 	}
 	return runSessions(f, sessionsPlan{
-		metas: metas, dir: opts.Dir, port: opts.Port, maxPeers: opts.MaxPeers,
-		seed: true, requireComplete: !opts.Partial, quiet: opts.Quiet, verbose: opts.Verbose,
+		metas: metas, dir: opts.Dir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns,
+		maxDown: down, maxUp: up,
+		seed: true, requireComplete: !opts.Partial, quiet: opts.Quiet, verbose: opts.Verbose, ready: opts.ready,
 	})
 }

@@ -4,8 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
-	"syscall"
+	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
 	"github.com/aiotorrent/aiotorrent/torrent"
@@ -14,14 +13,20 @@ import (
 // sessionsPlan is what download and seed share: torrents to run in one
 // client, on one loop, with one listener.
 type sessionsPlan struct {
-	metas           []*torrent.Metainfo
-	dir             string
-	port            int
-	maxPeers        int
-	peers           []netip.AddrPort
-	seed            bool
-	requireComplete bool
-	quiet, verbose  bool
+	metas              []*torrent.Metainfo
+	dir                string
+	port               int
+	maxPeers, maxConns int
+	maxDown, maxUp     int64 // bytes per second, 0: no limit
+	peers              []netip.AddrPort
+	seed               bool
+	seedRatio          float64
+	seedTime           time.Duration
+	skips              [][]bool // per torrent, see selectFiles
+	sequential         bool
+	requireComplete    bool
+	quiet, verbose     bool
+	ready              func(addr netip.AddrPort, interrupt func())
 }
 
 // runSessions runs every torrent of the plan to completion (or until
@@ -37,20 +42,13 @@ func runSessions(f *Factory, plan sessionsPlan) error {
 		if plan.seed && !plan.quiet {
 			fmt.Fprintf(f.Err, "listening for peers on %s\n", client.Addr())
 		}
-		work := aio.Spawn(t, "sessions", func(t *aio.Task) (struct{}, error) {
-			return struct{}{}, runAll(t, f, client, plan)
+		return struct{}{}, interruptible(t, func(t *aio.Task) error {
+			return runAll(t, f, client, plan)
+		}, func(interrupt func()) {
+			if plan.ready != nil {
+				plan.ready(client.Addr(), interrupt)
+			}
 		})
-		interrupted := false
-		stop := aio.OnSignal(t.Loop(), func(os.Signal) {
-			interrupted = true
-			work.Cancel()
-		}, os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		_, err = aio.Await(t, work)
-		if interrupted {
-			return struct{}{}, errInterrupted
-		}
-		return struct{}{}, err
 	})
 	return err
 }
@@ -58,7 +56,10 @@ func runSessions(f *Factory, plan sessionsPlan) error {
 // listen opens the client's listener on the given port, or the next free
 // one (up to ten further), and says so when it moved.
 func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error) {
-	cfg := torrent.ClientConfig{MaxPeers: plan.maxPeers}
+	cfg := torrent.ClientConfig{
+		MaxPeers: plan.maxPeers, MaxConns: plan.maxConns,
+		MaxDownloadRate: plan.maxDown, MaxUploadRate: plan.maxUp,
+	}
 	if plan.verbose {
 		cfg.Logf = func(format string, args ...any) { fmt.Fprintf(f.Err, format+"\n", args...) }
 	}
@@ -82,18 +83,26 @@ func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error)
 	return nil, firstErr
 }
 
+// runAll runs one session per torrent in one task group, each with its
+// own progress view; the first to fail stops the others.
 func runAll(t *aio.Task, f *Factory, client *torrent.Client, plan sessionsPlan) error {
 	g := aio.NewGroup(t)
-	for _, m := range plan.metas {
-		view := newProgressView(f, m.Name, m.Length, plan.quiet)
-		s, err := client.Add(m, torrent.SessionOptions{
+	for k, m := range plan.metas {
+		opts := torrent.SessionOptions{
 			Dir: plan.dir, Seed: plan.seed, Peers: plan.peers,
+			SeedRatio: plan.seedRatio, SeedTime: plan.seedTime,
+			Sequential:      plan.sequential,
 			RequireComplete: plan.requireComplete,
-			OnProgress:      view.update,
-		})
+		}
+		if k < len(plan.skips) {
+			opts.SkipFiles = plan.skips[k]
+		}
+		s, err := client.Add(m, opts)
 		if err != nil {
 			return err
 		}
+		view := newProgressView(f, m.Name, s.Progress().Total, plan.quiet)
+		s.SetOnProgress(view.update)
 		g.Go(m.Name, func(t *aio.Task) error {
 			err := s.Run(t)
 			view.finish()
