@@ -342,3 +342,27 @@ func startEchoProcess(b *testing.B) (netip.AddrPort, func()) {
 		cmd.Wait()
 	}
 }
+
+// BenchmarkTaskSwitchTraced is BenchmarkTaskSwitch/tasks=100 with a
+// tracer recording every step: the cost of --trace per task switch.
+func BenchmarkTaskSwitchTraced(b *testing.B) {
+	tr := aio.NewTracer(0)
+	_, err := aio.Run(func(t *aio.Task) (int, error) {
+		g := aio.NewGroup(t)
+		b.ResetTimer()
+		for range 100 {
+			g.Go("yielder", func(t *aio.Task) error {
+				for range b.N / 100 {
+					if err := aio.Yield(t); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		return 0, g.Wait(t)
+	}, aio.WithTracer(tr))
+	if err != nil {
+		b.Fatal(err)
+	}
+}

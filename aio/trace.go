@@ -1,6 +1,7 @@
 package aio
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,9 +19,12 @@ import (
 // Recording costs nothing when no tracer is set (one nil check per step);
 // when set, about one clock read and one append per event.
 type Tracer struct {
-	start   time.Time
-	mu      sync.Mutex // workers record from their own threads
-	events  []traceEvent
+	start time.Time
+	mu    sync.Mutex // workers record from their own threads
+	// events is filled chunk by chunk: a full chunk is never copied again,
+	// so recording costs the same at the millionth event as at the first.
+	events  [][]traceEvent
+	n       int
 	dropped int
 	limit   int
 	lastCtr time.Time
@@ -43,6 +47,8 @@ const (
 	workerTid = 100
 )
 
+const traceChunk = 4096
+
 // NewTracer returns a tracer that keeps at most limit events (0: two
 // million); later events are counted as dropped.
 func NewTracer(limit int) *Tracer {
@@ -59,10 +65,16 @@ func (tr *Tracer) ts(t time.Time) float64 { return float64(t.Sub(tr.start).Nanos
 
 func (tr *Tracer) add(e traceEvent) {
 	tr.mu.Lock()
-	if len(tr.events) < tr.limit {
-		tr.events = append(tr.events, e)
-	} else {
+	switch {
+	case tr.n >= tr.limit:
 		tr.dropped++
+	default:
+		if k := len(tr.events); k == 0 || len(tr.events[k-1]) == cap(tr.events[k-1]) {
+			tr.events = append(tr.events, make([]traceEvent, 0, traceChunk))
+		}
+		last := &tr.events[len(tr.events)-1]
+		*last = append(*last, e)
+		tr.n++
 	}
 	tr.mu.Unlock()
 }
@@ -112,25 +124,32 @@ func (tr *Tracer) WriteJSON(w io.Writer) error {
 		{Name: "thread_name", Ph: "M", Pid: 1, Tid: loopTid, Args: map[string]any{"name": "loop thread"}},
 	}
 	workers := map[int]bool{}
-	for _, e := range tr.events {
-		if e.Tid >= workerTid && !workers[e.Tid] {
-			workers[e.Tid] = true
-			meta = append(meta, traceEvent{Name: "thread_name", Ph: "M", Pid: 1, Tid: e.Tid,
-				Args: map[string]any{"name": fmt.Sprintf("executor worker %d", e.Tid-workerTid+1)}})
+	all := make([]traceEvent, 0, tr.n)
+	for _, chunk := range tr.events {
+		for _, e := range chunk {
+			if e.Tid >= workerTid && !workers[e.Tid] {
+				workers[e.Tid] = true
+				meta = append(meta, traceEvent{Name: "thread_name", Ph: "M", Pid: 1, Tid: e.Tid,
+					Args: map[string]any{"name": fmt.Sprintf("executor worker %d", e.Tid-workerTid+1)}})
+			}
 		}
+		all = append(all, chunk...)
 	}
 	out := struct {
 		TraceEvents     []traceEvent   `json:"traceEvents"`
 		DisplayTimeUnit string         `json:"displayTimeUnit"`
 		Metadata        map[string]any `json:"otherData"`
-	}{append(meta, tr.events...), "ms", map[string]any{"dropped_events": tr.dropped}}
-	enc := json.NewEncoder(w)
-	return enc.Encode(out)
+	}{append(meta, all...), "ms", map[string]any{"dropped_events": tr.dropped}}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	if err := json.NewEncoder(bw).Encode(out); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // Len is the number of events recorded.
 func (tr *Tracer) Len() int {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	return len(tr.events)
+	return tr.n
 }
