@@ -322,6 +322,9 @@ func (s *Session) onComplete() {
 	}
 	for _, p := range s.peers {
 		p.setInterested(false)
+		if p.checkBothSeeds() != nil {
+			p.conn.Close() // its tasks see ErrClosed and end
+		}
 	}
 	s.complete.Set()
 }

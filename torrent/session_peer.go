@@ -145,6 +145,7 @@ type peerConn struct {
 	cancelled map[piece.Block]struct{} // CANCEL sent: a late arrival is fine
 	pipeline  int                      // how many requests to keep out
 	uploads   []peer.Message           // REQUESTs to serve, in order
+	pieces    int                      // how many pieces the peer has
 
 	// For the choker: rates in both directions (bytes per second,
 	// smoothed), when the connection began, and its last block to us (or
@@ -264,12 +265,17 @@ func (p *peerConn) handle(m peer.Message) error {
 		p.peerInterested = false
 		s.onNotInterested(p)
 	case peer.Have:
+		known := s.picker.PeerHas(p.id, int(m.Index))
 		if err := s.picker.PeerHave(p.id, int(m.Index)); err != nil {
 			return err
+		}
+		if !known {
+			p.pieces++
 		}
 		if s.wants(int(m.Index)) {
 			p.setInterested(true)
 		}
+		return p.checkBothSeeds()
 	case peer.Bitfield:
 		// BEP 3 allows a bitfield only as the first message, but aria2
 		// sends one again later (after its HAVEs, after INTERESTED):
@@ -282,7 +288,9 @@ func (p *peerConn) handle(m peer.Message) error {
 		if err := s.picker.PeerBitfield(p.id, bf); err != nil {
 			return err
 		}
+		p.pieces = bf.Count()
 		p.setInterested(p.wantsFrom(bf))
+		return p.checkBothSeeds()
 	case peer.Request:
 		return p.queueUpload(m)
 	case peer.Cancel:
@@ -294,6 +302,19 @@ func (p *peerConn) handle(m peer.Message) error {
 		// them, but they are harmless.
 	default:
 		return fmt.Errorf("unexpected %v (extension not advertised)", m.ID)
+	}
+	return nil
+}
+
+// errBothSeeds ends a connection between two seeds: neither will ever
+// want anything from the other, and the connection holds a slot.
+var errBothSeeds = errors.New("both sides have every piece: nothing to trade")
+
+// checkBothSeeds ends the connection once the peer and we both have
+// every piece.
+func (p *peerConn) checkBothSeeds() error {
+	if p.pieces == p.s.meta.NumPieces() && p.s.haveBytes == p.s.meta.Length {
+		return fmt.Errorf("peer %s: %w", p.conn.RemoteAddr(), errBothSeeds)
 	}
 	return nil
 }
