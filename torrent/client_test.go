@@ -98,3 +98,59 @@ func TestSeedsDropEachOther(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestClientHandshakeLimits opens two connections that never send a
+// handshake to a client that allows one handshake at a time for 200 ms:
+// the second is closed at once, the first when its time is up.
+func TestClientHandshakeLimits(t *testing.T) {
+	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+		c, err := NewClient(at, ClientConfig{ListenAddr: loopback, MaxHalfOpen: 1, HandshakeTimeout: 200 * time.Millisecond})
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer c.Close()
+		aio.Spawn(at, "listener", func(t *aio.Task) (struct{}, error) { return struct{}{}, c.Run(t) })
+		start := at.Loop().Now()
+		closedAt := func(name string) (*aio.Handle[time.Time], error) {
+			conn, err := aio.DialTCP(at, c.Addr(), time.Second)
+			if err != nil {
+				return nil, err
+			}
+			return aio.Spawn(at, name, func(t *aio.Task) (time.Time, error) {
+				defer conn.Close()
+				buf := make([]byte, 1)
+				if n, err := conn.Read(t, buf); n != 0 || err == nil {
+					return time.Time{}, fmt.Errorf("%s: read %d bytes, %v; want the connection closed", name, n, err)
+				}
+				return t.Loop().Now(), nil
+			}), nil
+		}
+		first, err := closedAt("first")
+		if err != nil {
+			return struct{}{}, err
+		}
+		if err := aio.Sleep(at, 20*time.Millisecond); err != nil { // accepted in order
+			return struct{}{}, err
+		}
+		second, err := closedAt("second")
+		if err != nil {
+			return struct{}{}, err
+		}
+		t2, err := aio.AwaitTimeout(at, second, 5*time.Second)
+		if err != nil {
+			return struct{}{}, err
+		}
+		t1, err := aio.AwaitTimeout(at, first, 5*time.Second)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if t1.Sub(start) < 200*time.Millisecond || !t2.Before(t1) {
+			t.Errorf("first closed after %v, second after %v; want the second at once and the first after 200ms",
+				t1.Sub(start), t2.Sub(start))
+		}
+		return struct{}{}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
