@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
@@ -243,68 +242,6 @@ func (s *Session) resume(t *aio.Task) error {
 		s.onComplete()
 	}
 	return nil
-}
-
-func (s *Session) untilComplete(t *aio.Task) error {
-	if err := s.complete.Wait(t); err != nil {
-		return err
-	}
-	if !s.opts.Seed {
-		return errComplete
-	}
-	if s.opts.SeedRatio <= 0 && s.opts.SeedTime <= 0 {
-		return aio.NewEvent().Wait(t) // until cancelled
-	}
-	// Seed until a goal is reached. The ratio is checked every second;
-	// the time is slept to exactly.
-	for !s.seedGoalReached() {
-		wait := time.Second
-		if s.opts.SeedTime > 0 {
-			wait = min(wait, s.finished.Add(s.opts.SeedTime).Sub(s.loop.Now()))
-		}
-		if err := aio.Sleep(t, max(wait, time.Millisecond)); err != nil {
-			return err
-		}
-	}
-	return errComplete
-}
-
-// seedGoalReached reports whether seeding has done what SeedRatio or
-// SeedTime asked, whichever comes first.
-func (s *Session) seedGoalReached() bool {
-	if r := s.opts.SeedRatio; r > 0 && float64(s.uploaded) >= r*float64(s.wantedBytes) {
-		return true
-	}
-	return s.opts.SeedTime > 0 && !s.loop.Now().Before(s.finished.Add(s.opts.SeedTime))
-}
-
-// wantedPieces turns SkipFiles into the picker's wanted pieces (nil when
-// nothing is skipped) and the bytes they hold.
-func wantedPieces(m *Metainfo, skip []bool) (*piece.Bitfield, int64) {
-	if !slices.Contains(skip, true) {
-		return nil, m.Length
-	}
-	l := m.Layout()
-	wanted := l.WantedPieces(skip)
-	var n int64
-	for i := wanted.NextSet(0); i >= 0; i = wanted.NextSet(i + 1) {
-		n += l.PieceSize(i)
-	}
-	return wanted, n
-}
-
-// wants reports whether piece i is wanted and not yet verified.
-func (s *Session) wants(i int) bool {
-	return !s.picker.Have(i) && (s.wanted == nil || s.wanted.Has(i))
-}
-
-// countVerified adds verified piece i to the byte counts.
-func (s *Session) countVerified(i int) {
-	n := int64(s.picker.PieceSize(i))
-	s.haveBytes += n
-	if s.wanted == nil || s.wanted.Has(i) {
-		s.verified += n
-	}
 }
 
 func (s *Session) onComplete() {
