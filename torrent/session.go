@@ -1,5 +1,24 @@
 package torrent
 
+// A Session is one torrent in a Client. Its Run is the table of contents;
+// each concern has its file:
+//
+//	session.go           options, Run, resume, completion, progress, the tick
+//	session_announce.go  the tracker announcer feeding the dial queue
+//	session_peer.go      dialling, adopting incoming peers, one peer's reader
+//	                     and writer tasks, BEP 3 message handling, pipelining
+//	session_pieces.go    blocks into piece buffers, verify+write on the
+//	                     executor, smart ban
+//	session_upload.go    serving REQUESTs, the upload rate limit
+//	session_cache.go     the read cache (bounded in bytes, 1 MiB lines)
+//	session_choke.go     choking rounds: measure, ask the choker, apply
+//	session_select.go    selective download (wanted pieces and bytes)
+//	session_seed.go      when seeding ends (ratio, time)
+//
+// The decisions live in pure components that the session feeds with
+// events and the loop's time: piece.Picker (what to request), choker
+// (choke.go: whom to serve) and tokenBucket (ratelimit.go: how fast).
+
 import (
 	"errors"
 	"fmt"
