@@ -14,6 +14,7 @@ package torrent
 //	session_choke.go     choking rounds: measure, ask the choker, apply
 //	session_select.go    selective download (wanted pieces and bytes)
 //	session_seed.go      when seeding ends (ratio, time)
+//	session_metadata.go  extension handshake, serving ut_metadata (BEP 9/10)
 //
 // The decisions live in pure components that the session feeds with
 // events and the loop's time: piece.Picker (what to request), choker
