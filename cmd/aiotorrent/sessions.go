@@ -102,7 +102,7 @@ func runAll(t *aio.Task, f *Factory, client *torrent.Client, plan sessionsPlan) 
 			return err
 		}
 		view := newProgressView(f, m.Name, s.Progress().Total, plan.quiet)
-		s.SetOnProgress(view.update)
+		s.SetOnProgress(calmWhenComplete(view.update))
 		g.Go(m.Name, func(t *aio.Task) error {
 			err := s.Run(t)
 			view.finish()
@@ -119,4 +119,25 @@ func runAll(t *aio.Task, f *Factory, client *torrent.Client, plan sessionsPlan) 
 		})
 	}
 	return g.Wait(t)
+}
+
+// completeEvery is how often a complete (seeding) torrent's progress is
+// passed on: the view draws a complete torrent at every update, four
+// times a second, which is a flood on a pipe while seeding for hours.
+const completeEvery = 10 * time.Second
+
+// calmWhenComplete passes every update on until the torrent completes,
+// then one every completeEvery.
+func calmWhenComplete(update func(torrent.Progress)) func(torrent.Progress) {
+	var last time.Time
+	return func(p torrent.Progress) {
+		if p.Complete {
+			if now := time.Now(); now.Sub(last) >= completeEvery {
+				last = now
+			} else {
+				return
+			}
+		}
+		update(p)
+	}
 }

@@ -325,3 +325,14 @@ func TestSelectFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestCalmWhenComplete(t *testing.T) {
+	var got []bool
+	update := calmWhenComplete(func(p torrent.Progress) { got = append(got, p.Complete) })
+	for _, complete := range []bool{false, false, true, true, true} {
+		update(torrent.Progress{Complete: complete})
+	}
+	if want := []bool{false, false, true}; !slices.Equal(got, want) {
+		t.Fatalf("passed on %v, want %v (every update until complete, then one per %v)", got, want, completeEvery)
+	}
+}
