@@ -15,7 +15,8 @@ import (
 
 // FetchConfig configures FetchMetadata.
 type FetchConfig struct {
-	// PeerID and Port are announced to the magnet's trackers.
+	// PeerID and Port (where we listen; 6881 if zero: trackers refuse
+	// port 0) are announced to the magnet's trackers.
 	PeerID [20]byte
 	Port   uint16
 	// Peers are tried besides the magnet's x.pe peers and the trackers'.
@@ -24,9 +25,12 @@ type FetchConfig struct {
 	Timeout time.Duration
 	// Parallel is how many peers are asked at once (default 8).
 	Parallel int
-	// Tracker tunes the tracker clients.
-	Tracker tracker.Config
-	Logf    func(format string, args ...any)
+	// Tracker tunes the tracker clients; AnnounceMinInterval floors how
+	// often they are asked again (default 15 s: a magnet link with no
+	// peers yet is worth asking about often).
+	Tracker             tracker.Config
+	AnnounceMinInterval time.Duration
+	Logf                func(format string, args ...any)
 }
 
 // ErrNoMetadata is returned when no peer gave us the torrent's metadata in
@@ -45,6 +49,12 @@ func FetchMetadata(t *aio.Task, mag *Magnet, cfg FetchConfig) (*Metainfo, error)
 	cfg.Parallel = defaultInt(cfg.Parallel, 8)
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.Port == 0 {
+		cfg.Port = 6881
+	}
+	if cfg.AnnounceMinInterval <= 0 {
+		cfg.AnnounceMinInterval = 15 * time.Second
 	}
 	if cfg.PeerID == ([20]byte{}) {
 		cfg.PeerID = peer.NewPeerID()
@@ -71,7 +81,7 @@ func fetchMetadata(t *aio.Task, mag *Magnet, cfg FetchConfig) (*Metainfo, error)
 		tiers, err := tracker.NewTiers([][]string{mag.Trackers}, cfg.Tracker, rand.New(rand.NewPCG(rand.Uint64(), 2)))
 		if err == nil {
 			ann := tracker.NewAnnouncer(tracker.AnnouncerConfig{
-				Tracker: tiers, Peers: addrs,
+				Tracker: tiers, Peers: addrs, MinInterval: cfg.AnnounceMinInterval,
 				Request: func() tracker.AnnounceRequest {
 					return tracker.AnnounceRequest{InfoHash: mag.InfoHash, PeerID: cfg.PeerID, Port: cfg.Port, Left: 1, NumWant: 50}
 				},

@@ -132,3 +132,27 @@ func TestFetchMetadataNobodyHasIt(t *testing.T) {
 		t.Fatalf("got %v, want ErrNoMetadata", err)
 	}
 }
+
+func TestFetchMetadataFromOurSeeder(t *testing.T) {
+	var want *Metainfo
+	got, err := aio.Run(func(at *aio.Task) (*Metainfo, error) {
+		sw, err := newSwarm(t, at, payloadSizes, 16<<10)
+		if err != nil {
+			return nil, err
+		}
+		want = sw.meta
+		seeder, _, err := sw.node(at, "seeder", sw.src, true, nil)
+		if err != nil {
+			return nil, err
+		}
+		_ = seeder
+		mag := &Magnet{InfoHash: want.InfoHash, Trackers: []string{sw.tracker.AnnounceURL()}}
+		return FetchMetadata(at, mag, FetchConfig{Timeout: 20 * time.Second, AnnounceMinInterval: 100 * time.Millisecond, Logf: t.Logf})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.InfoHash != want.InfoHash || got.NumPieces() != want.NumPieces() || len(got.AnnounceList) != 1 {
+		t.Fatalf("got %x (%d pieces, trackers %v), want %x (%d pieces)", got.InfoHash, got.NumPieces(), got.AnnounceList, want.InfoHash, want.NumPieces())
+	}
+}

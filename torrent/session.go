@@ -365,8 +365,12 @@ func (s *Session) tickLoop(t *aio.Task) error {
 	}
 }
 
+// handshake is ours: it advertises the extension protocol (BEP 10), over
+// which we serve the torrent's metadata (BEP 9) to magnet-link peers.
 func (s *Session) handshake() peer.Handshake {
-	return peer.Handshake{InfoHash: s.meta.InfoHash, PeerID: s.client.cfg.PeerID}
+	h := peer.Handshake{InfoHash: s.meta.InfoHash, PeerID: s.client.cfg.PeerID}
+	h.Reserved.Set(peer.ExtensionProtocolBit)
+	return h
 }
 
 func (s *Session) limits() peer.Limits {

@@ -155,6 +155,8 @@ type peerConn struct {
 	connected        time.Time
 	lastBlock        time.Time
 	round            roundStats // counters at the last choking round
+
+	ext extState // BEP 10: what the peer told us of its extensions
 }
 
 const (
@@ -188,6 +190,10 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 	conn.SetIdleTimeout(idleTimeout)
 	if bf := s.picker.Bitfield(); bf.Count() > 0 {
 		conn.Queue(peer.AppendBitfield(nil, bf.Bytes()))
+		p.wake.Set()
+	}
+	if hs.Reserved.Has(peer.ExtensionProtocolBit) {
+		conn.Queue(s.extHandshakeFrame()) // BEP 10: after the bitfield
 		p.wake.Set()
 	}
 	g := aio.NewGroup(t)
@@ -297,9 +303,11 @@ func (p *peerConn) handle(m peer.Message) error {
 		p.cancelUpload(m)
 	case peer.Piece:
 		return p.onBlock(m)
-	case peer.Port, peer.Extended:
-		// DHT and extensions are not implemented; we did not advertise
-		// them, but they are harmless.
+	case peer.Extended:
+		return s.onExtended(p, &p.ext, m)
+	case peer.Port:
+		// DHT is not implemented; we did not advertise it, but the
+		// message is harmless.
 	default:
 		return fmt.Errorf("unexpected %v (extension not advertised)", m.ID)
 	}
