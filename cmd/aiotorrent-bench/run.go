@@ -1,0 +1,260 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const (
+	seederReady = 5 * time.Minute  // aria2c -V hashes the whole payload first
+	leechLimit  = 30 * time.Minute // one download, at worst
+)
+
+// result is one leecher run.
+type result struct {
+	leecher, seeder string
+	bytes           int64
+	wall            time.Duration
+	cpu             time.Duration // user + system of the leecher
+	maxRSS          int64         // bytes
+	seederCPU       time.Duration // the seeder's user + system during the transfer
+	seederRSS       int64         // the seeder's peak RSS over its life, bytes
+}
+
+func (r result) mibps() float64 { return float64(r.bytes) / (1 << 20) / r.wall.Seconds() }
+
+func (r result) row() string {
+	return fmt.Sprintf("%-10s %8.2fs %9.1f %8.2fs %9.1f %9.2fs %9.1f",
+		name(r.leecher), r.wall.Seconds(), r.mibps(), r.cpu.Seconds(), float64(r.maxRSS)/(1<<20),
+		r.seederCPU.Seconds(), float64(r.seederRSS)/(1<<20))
+}
+
+func name(client string) string {
+	if client == "aria2" {
+		return "aria2c"
+	}
+	return client
+}
+
+// measure runs one leecher against a fresh seeder and returns what it
+// cost both.
+func (e *env) measure(o *options, leecher, dst string) (result, error) {
+	r := result{leecher: leecher, seeder: o.seeder, bytes: e.meta.Length}
+	if o.dropCaches && e.dropNote == "" {
+		if note := dropCaches(); note != "" {
+			return r, errors.New(note)
+		}
+	}
+	seed, err := startChild(e.seederCmd(o.seeder))
+	if err != nil {
+		return r, err
+	}
+	defer seed.stop()
+	if err := e.waitSeeders(1, seederReady); err != nil {
+		return r, fmt.Errorf("seeder %s: %w\n%s", o.seeder, err, seed.output())
+	}
+	cpu0, err := procCPU(seed.cmd.Process.Pid)
+	if err != nil {
+		return r, err
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return r, err
+	}
+	leech, err := startChild(e.leecherCmd(leecher, dst))
+	if err != nil {
+		return r, err
+	}
+	start := time.Now()
+	err = leech.wait()
+	r.wall = time.Since(start)
+	if err != nil {
+		return r, fmt.Errorf("%s: %w\n%s", leecher, err, leech.output())
+	}
+	cpu1, err := procCPU(seed.cmd.Process.Pid)
+	if err != nil {
+		return r, err
+	}
+	r.seederCPU = cpu1 - cpu0
+	r.seederRSS, _ = procPeakRSS(seed.cmd.Process.Pid)
+	ru := leech.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	r.maxRSS = ru.Maxrss << 10 // KiB on Linux
+	if !o.noVerify {
+		if err := sameFiles(filepath.Join(e.src, "payload"), filepath.Join(dst, "payload")); err != nil {
+			return r, fmt.Errorf("%s: %w", leecher, err)
+		}
+	}
+	if !o.keep {
+		os.RemoveAll(dst)
+	}
+	return r, nil
+}
+
+// aria2Common keeps aria2c on loopback and quiet, and ties it to us.
+func aria2Common() []string {
+	port := freePort()
+	return []string{
+		"--no-conf", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
+		"--enable-peer-exchange=false", "--disable-ipv6=true",
+		fmt.Sprintf("--listen-port=%d-%d", port, port+9),
+		"--bt-tracker-connect-timeout=5", "--bt-tracker-timeout=5", "--bt-tracker-interval=1",
+		"--summary-interval=0", "--show-console-readout=false", "--console-log-level=warn",
+		fmt.Sprintf("--stop-with-process=%d", os.Getpid()),
+	}
+}
+
+func (e *env) seederCmd(client string) *exec.Cmd {
+	if client == "aria2" {
+		// -V: aria2c seeds only what it checked; it does so before it
+		// announces, so the transfer's numbers do not include it.
+		args := append(aria2Common(), "-V", "--seed-ratio=0.0", "--dir="+e.src, e.torrentPath)
+		return exec.Command(e.aria2, args...)
+	}
+	return exec.Command(e.bin, "seed", e.torrentPath, e.src, "--port", "0", "-q")
+}
+
+func (e *env) leecherCmd(client, dst string) *exec.Cmd {
+	if client == "aria2" {
+		// --file-allocation=none: sparse files, as ours; aria2c's default
+		// (prealloc) writes every byte twice.
+		args := append(aria2Common(), "--seed-time=0", "--file-allocation=none", "--dir="+dst, e.torrentPath)
+		return exec.Command(e.aria2, args...)
+	}
+	return exec.Command(e.bin, "download", e.torrentPath, "-o", dst, "--port", "0", "-q")
+}
+
+// child is a running process with its output kept for error messages.
+type child struct {
+	cmd    *exec.Cmd
+	out    lockedBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startChild(cmd *exec.Cmd) (*child, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), leechLimit+seederReady)
+	c := &child{cancel: cancel, done: make(chan error, 1)}
+	c.cmd = exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
+	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.out
+	c.cmd.Cancel = func() error { return c.cmd.Process.Signal(os.Interrupt) }
+	c.cmd.WaitDelay = 10 * time.Second // then SIGKILL
+	if err := c.cmd.Start(); err != nil {
+		cancel()
+		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
+	}
+	go func() { c.done <- c.cmd.Wait() }()
+	return c, nil
+}
+
+func (c *child) wait() error {
+	err := <-c.done
+	c.done <- err // for stop
+	c.cancel()
+	return err
+}
+
+// stop interrupts the child (SIGINT, then SIGKILL after WaitDelay) and
+// waits for it.
+func (c *child) stop() {
+	c.cancel()
+	err := <-c.done
+	c.done <- err
+}
+
+func (c *child) output() string { return c.out.String() }
+
+// procCPU is a running process's user + system time (/proc/PID/stat,
+// fields 14 and 15, in clock ticks of 1/100 s).
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; it ends at the last ')'.
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(fields))
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// procPeakRSS is a running process's peak resident set (VmHWM).
+func procPeakRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kib << 10, err
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status: no VmHWM", pid)
+}
+
+// freePort is a TCP port free on loopback a moment ago.
+func freePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 6881
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// sameFiles compares every file under want with the one at the same path
+// under got, 4 MiB at a time.
+func sameFiles(want, got string) error {
+	return filepath.Walk(want, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(want, p)
+		return sameFile(p, filepath.Join(got, rel))
+	})
+}
+
+func sameFile(a, b string) error {
+	fa, err := os.Open(a)
+	if err != nil {
+		return err
+	}
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if err != nil {
+		return err
+	}
+	defer fb.Close()
+	ba, bb := make([]byte, 4<<20), make([]byte, 4<<20)
+	for off := int64(0); ; {
+		na, errA := io.ReadFull(fa, ba)
+		nb, errB := io.ReadFull(fb, bb)
+		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
+			return fmt.Errorf("%s differs from %s near offset %d", b, a, off)
+		}
+		off += int64(na)
+		if errA != nil || errB != nil {
+			if errors.Is(errA, io.ErrUnexpectedEOF) || errors.Is(errA, io.EOF) {
+				return nil
+			}
+			return errors.Join(errA, errB)
+		}
+	}
+}
