@@ -38,7 +38,10 @@ func aria2Version(bin string) string {
 	return first
 }
 
-const tableHead = "leecher        wall     MiB/s   CPU(u+s)  RSS(MiB)  seed CPU  seed RSS\n"
+// The columns: wall time from exec to exit and its rate; the transfer
+// alone (the client's own start to last piece) and its rate; the
+// leecher's CPU and peak RSS; the seeder's CPU during the run and peak RSS.
+const tableHead = "leecher       wall   MiB/s    xfer   MiB/s  CPU(u+s) RSS(MiB) seed CPU seed RSS\n"
 
 // printTable prints every run (with several per leecher) or one row per
 // leecher, then the ratios of the medians.
@@ -61,8 +64,8 @@ func printTable(w io.Writer, results []result, all bool) {
 		}
 	}
 	if okO && okA {
-		fmt.Fprintf(w, "aiotorrent / aria2c: speed %.2fx, CPU %.2fx, peak RSS %.2fx, seeder CPU %.2fx\n",
-			ours.mibps()/aria.mibps(), ours.cpu.Seconds()/aria.cpu.Seconds(),
+		fmt.Fprintf(w, "aiotorrent / aria2c: speed %.2fx (transfer alone %.2fx), CPU %.2fx, peak RSS %.2fx, seeder CPU %.2fx\n",
+			ours.mibps()/aria.mibps(), ours.xferMibps()/max(aria.xferMibps(), 1e-9), ours.cpu.Seconds()/aria.cpu.Seconds(),
 			float64(ours.maxRSS)/float64(aria.maxRSS), ours.seederCPU.Seconds()/max(aria.seederCPU.Seconds(), 0.01))
 	}
 }

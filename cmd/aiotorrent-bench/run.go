@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,16 +29,25 @@ type result struct {
 	wall            time.Duration
 	cpu             time.Duration // user + system of the leecher
 	maxRSS          int64         // bytes
+	xfer            time.Duration // from the client's start to its last piece, by its own account
 	seederCPU       time.Duration // the seeder's user + system during the transfer
 	seederRSS       int64         // the seeder's peak RSS over its life, bytes
 }
 
 func (r result) mibps() float64 { return float64(r.bytes) / (1 << 20) / r.wall.Seconds() }
 
+// xferMibps is the rate over the transfer alone (0 if unknown).
+func (r result) xferMibps() float64 {
+	if r.xfer <= 0 {
+		return 0
+	}
+	return float64(r.bytes) / (1 << 20) / r.xfer.Seconds()
+}
+
 func (r result) row() string {
-	return fmt.Sprintf("%-10s %8.2fs %9.1f %8.2fs %9.1f %9.2fs %9.1f",
-		name(r.leecher), r.wall.Seconds(), r.mibps(), r.cpu.Seconds(), float64(r.maxRSS)/(1<<20),
-		r.seederCPU.Seconds(), float64(r.seederRSS)/(1<<20))
+	return fmt.Sprintf("%-10s %7.2fs %7.1f %7.2fs %7.1f %8.2fs %7.1f %8.2fs %7.1f",
+		name(r.leecher), r.wall.Seconds(), r.mibps(), r.xfer.Seconds(), r.xferMibps(),
+		r.cpu.Seconds(), float64(r.maxRSS)/(1<<20), r.seederCPU.Seconds(), float64(r.seederRSS)/(1<<20))
 }
 
 func name(client string) string {
@@ -71,7 +81,8 @@ func (e *env) measure(o *options, leecher, dst string) (result, error) {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return r, err
 	}
-	leech, err := startChild(e.leecherCmd(leecher, dst))
+	aria2Log := dst + ".aria2.log"
+	leech, err := startChild(e.leecherCmd(leecher, dst, aria2Log))
 	if err != nil {
 		return r, err
 	}
@@ -86,6 +97,11 @@ func (e *env) measure(o *options, leecher, dst string) (result, error) {
 		return r, err
 	}
 	r.seederCPU = cpu1 - cpu0
+	if leecher == "aria2" {
+		r.xfer = aria2Transfer(aria2Log)
+	} else {
+		r.xfer = summaryTime(leech.output())
+	}
 	r.seederRSS, _ = procPeakRSS(seed.cmd.Process.Pid)
 	ru := leech.cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -124,14 +140,58 @@ func (e *env) seederCmd(client string) *exec.Cmd {
 	return exec.Command(e.bin, "seed", e.torrentPath, e.src, "--port", "0", "-q")
 }
 
-func (e *env) leecherCmd(client, dst string) *exec.Cmd {
+// leecherCmd downloads into dst. aria2c logs its milestones (notice
+// level: a handful of lines) to logPath; ours prints a summary.
+func (e *env) leecherCmd(client, dst, logPath string) *exec.Cmd {
 	if client == "aria2" {
 		// --file-allocation=none: sparse files, as ours; aria2c's default
 		// (prealloc) writes every byte twice.
-		args := append(aria2Common(), "--seed-time=0", "--file-allocation=none", "--dir="+dst, e.torrentPath)
+		args := append(aria2Common(), "--seed-time=0", "--file-allocation=none",
+			"--log="+logPath, "--log-level=notice", "--dir="+dst, e.torrentPath)
 		return exec.Command(e.aria2, args...)
 	}
-	return exec.Command(e.bin, "download", e.torrentPath, "-o", dst, "--port", "0", "-q")
+	return exec.Command(e.bin, "download", e.torrentPath, "-o", dst, "--port", "0")
+}
+
+// summaryTime reads the time in our summary line, "NAME: SIZE in TIME
+// (RATE/s), N peers used": from the session's start to its last piece.
+func summaryTime(out string) time.Duration {
+	m := regexp.MustCompile(` in (\S+) \(`).FindStringSubmatch(out)
+	if m == nil {
+		return 0
+	}
+	d, _ := time.ParseDuration(m[1])
+	return d
+}
+
+// aria2Transfer reads aria2c's log: from "Downloading 1 item(s)" (its
+// start) to "Seeding is over." (its last piece, with --seed-time=0). Its
+// exit comes later: it closes files and says "stopped" to the tracker.
+func aria2Transfer(logPath string) time.Duration {
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		return 0
+	}
+	var start, end time.Time
+	for _, line := range strings.Split(string(b), "\n") {
+		if len(line) < 26 {
+			continue
+		}
+		ts, err := time.Parse("2006-01-02 15:04:05.000000", line[:26])
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.Contains(line, "Downloading 1 item(s)"):
+			start = ts
+		case strings.Contains(line, "Seeding is over."):
+			end = ts
+		}
+	}
+	if start.IsZero() || end.IsZero() {
+		return 0
+	}
+	return end.Sub(start)
 }
 
 // child is a running process with its output kept for error messages.
