@@ -179,3 +179,7 @@ func (c *Client) incoming(t *aio.Task, conn *aio.TCPConn) {
 	release()
 	s.adopt(pc, hs)
 }
+
+// Logf is the client's log function (never nil), for work done on its
+// behalf such as fetching a magnet link's metadata.
+func (c *Client) Logf() func(format string, args ...any) { return c.cfg.Logf }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -159,4 +160,16 @@ func (m *Metainfo) Magnet() *Magnet {
 		mg.Trackers = append(mg.Trackers, tier...)
 	}
 	return mg
+}
+
+// PeerAddrs returns the x.pe peers that are IP:port addresses (host names
+// are skipped: peers are dialled by address).
+func (m *Magnet) PeerAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, p := range m.Peers {
+		if ap, err := netip.ParseAddrPort(p); err == nil {
+			out = append(out, ap)
+		}
+	}
+	return out
 }

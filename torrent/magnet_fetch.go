@@ -33,6 +33,10 @@ type FetchConfig struct {
 	Logf                func(format string, args ...any)
 }
 
+// errWrongMetadata: a peer sent an info dictionary that is not the one the
+// info-hash names.
+var errWrongMetadata = errors.New("metadata does not match the info-hash")
+
 // ErrNoMetadata is returned when no peer gave us the torrent's metadata in
 // time.
 var ErrNoMetadata = errors.New("no peer sent the metadata")
@@ -66,10 +70,8 @@ func FetchMetadata(t *aio.Task, mag *Magnet, cfg FetchConfig) (*Metainfo, error)
 
 func fetchMetadata(t *aio.Task, mag *Magnet, cfg FetchConfig) (*Metainfo, error) {
 	addrs := aio.NewQueue[netip.AddrPort](1024)
-	for _, s := range mag.Peers {
-		if ap, err := netip.ParseAddrPort(s); err == nil {
-			addrs.TryPut(ap)
-		}
+	for _, ap := range mag.PeerAddrs() {
+		addrs.TryPut(ap)
 	}
 	for _, ap := range cfg.Peers {
 		addrs.TryPut(ap)
@@ -89,12 +91,20 @@ func fetchMetadata(t *aio.Task, mag *Magnet, cfg FetchConfig) (*Metainfo, error)
 			g.Go("announce (metadata)", func(t *aio.Task) error { ann.Run(t); return nil })
 		}
 	}
-	if len(mag.Trackers) == 0 {
-		addrs.Close() // the peers we were given are all there will be
+	// A peer that hangs up (it may still be checking its data) is asked
+	// again with backoff; one that sent wrong metadata is not. Without
+	// trackers, the fetch gives up once no peer is left to ask.
+	const maxTries = 5
+	tries := map[netip.AddrPort]int{}
+	pending := 0 // attempts running or waiting to retry
+	noMorePeers := func() {
+		if pending == 0 && addrs.Len() == 0 && len(mag.Trackers) == 0 {
+			addrs.Close()
+		}
 	}
+	noMorePeers()
 	slots := aio.NewSemaphore(cfg.Parallel)
 	g.Go("metadata dialer", func(t *aio.Task) error {
-		tried := map[netip.AddrPort]bool{}
 		for {
 			addr, err := addrs.Get(t)
 			if errors.Is(err, aio.ErrClosed) {
@@ -103,27 +113,36 @@ func fetchMetadata(t *aio.Task, mag *Magnet, cfg FetchConfig) (*Metainfo, error)
 			if err != nil {
 				return err
 			}
-			if tried[addr] {
-				continue
+			if tries[addr] < 0 || tries[addr] >= maxTries {
+				noMorePeers()
+				continue // a liar, or tried enough
 			}
-			tried[addr] = true
 			if err := slots.Acquire(t); err != nil {
 				return err
 			}
+			tries[addr]++
+			pending++
 			g.Go("metadata from "+addr.String(), func(t *aio.Task) error {
-				defer slots.Release()
+				defer func() { pending--; noMorePeers() }()
 				info, err := metadataFrom(t, addr, mag.InfoHash, cfg.PeerID)
-				if err != nil {
-					cfg.Logf("metadata from %s: %v", addr, err)
+				slots.Release()
+				if err == nil {
+					var m *Metainfo
+					if m, err = ParseInfo(info); err == nil {
+						found = m
+						return done // ends the group: the other attempts are cancelled
+					}
+				}
+				cfg.Logf("metadata from %s: %v", addr, err)
+				if errors.Is(err, errWrongMetadata) || errors.Is(err, peer.ErrInfoHashMismatch) {
+					tries[addr] = -1
 					return nil
 				}
-				m, err := ParseInfo(info)
-				if err != nil {
-					cfg.Logf("metadata from %s: %v", addr, err)
-					return nil
+				if err := aio.Sleep(t, time.Duration(1<<tries[addr])*250*time.Millisecond); err != nil {
+					return err
 				}
-				found = m
-				return done // ends the group: the other attempts are cancelled
+				addrs.TryPut(addr)
+				return nil
 			})
 		}
 	})
@@ -221,7 +240,7 @@ func metadataFrom(t *aio.Task, addr netip.AddrPort, infoHash, peerID [20]byte) (
 			}
 			if received == len(got) {
 				if sha1.Sum(info) != infoHash {
-					return nil, errors.New("metadata does not match the info-hash")
+					return nil, errWrongMetadata
 				}
 				return info, nil
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -33,6 +34,8 @@ type DownloadOptions struct {
 	Files      string
 	Exclude    []string
 	Sequential bool
+	// Runtime are --trace, --stats and --debug.
+	Runtime runtimeFlags
 
 	// ready, for tests, is called once the client listens, with its
 	// address and a function that acts as Ctrl-C.
@@ -43,7 +46,7 @@ type DownloadOptions struct {
 func NewCmdDownload(f *Factory, runF func(*DownloadOptions) error) *cobra.Command {
 	opts := &DownloadOptions{}
 	cmd := &cobra.Command{
-		Use:   "download FILE.torrent [FILE.torrent ...]",
+		Use:   "download FILE.torrent|MAGNET [...]",
 		Short: "Download torrents, verified piece by piece",
 		Long: `Download one or more torrents into a directory, all in one process with
 one listening port. Data already on disk is checked first, so an
@@ -71,6 +74,7 @@ Exit codes: 0 complete, 1 failure, 2 usage, 130 interrupted.`,
 	fl.StringVar(&opts.MaxDownloadRate, "max-download-rate", "", "limit downloads to this much per second, all torrents together (e.g. 2MiB)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
+	opts.Runtime.register(fl)
 	fl.StringArrayVar(&opts.Peers, "peer", nil, "connect to this peer too (host:port; repeatable)")
 	fl.BoolVar(&opts.Seed, "seed", false, "keep seeding after the download completes, until Ctrl-C")
 	fl.Float64Var(&opts.SeedRatio, "seed-ratio", 0, "with --seed: stop once uploaded this many times the download")
@@ -111,16 +115,19 @@ func downloadRun(f *Factory, opts *DownloadOptions) error {
 	if err != nil {
 		return err
 	}
-	metas, err := loadTorrents(opts.Torrents)
+	metas, magnets, err := loadTorrents(opts.Torrents)
 	if err != nil {
 		return err
+	}
+	if len(magnets) > 0 && (opts.Files != "" || len(opts.Exclude) > 0) {
+		return usageError{errors.New("--files and --exclude need the torrent file: a magnet link's file list is only known once its metadata arrives")}
 	}
 	skips, err := selectFiles(metas, opts.Files, opts.Exclude)
 	if err != nil {
 		return err
 	}
 	return runSessions(f, sessionsPlan{
-		metas: metas, dir: opts.OutDir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns,
+		metas: metas, magnets: magnets, runtime: opts.Runtime, dir: opts.OutDir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns,
 		peers: peers, seed: opts.Seed || opts.SeedRatio > 0 || opts.SeedTime > 0,
 		seedRatio: opts.SeedRatio, seedTime: opts.SeedTime, maxDown: down, maxUp: up,
 		skips: skips, sequential: opts.Sequential,
@@ -141,19 +148,27 @@ func parseRate(flag, s string) (int64, error) {
 	return n, nil
 }
 
-func loadTorrents(paths []string) ([]*torrent.Metainfo, error) {
+// loadTorrents reads .torrent files, and parses magnet links, whose
+// metadata is fetched from peers once the loop runs.
+func loadTorrents(args []string) ([]*torrent.Metainfo, []*torrent.Magnet, error) {
 	var metas []*torrent.Metainfo
-	for _, p := range paths {
-		if strings.HasPrefix(p, "magnet:") {
-			return nil, fmt.Errorf("%s: magnet links need the metadata exchange (BEP 9), which is not implemented yet", p)
+	var magnets []*torrent.Magnet
+	for _, a := range args {
+		if strings.HasPrefix(a, "magnet:") {
+			mag, err := torrent.ParseMagnet(a)
+			if err != nil {
+				return nil, nil, usageError{err}
+			}
+			magnets = append(magnets, mag)
+			continue
 		}
-		m, err := torrent.LoadMetainfo(p)
+		m, err := torrent.LoadMetainfo(a)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		metas = append(metas, m)
 	}
-	return metas, nil
+	return metas, magnets, nil
 }
 
 func parsePeers(list []string) ([]netip.AddrPort, error) {

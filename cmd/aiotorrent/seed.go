@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net/netip"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,7 @@ type SeedOptions struct {
 	Partial         bool
 	Quiet           bool
 	Verbose         bool
+	Runtime         runtimeFlags // --trace, --stats, --debug
 
 	ready func(addr netip.AddrPort, interrupt func()) // see DownloadOptions
 }
@@ -46,6 +48,7 @@ missing pieces are downloaded too.`,
 	fl.BoolVar(&opts.Partial, "partial", false, "seed incomplete data (and download the rest)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
+	opts.Runtime.register(fl)
 	return cmd
 }
 
@@ -58,12 +61,15 @@ func seedRun(f *Factory, opts *SeedOptions) error {
 	if err != nil {
 		return err
 	}
-	metas, err := loadTorrents([]string{opts.Torrent})
+	metas, magnets, err := loadTorrents([]string{opts.Torrent})
 	if err != nil {
 		return err
 	}
+	if len(magnets) > 0 {
+		return usageError{errors.New("seed needs the .torrent file, not a magnet link")}
+	}
 	return runSessions(f, sessionsPlan{
-		metas: metas, dir: opts.Dir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns,
+		metas: metas, runtime: opts.Runtime, dir: opts.Dir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns,
 		maxDown: down, maxUp: up,
 		seed: true, requireComplete: !opts.Partial, quiet: opts.Quiet, verbose: opts.Verbose, ready: opts.ready,
 	})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
@@ -14,6 +15,8 @@ import (
 // client, on one loop, with one listener.
 type sessionsPlan struct {
 	metas              []*torrent.Metainfo
+	magnets            []*torrent.Magnet // fetched first (BEP 9), then run like metas
+	runtime            runtimeFlags
 	dir                string
 	port               int
 	maxPeers, maxConns int
@@ -32,17 +35,17 @@ type sessionsPlan struct {
 // runSessions runs every torrent of the plan to completion (or until
 // Ctrl-C when seeding), drawing progress, and prints a summary per torrent.
 func runSessions(f *Factory, plan sessionsPlan) error {
-	_, err := aio.Run(func(t *aio.Task) (struct{}, error) {
+	return plan.runtime.loopRun(f, func(t *aio.Task) error {
 		client, err := listen(t, f, plan)
 		if err != nil {
-			return struct{}{}, err
+			return err
 		}
 		defer client.Close()
 		aio.Spawn(t, "listener", func(t *aio.Task) (struct{}, error) { return struct{}{}, client.Run(t) })
 		if plan.seed && !plan.quiet {
 			fmt.Fprintf(f.Err, "listening for peers on %s\n", client.Addr())
 		}
-		return struct{}{}, interruptible(t, func(t *aio.Task) error {
+		return interruptible(t, func(t *aio.Task) error {
 			return runAll(t, f, client, plan)
 		}, func(interrupt func()) {
 			if plan.ready != nil {
@@ -50,7 +53,6 @@ func runSessions(f *Factory, plan sessionsPlan) error {
 			}
 		})
 	})
-	return err
 }
 
 // listen opens the client's listener on the given port, or the next free
@@ -88,37 +90,65 @@ func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error)
 func runAll(t *aio.Task, f *Factory, client *torrent.Client, plan sessionsPlan) error {
 	g := aio.NewGroup(t)
 	for k, m := range plan.metas {
-		opts := torrent.SessionOptions{
-			Dir: plan.dir, Seed: plan.seed, Peers: plan.peers,
-			SeedRatio: plan.seedRatio, SeedTime: plan.seedTime,
-			Sequential:      plan.sequential,
-			RequireComplete: plan.requireComplete,
-		}
+		var skip []bool
 		if k < len(plan.skips) {
-			opts.SkipFiles = plan.skips[k]
+			skip = plan.skips[k]
 		}
-		s, err := client.Add(m, opts)
-		if err != nil {
+		if err := startSession(g, f, client, plan, m, skip); err != nil {
 			return err
 		}
-		view := newProgressView(f, m.Name, s.Progress().Total, plan.quiet)
-		s.SetOnProgress(calmWhenComplete(view.update))
-		g.Go(m.Name, func(t *aio.Task) error {
-			err := s.Run(t)
-			view.finish()
-			if err != nil {
-				if errors.Is(err, aio.ErrCanceled) {
-					return err
-				}
-				return fmt.Errorf("%s: %w", m.Name, err)
-			}
+	}
+	for _, mag := range plan.magnets {
+		g.Go("magnet "+mag.Name, func(t *aio.Task) error {
 			if !plan.quiet {
-				fmt.Fprintln(f.Out, summary(m.Name, s.Progress()))
+				fmt.Fprintf(f.Err, "fetching the metadata of %x from peers\n", mag.InfoHash)
 			}
-			return nil
+			m, err := torrent.FetchMetadata(t, mag, torrent.FetchConfig{
+				PeerID: client.PeerID(), Port: client.Addr().Port(), Peers: plan.peers,
+				Logf: client.Logf(),
+			})
+			if err != nil {
+				return fmt.Errorf("magnet %x: %w", mag.InfoHash, err)
+			}
+			// The magnet's own peers (x.pe) are peers of the download too.
+			withPeers := plan
+			withPeers.peers = append(slices.Clone(plan.peers), mag.PeerAddrs()...)
+			return startSession(g, f, client, withPeers, m, nil)
 		})
 	}
 	return g.Wait(t)
+}
+
+// startSession adds m to the client and runs it as a child of g, with its
+// progress view and final summary.
+func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan sessionsPlan, m *torrent.Metainfo, skip []bool) error {
+	s, err := client.Add(m, torrent.SessionOptions{
+		Dir: plan.dir, Seed: plan.seed, Peers: plan.peers,
+		SeedRatio: plan.seedRatio, SeedTime: plan.seedTime,
+		Sequential:      plan.sequential,
+		RequireComplete: plan.requireComplete,
+		SkipFiles:       skip,
+	})
+	if err != nil {
+		return err
+	}
+	view := newProgressView(f, m.Name, s.Progress().Total, plan.quiet)
+	s.SetOnProgress(calmWhenComplete(view.update))
+	g.Go(m.Name, func(t *aio.Task) error {
+		err := s.Run(t)
+		view.finish()
+		if err != nil {
+			if errors.Is(err, aio.ErrCanceled) {
+				return err
+			}
+			return fmt.Errorf("%s: %w", m.Name, err)
+		}
+		if !plan.quiet {
+			fmt.Fprintln(f.Out, summary(m.Name, s.Progress()))
+		}
+		return nil
+	})
+	return nil
 }
 
 // completeEvery is how often a complete (seeding) torrent's progress is
