@@ -1,13 +1,12 @@
 // Package peer speaks the BitTorrent peer wire protocol: the handshake
 // (BEP 3), the framed messages of BEP 3, the port message of BEP 5, the fast
 // extension's messages (BEP 6) and the envelope of the extension protocol
-// (BEP 10).
+// (BEP 10) with BEP 9's ut_metadata (extension.go).
 //
 // # Architecture
 //
 // The codec in this package does no I/O, keeps no state and starts nothing.
-// A connection task (still to be written, in this package) drives it on the
-// aio loop: it reads from its socket into one buffer it owns, decodes
+// Conn (conn.go, conn_write.go) drives it on the aio loop: it reads from its socket into one buffer it owns, decodes
 // whatever complete frames sit at the front, and encodes replies into one
 // output buffer it owns. Because the codec is pure functions over byte
 // slices, it is tested byte for byte, fuzzed, and benchmarked without a loop

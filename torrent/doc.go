@@ -1,7 +1,18 @@
-// Package torrent reads and writes what describes a torrent, and (later)
-// runs the session that downloads or seeds one.
+// Package torrent reads and writes what describes a torrent (metainfo,
+// magnet links, torrent creation) and runs the sessions that download and
+// seed them.
 //
 // # Architecture
+//
+// A Client is one node in the swarm: a peer id, one listening socket, and
+// the Sessions it serves, to which incoming connections are routed by the
+// info-hash in their handshake. A Session is one torrent; data flows
+// through it as DESIGN.md draws it: tracker announces put addresses on a
+// queue, a dialer takes them and runs one reader and one writer task per
+// peer, piece.Picker chooses the blocks to request, a complete piece goes
+// to the executor for SHA-1 and the write, and HAVE goes out to every
+// peer. session.go lists the files that hold each concern. FetchMetadata
+// turns a magnet link into a Metainfo over ut_metadata (BEP 9) first.
 //
 // The metainfo side is pure data with one trust boundary. Every .torrent
 // and magnet link comes from the network, so parsing runs in two steps:
