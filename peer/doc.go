@@ -6,9 +6,9 @@
 // # Architecture
 //
 // The codec in this package does no I/O, keeps no state and starts nothing.
-// Conn (conn.go, conn_write.go) drives it on the aio loop: it reads from its socket into one buffer it owns, decodes
-// whatever complete frames sit at the front, and encodes replies into one
-// output buffer it owns. Because the codec is pure functions over byte
+// Conn (conn.go, conn_write.go) drives it on the aio loop: it reads from
+// its socket into one buffer it owns, decodes whatever complete frames sit
+// at the front, and encodes replies into one output buffer it owns. Because the codec is pure functions over byte
 // slices, it is tested byte for byte, fuzzed, and benchmarked without a loop
 // or a socket.
 //
