@@ -1,8 +1,13 @@
 package torrent
 
 import (
+	"fmt"
+
 	"github.com/aiotorrent/aiotorrent/peer"
 )
+
+// maxQueuedOut bounds what we queue for a peer that is not reading it.
+const maxQueuedOut = 4 << 20
 
 // extState is what we know of a peer's extensions (BEP 10): the id it
 // wants ut_metadata messages sent under, 0 if it has none.
@@ -36,6 +41,11 @@ func (s *Session) onExtended(p *peerConn, ext *extState, m peer.Message) error {
 		}
 		if req.Type != peer.MetadataRequest || ext.theirMetadataID == 0 {
 			return nil
+		}
+		if p.conn.Queued() > maxQueuedOut {
+			// Requests faster than it reads the replies: a peer trying to
+			// make us buffer without bound.
+			return fmt.Errorf("peer %s: ut_metadata requests outrun its reading", p.conn.RemoteAddr())
 		}
 		info := s.meta.InfoBytes
 		begin := req.Piece * peer.MetadataPieceSize
