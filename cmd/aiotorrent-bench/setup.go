@@ -33,9 +33,9 @@ type env struct {
 	dropNote    string // why the page cache is not dropped ("" if it is)
 }
 
-// payloadFiles splits size into three files: two large ones whose
-// boundary falls inside a piece, and a small last one, so that the last
-// piece is short.
+// payloadFiles splits size into three files of odd sizes, two large and
+// one small, so that pieces straddle file boundaries (the total is size,
+// so a power-of-two size fills its last piece).
 func payloadFiles(size int64) map[string]int64 {
 	small := int64(12_345)
 	a := (size-small)/2 + 777

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		bad  bool
+	}{
+		{"1GiB", 1 << 30, false},
+		{"256MiB", 256 << 20, false},
+		{"1.5 GiB", 3 << 29, false},
+		{"500MB", 500e6, false},
+		{"4096", 4096, false},
+		{"16M", 16 << 20, false},
+		{"", 0, true},
+		{"-1GiB", 0, true},
+		{"lots", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := parseSize(tt.in)
+		if (err != nil) != tt.bad || got != tt.want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d, error %v", tt.in, got, err, tt.want, tt.bad)
+		}
+	}
+}
+
+func TestPayloadFilesAddUp(t *testing.T) {
+	for _, size := range []int64{1 << 20, 64 << 20, 1 << 30} {
+		var sum int64
+		for _, n := range payloadFiles(size) {
+			if n <= 0 {
+				t.Errorf("size %d: a file of %d bytes", size, n)
+			}
+			sum += n
+		}
+		if sum != size {
+			t.Errorf("size %d: files add up to %d", size, sum)
+		}
+	}
+}
+
+func TestSummaryTime(t *testing.T) {
+	tests := []struct {
+		out  string
+		want time.Duration
+	}{
+		{"payload: 1.0 GiB / 1.0 GiB (100.0%), 0 B/s, 1 peers\npayload: 1.0 GiB in 1.757s (582.9 MiB/s), 1 peers used\n", 1757 * time.Millisecond},
+		{"payload: 64.0 MiB in 84ms (761.9 MiB/s), 1 peers used\n", 84 * time.Millisecond},
+		{"no summary\n", 0},
+	}
+	for _, tt := range tests {
+		if got := summaryTime(tt.out); got != tt.want {
+			t.Errorf("summaryTime(%q) = %v, want %v", tt.out, got, tt.want)
+		}
+	}
+}
+
+func TestAria2Transfer(t *testing.T) {
+	log := `2026-11-25 14:33:46.830967 [NOTICE] [Context.cc:310] Downloading 1 item(s)
+2026-11-25 14:33:46.842540 [NOTICE] [PeerListenCommand.cc:78] IPv4 BitTorrent: listening on TCP port 17201
+2026-11-25 14:33:50.609853 [NOTICE] [SeedCheckCommand.cc:79] Seeding is over.
+2026-11-25 14:33:52.123829 [NOTICE] [RequestGroup.cc:1214] Download complete: dla/payload
+`
+	p := filepath.Join(t.TempDir(), "aria2.log")
+	if err := os.WriteFile(p, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := aria2Transfer(p), 3778886*time.Microsecond; got != want {
+		t.Errorf("aria2Transfer = %v, want %v", got, want)
+	}
+	if got := aria2Transfer(filepath.Join(t.TempDir(), "missing.log")); got != 0 {
+		t.Errorf("missing log: got %v, want 0", got)
+	}
+}
+
+func TestProcOfSelf(t *testing.T) {
+	cpu, err := procCPU(os.Getpid())
+	if err != nil || cpu < 0 {
+		t.Errorf("procCPU(self) = %v, %v", cpu, err)
+	}
+	rss, err := procPeakRSS(os.Getpid())
+	if err != nil || rss < 1<<20 {
+		t.Errorf("procPeakRSS(self) = %d, %v; want at least 1 MiB", rss, err)
+	}
+}
+
+func TestSameFiles(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	data := make([]byte, 5<<20+3) // more than one 4 MiB chunk
+	for i := range data {
+		data[i] = byte(i)
+	}
+	for _, dir := range []string{a, b} {
+		if err := os.WriteFile(filepath.Join(dir, "x"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sameFiles(a, b); err != nil {
+		t.Errorf("identical: %v", err)
+	}
+	data[5<<20+1] ^= 1
+	os.WriteFile(filepath.Join(b, "x"), data, 0o644)
+	if err := sameFiles(a, b); err == nil {
+		t.Error("a flipped byte in the second chunk: no error")
+	}
+	os.WriteFile(filepath.Join(b, "x"), data[:100], 0o644)
+	if err := sameFiles(a, b); err == nil {
+		t.Error("a short file: no error")
+	}
+}
