@@ -170,7 +170,10 @@ func (c *Client) Add(m *Metainfo, opts SessionOptions) (*Session, error) {
 	if opts.ReadCacheBytes <= 0 {
 		opts.ReadCacheBytes = 16 << 20
 	}
-	maxActive := int(max(4, opts.MaxInFlight/m.PieceLength))
+	// Pieces in flight (being downloaded, hashed or written) each hold a
+	// piece-sized buffer: at least two so that one can be hashed while the
+	// next arrives, and no more than MaxInFlight allows.
+	maxActive := int(max(2, opts.MaxInFlight/m.PieceLength))
 	wanted, wantedBytes := wantedPieces(m, opts.SkipFiles)
 	picker, err := piece.NewPicker(m.PieceLength, m.Length, rand.New(rand.NewPCG(rand.Uint64(), 0)),
 		piece.PickerOptions{MaxActivePieces: maxActive, Wanted: wanted})
