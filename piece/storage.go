@@ -296,3 +296,39 @@ func (s *Storage) Close() error {
 	}
 	return s.cache.closeAll()
 }
+
+// missingFiles reports, per file, whether it is absent from disk (padding
+// and empty files never are). A short file is not missing: a download
+// writes pieces out of order, so its verified pieces may lie before a
+// hole. It stats each file once; call it on an executor thread.
+func (s *Storage) missingFiles() []bool {
+	missing := make([]bool, len(s.layout.Files))
+	for i, f := range s.layout.Files {
+		if s.paths[i] == "" || f.Length == 0 {
+			continue
+		}
+		_, err := os.Stat(s.paths[i])
+		missing[i] = errors.Is(err, fs.ErrNotExist)
+	}
+	return missing
+}
+
+// touchesMissing reports whether piece i lies partly in a file that
+// missingFiles found absent.
+func (s *Storage) touchesMissing(i int, missing []bool) bool {
+	if missing == nil {
+		return false
+	}
+	start, err := s.pieceRange(i, 0, s.layout.PieceSize(i))
+	if err != nil {
+		return false
+	}
+	found := false
+	s.layout.spans(start, s.layout.PieceSize(i), func(sp span) error {
+		if missing[sp.file] {
+			found = true
+		}
+		return nil
+	})
+	return found
+}
