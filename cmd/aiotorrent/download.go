@@ -75,7 +75,7 @@ Exit codes: 0 complete, 1 failure, 2 usage, 130 interrupted.`,
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
 	opts.Runtime.register(fl)
-	fl.StringArrayVar(&opts.Peers, "peer", nil, "connect to this peer too (host:port; repeatable)")
+	fl.StringArrayVar(&opts.Peers, "peer", nil, "connect to this peer too (ip:port; repeatable)")
 	fl.BoolVar(&opts.Seed, "seed", false, "keep seeding after the download completes, until Ctrl-C")
 	fl.Float64Var(&opts.SeedRatio, "seed-ratio", 0, "with --seed: stop once uploaded this many times the download")
 	fl.DurationVar(&opts.SeedTime, "seed-time", 0, "with --seed: stop seeding after this long (e.g. 30m)")
