@@ -142,7 +142,7 @@ type peerConn struct {
 	// Invariant: requested holds the blocks we sent REQUEST for and have
 	// not received, cancelled or lost to a choke.
 	requested map[piece.Block]struct{}
-	cancelled map[piece.Block]struct{} // CANCEL sent: a late arrival is fine
+	cancelled map[piece.Block]struct{} // CANCEL sent or choked: a late arrival is fine; see forget
 	pipeline  int                      // how many requests to keep out
 	uploads   []peer.Message           // REQUESTs to serve, in order
 	pieces    int                      // how many pieces the peer has
@@ -259,6 +259,11 @@ func (p *peerConn) handle(m peer.Message) error {
 	case peer.Choke:
 		p.peerChoking = true
 		s.picker.PeerChoked(p.id)
+		// The requests are void (BEP 3), but a block already on the wire
+		// may still come: treat them as cancelled, not as unrequested.
+		for b := range p.requested {
+			p.forget(b)
+		}
 		clear(p.requested)
 		s.refillAll()
 	case peer.Unchoke:
@@ -387,7 +392,7 @@ func (p *peerConn) cancel(b piece.Block) {
 		return
 	}
 	delete(p.requested, b)
-	p.cancelled[b] = struct{}{}
+	p.forget(b)
 	p.conn.Queue(peer.AppendCancel(nil, uint32(b.Piece), uint32(b.Begin), uint32(b.Length)))
 	p.wake.Set()
 }
@@ -408,4 +413,17 @@ func (p *peerConn) tick(d time.Duration, now time.Time) {
 		p.conn.Queue(peer.AppendKeepAlive(nil))
 		p.wake.Set()
 	}
+}
+
+// maxCancelled bounds the blocks remembered as cancelled: a peer that
+// never answers them must not grow the set for the life of the connection.
+const maxCancelled = 4096
+
+// forget records b as cancelled, so that its late arrival is dropped
+// quietly instead of being taken for an unrequested block.
+func (p *peerConn) forget(b piece.Block) {
+	if len(p.cancelled) >= maxCancelled {
+		clear(p.cancelled) // the oldest are long overdue; forget them all
+	}
+	p.cancelled[b] = struct{}{}
 }

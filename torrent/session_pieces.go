@@ -61,9 +61,6 @@ func (p *peerConn) onBlock(m peer.Message) error {
 			delete(p.cancelled, b)
 			return nil
 		}
-		if p.peerChoking || len(p.cancelled) > 0 {
-			return nil // a request lost to a choke may still be answered
-		}
 		return fmt.Errorf("sent block %v that we did not request", b)
 	}
 	delete(p.requested, b)
