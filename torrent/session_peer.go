@@ -156,6 +156,12 @@ type peerConn struct {
 	lastBlock        time.Time
 	round            roundStats // counters at the last choking round
 
+	// reqSince is when the peer last had no request of ours outstanding
+	// or last sent a block: a peer that sends nothing for requestTimeout
+	// after that is snubbing us, and its requests go to other peers.
+	reqSince time.Time
+	snubbed  bool // one request at a time until it sends a block
+
 	ext extState // BEP 10: what the peer told us of its extensions
 }
 
@@ -366,6 +372,9 @@ func (p *peerConn) refill() {
 	if want <= 0 {
 		return
 	}
+	if len(p.requested) == 0 {
+		p.reqSince = s.loop.Now()
+	}
 	s.pickScratch = s.picker.Pick(p.id, want, s.pickScratch[:0])
 	for _, b := range s.pickScratch {
 		p.requested[b] = struct{}{}
@@ -408,11 +417,41 @@ func (p *peerConn) tick(d time.Duration, now time.Time) {
 	p.downRate = 0.7*p.downRate + 0.3*down
 	p.upRate = 0.7*p.upRate + 0.3*up
 	p.pipeline = min(maxPipeline, max(minPipeline, int(p.downRate/2/piece.BlockSize)))
+	if len(p.requested) > 0 && now.Sub(p.reqSince) >= requestTimeout {
+		p.snub()
+	}
+	if p.snubbed {
+		p.pipeline = 1
+	}
 	p.refill()
 	if now.Sub(st.LastWrite) >= keepAlive && p.conn.Queued() == 0 {
 		p.conn.Queue(peer.AppendKeepAlive(nil))
 		p.wake.Set()
 	}
+}
+
+// requestTimeout is how long a peer may leave our requests unanswered
+// before they are given to other peers. Without it, a peer that unchokes
+// us, takes requests and sends only keep-alives would hold its blocks (and
+// the piece slots they are in) until endgame, which may never come.
+var requestTimeout = 30 * time.Second
+
+// snub takes back every request the peer is sitting on: the picker hands
+// the blocks to other peers, the peer gets a CANCEL for each, and from now
+// on one request at a time until it sends a block.
+func (p *peerConn) snub() {
+	s := p.s
+	s.client.cfg.Logf("peer %s: no block for %v: its %d requests go to other peers",
+		p.conn.RemoteAddr(), requestTimeout, len(p.requested))
+	for b := range p.requested {
+		s.picker.RequestCanceled(p.id, b)
+		p.conn.Queue(peer.AppendCancel(nil, uint32(b.Piece), uint32(b.Begin), uint32(b.Length)))
+		p.forget(b)
+	}
+	clear(p.requested)
+	p.snubbed, p.pipeline = true, 1
+	p.wake.Set()
+	s.refillAll()
 }
 
 // maxCancelled bounds the blocks remembered as cancelled: a peer that

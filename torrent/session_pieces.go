@@ -64,6 +64,7 @@ func (p *peerConn) onBlock(m peer.Message) error {
 		return fmt.Errorf("sent block %v that we did not request", b)
 	}
 	delete(p.requested, b)
+	p.reqSince, p.snubbed = s.loop.Now(), false
 	s.downloaded += int64(b.Length)
 	arr := s.picker.BlockReceived(p.id, b)
 	for _, other := range arr.Cancel {

@@ -1,0 +1,110 @@
+package torrent
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/peer"
+	"github.com/aiotorrent/aiotorrent/piece"
+)
+
+// snubber is a peer that claims every piece, unchokes, takes requests and
+// never answers them.
+func snubber(at *aio.Task, m *Metainfo) (netip.AddrPort, error) {
+	ln, err := aio.ListenTCP(at, loopback)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	aio.Spawn(at, "snubber", func(t *aio.Task) (struct{}, error) {
+		defer ln.Close()
+		for {
+			tc, err := ln.Accept(t)
+			if err != nil {
+				return struct{}{}, err
+			}
+			aio.Spawn(t, "snubber conn", func(t *aio.Task) (struct{}, error) {
+				in, err := peer.ReadIncoming(t, tc, time.Second)
+				if err != nil {
+					return struct{}{}, err
+				}
+				c, _, err := in.Accept(t, peer.Handshake{InfoHash: m.InfoHash, PeerID: peer.NewPeerID()}, peer.Limits{NumPieces: m.NumPieces()}, time.Second)
+				if err != nil {
+					return struct{}{}, err
+				}
+				defer c.Close()
+				all := piece.NewBitfield(m.NumPieces())
+				all.SetAll()
+				c.Queue(peer.AppendBitfield(nil, all.Bytes()))
+				c.Queue(peer.AppendUnchoke(nil))
+				if err := c.Flush(t); err != nil {
+					return struct{}{}, err
+				}
+				for {
+					if _, err := c.ReadMessage(t); err != nil {
+						return struct{}{}, nil
+					}
+				}
+			})
+		}
+	})
+	return ln.Addr(), nil
+}
+
+// TestSnubbingPeerLosesItsRequests: with two pieces in flight at most, a
+// peer that takes requests for both and never answers would stall the
+// download for good (no piece can start, so endgame never comes). After
+// requestTimeout its requests go to the honest seeder.
+func TestSnubbingPeerLosesItsRequests(t *testing.T) {
+	old := requestTimeout
+	requestTimeout = 300 * time.Millisecond
+	defer func() { requestTimeout = old }()
+	var logged []string
+	dst := t.TempDir()
+	var leech *Session
+	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+		sw, err := newSwarm(t, at, map[string]int{"a.bin": 600_000}, 64<<10)
+		if err != nil {
+			return struct{}{}, err
+		}
+		bad, err := snubber(at, sw.meta)
+		if err != nil {
+			return struct{}{}, err
+		}
+		seeder, _, err := sw.node(at, "seeder", sw.src, true, nil)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if err := aio.Sleep(at, 300*time.Millisecond); err != nil { // it checks its data
+			return struct{}{}, err
+		}
+		// The snubber first, alone, so that it takes both piece slots.
+		s, h, err := sw.nodeWith(at, "leecher", dst, false, ClientConfig{}, SessionOptions{
+			Peers: []netip.AddrPort{bad}, MaxInFlight: 128 << 10, NoTrackers: true,
+		})
+		if err != nil {
+			return struct{}{}, err
+		}
+		leech = s
+		s.client.cfg.Logf = func(f string, a ...any) {
+			logged = append(logged, f) // on the loop thread: no lock
+		}
+		if err := aio.Sleep(at, 100*time.Millisecond); err != nil {
+			return struct{}{}, err
+		}
+		s.addrs.TryPut(seeder.client.Addr())
+		_, err = aio.AwaitTimeout(at, h, 30*time.Second)
+		return struct{}{}, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := leech.Progress(); !p.Complete {
+		t.Fatalf("progress %+v, want complete", p)
+	}
+	if !strings.Contains(strings.Join(logged, "\n"), "requests go to other peers") {
+		t.Fatalf("the snubber was never caught; log: %q", logged)
+	}
+}
