@@ -162,6 +162,8 @@ type peerConn struct {
 	reqSince time.Time
 	snubbed  bool // one request at a time until it sends a block
 
+	unrequested int // blocks it sent that we did not ask for (see onBlock)
+
 	ext extState // BEP 10: what the peer told us of its extensions
 }
 

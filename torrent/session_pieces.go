@@ -53,6 +53,10 @@ func (s *Session) releaseBuf(i int) {
 
 // onBlock stores a PIECE message's block. A block we never asked for is a
 // protocol violation; one we cancelled (endgame) is dropped quietly.
+// maxUnrequested is how many blocks a peer may send us unasked before it
+// is dropped.
+const maxUnrequested = 16
+
 func (p *peerConn) onBlock(m peer.Message) error {
 	s := p.s
 	b := piece.Block{Piece: int(m.Index), Begin: int(m.Begin), Length: len(m.Payload)}
@@ -61,7 +65,13 @@ func (p *peerConn) onBlock(m peer.Message) error {
 			delete(p.cancelled, b)
 			return nil
 		}
-		return fmt.Errorf("sent block %v that we did not request", b)
+		// A few can be races we do not track (a request answered twice
+		// across a choke and a re-request); many are a peer pushing data
+		// at us.
+		if p.unrequested++; p.unrequested > maxUnrequested {
+			return fmt.Errorf("sent %d blocks we did not request (the last %v)", p.unrequested, b)
+		}
+		return nil
 	}
 	delete(p.requested, b)
 	p.reqSince, p.snubbed = s.loop.Now(), false
