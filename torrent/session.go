@@ -134,6 +134,7 @@ type Session struct {
 	chokes  chokeRound
 
 	loop                 *aio.Loop
+	traceNames           [4]string // counters recorded in a loop trace (--trace)
 	started, finished    time.Time // loop time: Run began, the download completed
 	verified             int64     // wanted bytes verified
 	haveBytes            int64     // bytes verified, wanted or not
@@ -223,6 +224,10 @@ func (s *Session) Run(t *aio.Task) error {
 	defer s.close()
 	s.loop = t.Loop()
 	s.started = s.loop.Now()
+	s.traceNames = [...]string{
+		s.meta.Name + ": pieces in flight", s.meta.Name + ": MiB verified",
+		s.meta.Name + ": download MB/s", s.meta.Name + ": peers",
+	}
 	s.chokes.last = s.started
 	if err := s.resume(t); err != nil {
 		return err
@@ -365,6 +370,8 @@ func (s *Session) tickLoop(t *aio.Task) error {
 		}
 		s.rechoke(now)
 		s.report()
+		aio.TraceCounter(s.loop, s.traceNames[2], s.downRate.perSecond()/1e6)
+		aio.TraceCounter(s.loop, s.traceNames[3], float64(len(s.peers)))
 	}
 }
 

@@ -41,6 +41,7 @@ func (s *Session) pieceBuf(i int) *pieceBuf {
 	}
 	b := &pieceBuf{data: data, from: make([]piece.PeerID, (size+piece.BlockSize-1)/piece.BlockSize)}
 	s.pieces[i] = b
+	aio.TraceCounter(s.loop, s.traceNames[0], float64(len(s.pieces)))
 	return b
 }
 
@@ -48,6 +49,7 @@ func (s *Session) releaseBuf(i int) {
 	if b := s.pieces[i]; b != nil {
 		delete(s.pieces, i)
 		s.pool = append(s.pool, b.data[:0])
+		aio.TraceCounter(s.loop, s.traceNames[0], float64(len(s.pieces)))
 	}
 }
 
@@ -124,6 +126,7 @@ func (s *Session) verify(i int) {
 func (s *Session) pieceVerified(i int, buf *pieceBuf) {
 	s.picker.PieceVerified(i)
 	s.countVerified(i)
+	aio.TraceCounter(s.loop, s.traceNames[1], float64(s.verified)/(1<<20))
 	s.cache.invalidate(i, s.picker.PieceSize(i))
 	if records := s.suspect[i]; records != nil {
 		delete(s.suspect, i)

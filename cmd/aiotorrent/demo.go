@@ -139,12 +139,7 @@ func demoSwarm(t *aio.Task, f *Factory, opts *DemoOptions, say func(string, ...a
 	if err != nil {
 		return err
 	}
-	s.SetOnProgress(func(p torrent.Progress) {
-		view.update(p)
-		aio.TraceCounter(t.Loop(), "download rate (MB/s)", p.DownRate/1e6)
-		aio.TraceCounter(t.Loop(), "pieces verified", float64(p.PiecesDone))
-		aio.TraceCounter(t.Loop(), "peers", float64(p.Peers))
-	})
+	s.SetOnProgress(view.update) // the session records its own trace counters
 	err = s.Run(t)
 	c.Close()
 	view.finish()
