@@ -443,7 +443,7 @@ var requestTimeout = 30 * time.Second
 // on one request at a time until it sends a block.
 func (p *peerConn) snub() {
 	s := p.s
-	s.client.cfg.Logf("peer %s: no block for %v: its %d requests go to other peers",
+	s.client.cfg.Logf("peer %s: no block for %v: its %d requests are handed to other peers",
 		p.conn.RemoteAddr(), requestTimeout, len(p.requested))
 	for b := range p.requested {
 		s.picker.RequestCanceled(p.id, b)

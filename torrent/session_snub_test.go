@@ -104,7 +104,7 @@ func TestSnubbingPeerLosesItsRequests(t *testing.T) {
 	if p := leech.Progress(); !p.Complete {
 		t.Fatalf("progress %+v, want complete", p)
 	}
-	if !strings.Contains(strings.Join(logged, "\n"), "requests go to other peers") {
+	if !strings.Contains(strings.Join(logged, "\n"), "requests are handed to other peers") {
 		t.Fatalf("the snubber was never caught; log: %q", logged)
 	}
 }
