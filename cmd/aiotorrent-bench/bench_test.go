@@ -90,28 +90,3 @@ func TestProcOfSelf(t *testing.T) {
 		t.Errorf("procPeakRSS(self) = %d, %v; want at least 1 MiB", rss, err)
 	}
 }
-
-func TestSameFiles(t *testing.T) {
-	a, b := t.TempDir(), t.TempDir()
-	data := make([]byte, 5<<20+3) // more than one 4 MiB chunk
-	for i := range data {
-		data[i] = byte(i)
-	}
-	for _, dir := range []string{a, b} {
-		if err := os.WriteFile(filepath.Join(dir, "x"), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := sameFiles(a, b); err != nil {
-		t.Errorf("identical: %v", err)
-	}
-	data[5<<20+1] ^= 1
-	os.WriteFile(filepath.Join(b, "x"), data, 0o644)
-	if err := sameFiles(a, b); err == nil {
-		t.Error("a flipped byte in the second chunk: no error")
-	}
-	os.WriteFile(filepath.Join(b, "x"), data[:100], 0o644)
-	if err := sameFiles(a, b); err == nil {
-		t.Error("a short file: no error")
-	}
-}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/aiotorrent/aiotorrent/cmd/internal/payload"
 )
 
 const (
@@ -107,7 +108,7 @@ func (e *env) measure(o *options, leecher, dst string) (result, error) {
 	r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	r.maxRSS = ru.Maxrss << 10 // KiB on Linux
 	if !o.noVerify {
-		if err := sameFiles(filepath.Join(e.src, "payload"), filepath.Join(dst, "payload")); err != nil {
+		if err := payload.SameTree(filepath.Join(e.src, "payload"), filepath.Join(dst, "payload")); err != nil {
 			return r, fmt.Errorf("%s: %w", leecher, err)
 		}
 	}
@@ -277,44 +278,4 @@ func freePort() int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// sameFiles compares every file under want with the one at the same path
-// under got, 4 MiB at a time.
-func sameFiles(want, got string) error {
-	return filepath.Walk(want, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(want, p)
-		return sameFile(p, filepath.Join(got, rel))
-	})
-}
-
-func sameFile(a, b string) error {
-	fa, err := os.Open(a)
-	if err != nil {
-		return err
-	}
-	defer fa.Close()
-	fb, err := os.Open(b)
-	if err != nil {
-		return err
-	}
-	defer fb.Close()
-	ba, bb := make([]byte, 4<<20), make([]byte, 4<<20)
-	for off := int64(0); ; {
-		na, errA := io.ReadFull(fa, ba)
-		nb, errB := io.ReadFull(fb, bb)
-		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
-			return fmt.Errorf("%s differs from %s near offset %d", b, a, off)
-		}
-		off += int64(na)
-		if errA != nil || errB != nil {
-			if errors.Is(errA, io.ErrUnexpectedEOF) || errors.Is(errA, io.EOF) {
-				return nil
-			}
-			return errors.Join(errA, errB)
-		}
-	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/cmd/internal/payload"
 	"github.com/aiotorrent/aiotorrent/torrent"
 	"github.com/aiotorrent/aiotorrent/tracker"
 )
@@ -55,7 +55,7 @@ func setup(o *options, work string) (*env, error) {
 	}
 	start := time.Now()
 	for name, n := range payloadFiles(o.size) {
-		if err := writeRandom(filepath.Join(e.src, "payload", name), n); err != nil {
+		if err := payload.WriteRandom(filepath.Join(e.src, "payload", name), n, rand.NewChaCha8([32]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)})); err != nil {
 			return nil, err
 		}
 	}
@@ -106,34 +106,6 @@ func buildBinary(dir string) (string, error) {
 		return "", fmt.Errorf("go build: %w\n%s", err, out)
 	}
 	return bin, nil
-}
-
-// writeRandom writes n random bytes (ChaCha8: about 1 GiB/s per core).
-func writeRandom(path string, n int64) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	rng := rand.NewChaCha8([32]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)})
-	w := bufio.NewWriterSize(f, 1<<20)
-	buf := make([]byte, 1<<20)
-	for n > 0 {
-		chunk := buf[:min(int64(len(buf)), n)]
-		rng.Read(chunk)
-		if _, err := w.Write(chunk); err != nil {
-			f.Close()
-			return err
-		}
-		n -= int64(len(chunk))
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // startTracker runs our tracker on loopback, on its own aio loop in a

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -14,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/cmd/internal/payload"
 	"github.com/aiotorrent/aiotorrent/torrent"
 	"github.com/aiotorrent/aiotorrent/tracker"
 )
@@ -188,80 +187,15 @@ func makePayload(dir string, size int64) error {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}
-		if err := writeRandom(path, n, rng); err != nil {
+		if err := payload.WriteRandom(path, n, rng); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// writeRandom writes n pseudo-random bytes to path, a megabyte at a time
-// so that a large payload does not have to fit in memory.
-func writeRandom(path string, n int64, rng *rand.ChaCha8) error {
-	out, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	buf := make([]byte, 1<<20)
-	for n > 0 {
-		chunk := buf[:min(n, int64(len(buf)))]
-		rng.Read(chunk)
-		if _, err := out.Write(chunk); err != nil {
-			out.Close()
-			return err
-		}
-		n -= int64(len(chunk))
-	}
-	return out.Close()
-}
-
-// sameFiles compares two trees byte for byte, on the executor, a
-// megabyte at a time.
+// sameFiles compares two trees byte for byte, on the executor.
 func sameFiles(t *aio.Task, want, got string) error {
-	_, err := aio.Blocking(t, func() (struct{}, error) {
-		return struct{}{}, filepath.Walk(want, func(p string, info os.FileInfo, err error) error {
-			if err != nil || info.IsDir() {
-				return err
-			}
-			rel, _ := filepath.Rel(want, p)
-			if err := sameFile(p, filepath.Join(got, rel)); err != nil {
-				return fmt.Errorf("%s: %w", rel, err)
-			}
-			return nil
-		})
-	})
+	_, err := aio.Blocking(t, func() (struct{}, error) { return struct{}{}, payload.SameTree(want, got) })
 	return err
-}
-
-func sameFile(a, b string) error {
-	fa, err := os.Open(a)
-	if err != nil {
-		return err
-	}
-	defer fa.Close()
-	fb, err := os.Open(b)
-	if err != nil {
-		return err
-	}
-	defer fb.Close()
-	ba, bb := make([]byte, 1<<20), make([]byte, 1<<20)
-	for {
-		na, ea := io.ReadFull(fa, ba)
-		nb, eb := io.ReadFull(fb, bb)
-		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
-			return errors.New("contents differ")
-		}
-		if ea == io.EOF || ea == io.ErrUnexpectedEOF {
-			if eb == io.EOF || eb == io.ErrUnexpectedEOF {
-				return nil
-			}
-			return errors.New("contents differ")
-		}
-		if ea != nil {
-			return ea
-		}
-		if eb != nil {
-			return eb
-		}
-	}
 }
