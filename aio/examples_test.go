@@ -120,11 +120,12 @@ func ExampleQueue() {
 	// consumer: queue closed after 5 items
 }
 
-// A timeout. WaitFor runs the function as a child task; when the time is
-// up it cancels the child, which sees ErrCanceled at its await and cleans
-// up with defer, and only then returns ErrTimeout: the child never
-// outlives the call. The loop runs on virtual time (WithVirtualTime), so
-// the hour-long sleep takes no real time and the timings print exactly.
+// A timeout. WaitFor runs the function on the calling task with a
+// deadline (no task is spawned for it); when the time is up, the wait in
+// progress returns ErrTimeout, and so does every later one inside the
+// function, which cleans up with defer and returns. The loop runs on
+// virtual time (WithVirtualTime), so the hour-long sleep takes no real
+// time and the timings print exactly.
 func ExampleWaitFor() {
 	announce := func(d time.Duration) func(t *aio.Task) (string, error) {
 		return func(t *aio.Task) (string, error) {
@@ -158,7 +159,7 @@ func ExampleWaitFor() {
 	// Output:
 	//   announce (30ms): cleaned up
 	// got "3 peers" after 30ms
-	//   announce (1h0m0s): aio: canceled
+	//   announce (1h0m0s): aio: timeout
 	//   announce (1h0m0s): cleaned up
 	// timed out after 100ms
 }

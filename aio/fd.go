@@ -22,9 +22,19 @@ type pollFD struct {
 	reader, writer waiter
 	closed         bool
 	// Deadlines for parked reads and writes, on the loop clock; 0 means
-	// none.
+	// none. The timer that enforces them is the parked task's own.
 	readDeadline, writeDeadline time.Duration
+	// Made once per fd, so that parking on it allocates nothing.
+	abortRead, abortWrite func()
 }
+
+// direction is which readiness a socket call waits for on EAGAIN.
+type direction uint8
+
+const (
+	reading direction = iota
+	writing
+)
 
 // register makes fd non-blocking-aware of the loop: it is added to the
 // poller and to the loop's fd table. The fd must already be non-blocking.
@@ -38,6 +48,8 @@ func (l *Loop) register(fd int) (*pollFD, error) {
 		return nil, err
 	}
 	pd := &pollFD{loop: l, fd: fd}
+	pd.abortRead = func() { pd.reader = waiter{} }
+	pd.abortWrite = func() { pd.writer = waiter{} }
 	for fd >= len(l.fds) {
 		l.fds = append(l.fds, make([]*pollFD, len(l.fds)+64)...)
 	}
@@ -71,31 +83,23 @@ func (l *Loop) dispatchIO(events []netpoll.Event) {
 	}
 }
 
-// waitRead parks t until the fd may be readable, the deadline passes
-// (ErrTimeout), the fd is closed (ErrClosed) or t is cancelled.
-func (pd *pollFD) waitRead(t *Task) error {
+// wait parks t until the fd may be ready in direction dir, its deadline
+// for that direction passes (ErrTimeout), the fd is closed (ErrClosed) or
+// t is cancelled.
+func (pd *pollFD) wait(t *Task, dir direction) error {
 	if pd.closed {
 		return ErrClosed
 	}
-	if pd.reader.t != nil {
-		return fmt.Errorf("aio: fd %d: two tasks reading at once", pd.fd)
+	slot, deadline, abort, kind := &pd.reader, pd.readDeadline, pd.abortRead, "read"
+	if dir == writing {
+		slot, deadline, abort, kind = &pd.writer, pd.writeDeadline, pd.abortWrite, "write"
 	}
-	pd.reader = t.waiter()
-	t.setWait("read", int64(pd.fd))
-	return t.parkDeadline(pd.readDeadline, func() { pd.reader = waiter{} })
-}
-
-// waitWrite is waitRead for writability.
-func (pd *pollFD) waitWrite(t *Task) error {
-	if pd.closed {
-		return ErrClosed
+	if slot.t != nil {
+		return fmt.Errorf("aio: fd %d: two tasks waiting to %s at once", pd.fd, kind)
 	}
-	if pd.writer.t != nil {
-		return fmt.Errorf("aio: fd %d: two tasks writing at once", pd.fd)
-	}
-	pd.writer = t.waiter()
-	t.setWait("write", int64(pd.fd))
-	return t.parkDeadline(pd.writeDeadline, func() { pd.writer = waiter{} })
+	*slot = t.waiter()
+	t.setWait(kind, int64(pd.fd))
+	return t.parkUntil(deadline, abort)
 }
 
 // close unregisters and closes the fd, and wakes any parked reader or
@@ -130,52 +134,51 @@ func (pd *pollFD) loopTime(at time.Time) time.Duration {
 	return max(1, at.Sub(pd.loop.start))
 }
 
-// read is the read loop every stream socket shares: try, and on EAGAIN
-// park until readable.
-func (pd *pollFD) read(t *Task, p []byte) (int, error) {
+// retry is the loop every socket call is written on, once: it checks for
+// cancellation (every call is a checkpoint, so a cancelled task cannot go
+// on reading a socket that always has data), tries the syscall op, and on
+// EAGAIN parks until the fd is ready in direction dir, then tries again.
+// op must not block; an errno it returns is wrapped with what, the
+// call's name. A call that succeeds counts against the task's budget (see
+// checkpoint).
+func (pd *pollFD) retry(t *Task, dir direction, what string, op func() (int, error)) (int, error) {
+	if err := t.check(); err != nil {
+		return 0, err
+	}
+	if err := t.interrupted(); err != nil {
+		return 0, err
+	}
 	for {
 		if pd.closed {
 			return 0, ErrClosed
 		}
-		n, err := unix.Read(pd.fd, p)
+		n, err := op()
 		switch err {
 		case nil:
-			if n == 0 && len(p) > 0 {
-				return 0, errEOF
-			}
 			t.checkpoint()
 			return n, nil
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			if err := pd.waitRead(t); err != nil {
+			if err := pd.wait(t, dir); err != nil {
 				return 0, err
 			}
 		default:
-			return 0, fmt.Errorf("read: %w", err)
+			return n, fmt.Errorf("%s: %w", what, err)
 		}
 	}
 }
 
-// write writes some of p: try, and on EAGAIN park until writable.
-func (pd *pollFD) write(t *Task, p []byte) (int, error) {
-	for {
-		if pd.closed {
-			return 0, ErrClosed
-		}
-		n, err := unix.Write(pd.fd, p)
-		switch err {
-		case nil:
-			t.checkpoint()
-			return n, nil
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			if err := pd.waitWrite(t); err != nil {
-				return 0, err
-			}
-		default:
-			return 0, fmt.Errorf("write: %w", err)
-		}
+// read reads some of p from a stream socket; io.EOF (errEOF) at its end.
+func (pd *pollFD) read(t *Task, p []byte) (int, error) {
+	n, err := pd.retry(t, reading, "read", func() (int, error) { return unix.Read(pd.fd, p) })
+	if err == nil && n == 0 && len(p) > 0 {
+		return 0, errEOF
 	}
+	return n, err
+}
+
+// write writes some of p.
+func (pd *pollFD) write(t *Task, p []byte) (int, error) {
+	return pd.retry(t, writing, "write", func() (int, error) { return unix.Write(pd.fd, p) })
 }

@@ -6,15 +6,17 @@ import (
 )
 
 // Group is structured concurrency, as trio's nurseries and asyncio's
-// TaskGroup: children started with Go belong to the group; when one fails,
-// the others are cancelled; Wait returns only when all have returned, with
-// the first error. No child outlives the Wait.
+// TaskGroup: children started with Go belong to the group; when one fails
+// with a real error, the others are cancelled; Wait returns only when all
+// have returned, with the first error. No child outlives the Wait, and
+// none can be added after it.
 type Group struct {
 	loop      *Loop
 	children  map[*Task]struct{} // the running ones
 	running   int
 	err       error
-	cancelled bool     // Cancel was called: children's ErrCanceled is expected
+	cancelled bool     // Cancel was called: new children start cancelled
+	closed    bool     // Wait has returned: Go refuses new children
 	done      waitList // the task in Wait
 }
 
@@ -23,8 +25,13 @@ func NewGroup(s Spawner) *Group { return &Group{loop: s.spawnLoop()} }
 
 // Go starts fn as a child of the group. A group lives as long as its
 // parent needs: children may be added while others run (one per peer
-// connection, say), and finished ones are forgotten.
-func (g *Group) Go(name string, fn func(t *Task) error) {
+// connection, say), and finished ones are forgotten. Once Wait has
+// returned, Go starts nothing and returns ErrClosed: whatever fn was to
+// own (a connection) is the caller's to close.
+func (g *Group) Go(name string, fn func(t *Task) error) error {
+	if g.closed {
+		return ErrClosed
+	}
 	g.running++
 	child := g.loop.newTask(name, func(t *Task) {
 		_, err := run(t, func(t *Task) (struct{}, error) { return struct{}{}, fn(t) })
@@ -39,11 +46,15 @@ func (g *Group) Go(name string, fn func(t *Task) error) {
 	if g.cancelled {
 		child.Cancel() // a group that is being cancelled starts nothing new
 	}
+	return nil
 }
 
+// childDone records a child's end. A child that ended with ErrCanceled was
+// cancelled, by the group or on its own: like asyncio's TaskGroup, the
+// group does not count that as a failure of the whole.
 func (g *Group) childDone(err error) {
 	g.running--
-	if err != nil && g.err == nil && !(g.cancelled && errors.Is(err, ErrCanceled)) {
+	if err != nil && g.err == nil && !errors.Is(err, ErrCanceled) {
 		g.err = err
 		g.Cancel()
 	}
@@ -52,7 +63,8 @@ func (g *Group) childDone(err error) {
 	}
 }
 
-// Cancel cancels every child that is still running.
+// Cancel cancels every child that is still running, and those started
+// later.
 func (g *Group) Cancel() {
 	g.cancelled = true
 	for c := range g.children {
@@ -60,24 +72,33 @@ func (g *Group) Cancel() {
 	}
 }
 
-// Wait parks t until every child has returned and returns the first error
-// (nil if all succeeded). If t is cancelled while waiting, the children
-// are cancelled, Wait still waits for them, and returns ErrCanceled.
+// Wait parks t until every child has returned and returns the first real
+// error (nil if all succeeded or were cancelled). If t is cancelled, or a
+// Timeout around Wait expires, the children are cancelled and Wait still
+// waits for them (shielded: they are cancelled, so they end promptly),
+// then returns ErrCanceled (ErrTimeout) unless a child failed first.
 func (g *Group) Wait(t *Task) error {
-	canceled := false
-	for g.running > 0 {
-		if err := g.done.wait(t, "group"); err != nil {
-			if !errors.Is(err, ErrCanceled) {
-				return err // ErrNotInTask or a closed loop: nothing to wait with
-			}
-			canceled = true
-			g.Cancel()
+	err := g.waitChildren(t)
+	if errors.Is(err, ErrCanceled) || errors.Is(err, ErrTimeout) {
+		g.Cancel()
+		if serr := Shield(t, 0, g.waitChildren); serr != nil {
+			err = serr // the loop closed under us: nothing to wait with
 		}
 	}
-	if g.err == nil && canceled {
-		return ErrCanceled
+	g.closed = true
+	if g.err != nil {
+		return g.err
 	}
-	return g.err
+	return err
+}
+
+func (g *Group) waitChildren(t *Task) error {
+	for g.running > 0 {
+		if err := g.done.wait(t, "group"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Gather runs fns as concurrent tasks and returns their results in
@@ -99,43 +120,23 @@ func Gather[T any](t *Task, fns ...func(t *Task) (T, error)) ([]T, error) {
 	return results, nil
 }
 
-// WaitFor runs fn as a child task and waits at most d for it. On timeout
-// the child is cancelled, waited for, and WaitFor returns ErrTimeout.
+// WaitFor runs fn on t with a deadline d from now: Timeout for functions
+// that return a value. Nothing is spawned, so a cancel of t reaches fn at
+// once and stays (WaitFor returns ErrCanceled, never a timeout in its
+// place), and a value fn produced is returned even if the deadline passed
+// as it finished.
 func WaitFor[T any](t *Task, d time.Duration, fn func(t *Task) (T, error)) (T, error) {
-	var zero T
-	if err := t.check(); err != nil {
-		return zero, err
-	}
-	h := Spawn(t, t.name, fn)
-	v, err := AwaitTimeout(t, h, d)
-	if err == nil || h.Done() {
-		return v, err
-	}
-	// Timed out or cancelled: the child must not outlive us.
-	h.Cancel()
-	for !h.Done() {
-		w := t.waiter()
-		h.fut.waiters = append(h.fut.waiters, w)
-		t.park(func() { h.fut.removeWaiter(w) })
-	}
-	return zero, err
+	var v T
+	err := Timeout(t, d, func(t *Task) error {
+		var err error
+		v, err = fn(t)
+		return err
+	})
+	return v, err
 }
 
 // AwaitTimeout is Await with a time limit: it returns ErrTimeout if a is
 // not done within d (a keeps running).
 func AwaitTimeout[T any](t *Task, a Awaitable[T], d time.Duration) (T, error) {
-	f := a.future()
-	if f.done {
-		return f.val, f.err
-	}
-	deadline := t.loop.now() + d
-	for !f.done {
-		w := t.waiter()
-		f.waiters = append(f.waiters, w)
-		if err := t.parkDeadline(deadline, func() { f.removeWaiter(w) }); err != nil {
-			var zero T
-			return zero, err
-		}
-	}
-	return f.val, f.err
+	return WaitFor(t, d, func(t *Task) (T, error) { return Await(t, a) })
 }

@@ -90,8 +90,8 @@ func TestWaitFor(t *testing.T) {
 	if err != nil || got != "fast" {
 		t.Fatalf("got %q, %v; want fast", got, err)
 	}
-	if !errors.Is(innerErr, aio.ErrCanceled) {
-		t.Fatalf("timed-out child saw %v, want ErrCanceled", innerErr)
+	if !errors.Is(innerErr, aio.ErrTimeout) {
+		t.Fatalf("the timed-out function saw %v, want ErrTimeout", innerErr)
 	}
 }
 

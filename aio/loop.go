@@ -28,9 +28,8 @@ type Loop struct {
 
 	clock      clock
 	start      time.Time
-	timers     timerHeap
-	timerSeq   uint64
-	dueScratch []*Timer
+	timers   timerHeap
+	timerSeq uint64
 
 	// Posted callbacks: the one door into the loop from other threads.
 	postMu      sync.Mutex
@@ -39,7 +38,7 @@ type Loop struct {
 	inflight    int         // executor jobs submitted and not yet posted back
 	exec        *executor
 
-	sincePoll int // tasks run since the poller was last asked
+	sincePoll int // task steps and timers run since the poller was last asked
 	closed    atomic.Bool
 	running_  bool
 	stats     Stats
@@ -177,31 +176,31 @@ func (l *Loop) runOnce() error {
 // skipPoll means "do not ask the poller in this step".
 const skipPoll = time.Duration(-2)
 
-// pollEvery bounds how many task steps may run between two looks at the
-// poller while tasks keep being ready. Asking on every step would cost a
-// syscall per task switch; never asking would starve I/O.
+// pollEvery bounds how many task steps and timer callbacks may run
+// between two looks at the poller while there is always more to do.
+// Asking on every step would cost a syscall per task switch; never asking
+// would starve I/O. Every reason to skip the poll obeys it: ready tasks,
+// posted work, and timers that are already due (a task that keeps
+// re-arming a due timer must not keep sockets waiting).
 const pollEvery = 64
 
 // pollTimeout is phase 1. jump reports that, on a virtual clock, the loop
 // only looks at the poller and skips time ahead if nothing is there.
 func (l *Loop) pollTimeout() (timeout time.Duration, jump bool) {
-	if len(l.ready) > 0 || l.postPending.Load() {
+	var next time.Duration = -1 // until the next timer; -1: forever
+	if len(l.timers) > 0 {
+		next = max(0, l.timers[0].when-l.now())
+	}
+	if len(l.ready) > 0 || l.postPending.Load() || next == 0 {
 		if l.sincePoll < pollEvery {
 			return skipPoll, false
 		}
 		return 0, false
 	}
-	if len(l.timers) == 0 {
-		return -1, false
-	}
-	d := l.timers[0].when - l.now()
-	if d <= 0 {
-		return skipPoll, false
-	}
-	if l.clock.virtual && l.inflight == 0 {
+	if next > 0 && l.clock.virtual && l.inflight == 0 {
 		return 0, true
 	}
-	return d, false
+	return next, false
 }
 
 // runReady runs the tasks that were ready when the phase began. Tasks made

@@ -35,25 +35,29 @@ type Task struct {
 	// Invariant: state == taskParked iff the task is suspended in park;
 	// then seq identifies the park, and only a waiter holding the same
 	// seq can wake it. abort, if non-nil, undoes the registration the
-	// parked wait made (a timer, a place in a queue) and is cleared on
-	// wake.
-	state   taskState
-	seq     uint64
-	abort   func()
-	wakeErr error // what park returns; set by wake
+	// parked wait made (a place in a queue, on a socket) and is cleared on
+	// wake. deadline is armed while the park has a deadline (its own, or
+	// a scope's) and is stopped before park returns.
+	state    taskState
+	seq      uint64
+	abort    func()
+	wakeErr  error // what park returns; set by wake
+	deadline Timer // reused by every park, so a timed wait allocates nothing
 
-	// Invariant: cancelPending is true only while the task is ready or
-	// running: a cancel that finds the task parked is delivered at once.
-	cancelPending bool
+	// Invariant: once cancelled is set it stays set until the task
+	// returns (trio's level-triggered cancellation). scopes are the
+	// Timeout and Shield calls the task is inside, innermost last; see
+	// cancel.go.
+	cancelled bool
+	scopes    []scope
 
 	budget int // I/O operations left before a forced yield, see checkpoint
 
 	waitKind string // what the task parks on, for DumpTasks (see setWait)
 	waitArg  int64
 
-	body  func(t *Task) // until the first step, which makes the coroutine
-	err   error         // set when the function returns
-	onEnd []func()      // run on the loop when the task is done
+	body func(t *Task) // until the first step, which makes the coroutine
+	err  error         // set when the function returns
 
 	prev, next *Task // the loop's list of live tasks
 }
@@ -97,6 +101,7 @@ const budgetPerStep = 64
 // newTask creates a task around body and schedules its first step.
 func (l *Loop) newTask(name string, body func(t *Task)) *Task {
 	t := &Task{loop: l, name: name, state: taskReady, body: body}
+	t.deadline = Timer{loop: l, index: -1, owner: t}
 	l.live++
 	l.stats.Spawned++
 	t.next = l.tasks
@@ -154,10 +159,6 @@ func (l *Loop) finish(t *Task) {
 		t.next.prev = t.prev
 	}
 	t.prev, t.next = nil, nil
-	for _, fn := range t.onEnd {
-		fn()
-	}
-	t.onEnd = nil
 }
 
 // run calls fn, turning a panic into the task's error.
@@ -184,59 +185,82 @@ func (t *Task) waiter() waiter { return waiter{t: t, seq: t.seq + 1} }
 // park suspends the running task until a waiter from t.waiter() wakes it,
 // and returns the error the waker gave. This is the one suspension
 // primitive: every blocking call in aio registers a waiter, then parks.
-// abort (may be nil) is called if the wait is ended by cancellation
-// instead, so the registration can be undone.
-func (t *Task) park(abort func()) error {
-	if err := t.check(); err != nil {
+// abort (may be nil) is called if the wait is ended by cancellation or a
+// deadline instead, so the registration can be undone.
+func (t *Task) park(abort func()) error { return t.parkUntil(0, abort) }
+
+// parkUntil is park with the wait's own deadline on the loop clock (0 for
+// none; a socket deadline, the end of a Sleep). The deadlines of the
+// scopes t is in apply as well: whichever comes first ends the wait with
+// ErrTimeout. A task that is already cancelled, or whose scope has
+// expired, does not suspend at all: cancellation is sticky.
+func (t *Task) parkUntil(deadline time.Duration, abort func()) error {
+	err := t.check()
+	if err == nil {
+		err = t.interrupted()
+	}
+	if err != nil {
 		if abort != nil {
 			abort()
 		}
 		return err
 	}
-	if t.cancelPending {
-		t.cancelPending = false
-		if abort != nil {
-			abort()
-		}
-		return ErrCanceled
+	if d := t.scopeDeadline(); d != 0 && (deadline == 0 || d < deadline) {
+		deadline = d
 	}
 	t.seq++
 	t.state = taskParked
 	t.abort = abort
-	if !t.suspend(struct{}{}) {
+	if deadline != 0 {
+		t.loop.armTimer(&t.deadline, deadline)
+	}
+	alive := t.suspend(struct{}{})
+	if deadline != 0 {
+		t.loop.stopTimer(&t.deadline)
+	}
+	if !alive {
 		// The loop stopped this coroutine at close: nothing will wake it.
 		t.state = taskRunning
 		return ErrClosed
 	}
-	err := t.wakeErr
+	err = t.wakeErr
 	t.wakeErr = nil
 	return err
 }
 
+// deadlinePassed is the deadline timer's callback: the park it was armed
+// for ends with ErrTimeout.
+func (t *Task) deadlinePassed() {
+	if t.state != taskParked {
+		return
+	}
+	if t.abort != nil {
+		t.abort()
+	}
+	waiter{t: t, seq: t.seq}.wake(ErrTimeout)
+}
+
 // checkpoint is called by operations that completed without suspending:
 // after budgetPerStep of them in a row the task yields once, so one busy
-// socket cannot starve the others. A cancel found here is left pending for
-// the next real await, so that the operation's result is not lost.
+// socket cannot starve the others. A cancel found here is not reported:
+// the operation's result stands, and the next call sees the cancel.
 func (t *Task) checkpoint() {
 	t.budget--
 	if t.budget > 0 {
 		return
 	}
-	if Yield(t) == ErrCanceled {
-		t.cancelPending = true
-	}
+	_ = Yield(t)
 }
 
 // Yield suspends t and puts it at the back of the ready queue: the other
-// ready tasks run first (asyncio's sleep(0)). It returns ErrCanceled if a
-// cancel is pending.
+// ready tasks run first (asyncio's sleep(0)). A cancelled task does not
+// yield: it gets ErrCanceled (or ErrTimeout if a scope's deadline passed).
 func Yield(t *Task) error {
 	if err := t.check(); err != nil {
 		return err
 	}
-	if t.cancelPending {
-		t.cancelPending = false
-		return ErrCanceled
+	if err := t.interrupted(); err != nil {
+		return err
 	}
 	t.seq++ // no waiter from an earlier park may wake this one
 	t.state = taskReady
@@ -246,22 +270,4 @@ func Yield(t *Task) error {
 		return ErrClosed
 	}
 	return nil
-}
-
-// Cancel asks the task to stop. If it is parked, its wait ends now with
-// ErrCanceled; if it is ready or running, its next suspension returns
-// ErrCanceled instead of suspending. Like trio's, a cancel is a request:
-// the task decides how to clean up. Cancel must be called on the loop.
-func (t *Task) Cancel() {
-	switch t.state {
-	case taskDone:
-		return
-	case taskParked:
-		if t.abort != nil {
-			t.abort()
-		}
-		waiter{t: t, seq: t.seq}.wake(ErrCanceled)
-	default:
-		t.cancelPending = true
-	}
 }

@@ -93,21 +93,24 @@ func TestCancelBeforeFirstStep(t *testing.T) {
 	}
 }
 
-func TestCancelIsDeliveredOnce(t *testing.T) {
-	// After a cancel the task may still await its cleanup (asyncio
-	// semantics): only the next suspension sees ErrCanceled.
+func TestCancelIsSticky(t *testing.T) {
+	// asyncio delivers a cancel once and the next await goes on waiting;
+	// here it stays: every await after the cancel returns ErrCanceled,
+	// and a second cancel changes nothing.
 	got, err := aio.Run(func(t *aio.Task) (string, error) {
 		h := aio.Spawn(t, "x", func(t *aio.Task) (string, error) {
 			first := aio.Sleep(t, time.Hour)
 			second := aio.Sleep(t, time.Millisecond)
-			return fmt.Sprintf("%v / %v", first, second), nil
+			third := aio.Yield(t)
+			return fmt.Sprintf("%v / %v / %v / %v", first, second, third, t.Cancelled()), nil
 		})
 		aio.Yield(t)
 		h.Cancel()
+		h.Cancel()
 		return aio.Await(t, h)
 	}, aio.WithVirtualTime())
-	if err != nil || got != "aio: canceled / <nil>" {
-		t.Fatalf("got %q, %v", got, err)
+	if want := "aio: canceled / aio: canceled / aio: canceled / true"; err != nil || got != want {
+		t.Fatalf("got %q, %v; want %q", got, err, want)
 	}
 }
 

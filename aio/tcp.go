@@ -66,7 +66,7 @@ func connect(t *Task, pd *pollFD, sa unix.Sockaddr, timeout time.Duration) error
 		defer func() { pd.writeDeadline = 0 }()
 	}
 	for {
-		if err := pd.waitWrite(t); err != nil {
+		if err := pd.wait(t, writing); err != nil {
 			return err
 		}
 		soerr, err := unix.GetsockoptInt(pd.fd, unix.SOL_SOCKET, unix.SO_ERROR)
@@ -191,28 +191,14 @@ func (c *TCPConn) WriteAll(t *Task, p []byte) error {
 // frames go out together without being copied into one buffer). It
 // returns the number of bytes written.
 func (c *TCPConn) Writev(t *Task, bufs [][]byte) (int, error) {
-	if err := t.check(); err != nil {
-		return 0, err
-	}
 	total := 0
 	for len(bufs) > 0 {
-		if c.pd.closed {
-			return total, ErrClosed
+		n, err := c.pd.retry(t, writing, "writev", func() (int, error) { return writev(c.pd.fd, bufs) })
+		if err != nil {
+			return total, err
 		}
-		n, err := writev(c.pd.fd, bufs)
-		switch err {
-		case nil:
-			total += n
-			bufs = consume(bufs, n)
-			t.checkpoint()
-		case unix.EINTR:
-		case unix.EAGAIN:
-			if err := c.pd.waitWrite(t); err != nil {
-				return total, err
-			}
-		default:
-			return total, fmt.Errorf("writev: %w", err)
-		}
+		total += n
+		bufs = consume(bufs, n)
 	}
 	return total, nil
 }
@@ -288,33 +274,25 @@ func ListenTCP(s Spawner, addr netip.AddrPort) (*TCPListener, error) {
 
 // Accept waits for the next connection.
 func (ln *TCPListener) Accept(t *Task) (*TCPConn, error) {
-	if err := t.check(); err != nil {
+	var sa unix.Sockaddr
+	fd, err := ln.pd.retry(t, reading, "accept", func() (fd int, err error) {
+		for {
+			fd, sa, err = accept(ln.pd.fd)
+			if err != unix.ECONNABORTED {
+				return fd, err
+			}
+			// The client gave up before we took it: the next one.
+		}
+	})
+	if err != nil {
 		return nil, err
 	}
-	for {
-		if ln.pd.closed {
-			return nil, ErrClosed
-		}
-		fd, sa, err := accept(ln.pd.fd)
-		switch err {
-		case nil:
-			unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-			pd, err := t.loop.register(fd)
-			if err != nil {
-				return nil, fmt.Errorf("accept: %w", err)
-			}
-			t.checkpoint()
-			return &TCPConn{pd: pd, local: localAddr(fd), remote: addrPort(sa)}, nil
-		case unix.EINTR, unix.ECONNABORTED:
-			continue // the client gave up before we took it: next one
-		case unix.EAGAIN:
-			if err := ln.pd.waitRead(t); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, fmt.Errorf("accept: %w", err)
-		}
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	pd, err := t.loop.register(fd)
+	if err != nil {
+		return nil, fmt.Errorf("accept: %w", err)
 	}
+	return &TCPConn{pd: pd, local: localAddr(fd), remote: addrPort(sa)}, nil
 }
 
 // Addr is the address the listener is bound to.

@@ -14,7 +14,8 @@ type Timer struct {
 	when  time.Duration // on the loop's clock
 	seq   uint64        // ties broken by arming order
 	fn    func()
-	index int // in the heap; -1 when not armed
+	index int   // in the heap; -1 when not armed
+	owner *Task // for a task's deadline timer: the task (see armTimer)
 }
 
 type timerHeap []*Timer
@@ -48,13 +49,25 @@ func (h *timerHeap) Pop() any {
 // AfterFunc arms a timer that calls fn on the loop thread after d. fn must
 // not block; to do more, spawn a task from it.
 func (l *Loop) AfterFunc(d time.Duration, fn func()) *Timer {
-	if d < 0 {
-		d = 0
+	t := &Timer{loop: l, fn: fn, index: -1}
+	l.armTimer(t, l.now()+max(d, 0))
+	return t
+}
+
+// armTimer (re)arms t for when, on the loop clock. Re-arming takes a new
+// place in the arming order, so a timer re-armed by a callback is not
+// fired again in the same batch.
+func (l *Loop) armTimer(t *Timer, when time.Duration) {
+	if t.fn == nil {
+		t.fn = t.owner.deadlinePassed // a task's deadline timer: bound once
 	}
 	l.timerSeq++
-	t := &Timer{loop: l, when: l.now() + d, seq: l.timerSeq, fn: fn}
+	t.when, t.seq = when, l.timerSeq
+	if t.index >= 0 {
+		heap.Fix(&l.timers, t.index)
+		return
+	}
 	heap.Push(&l.timers, t)
-	return t
 }
 
 func (l *Loop) stopTimer(t *Timer) bool {
@@ -66,39 +79,48 @@ func (l *Loop) stopTimer(t *Timer) bool {
 }
 
 // Stop disarms a timer made by AfterFunc, and reports whether it was still
-// armed (false if it already fired or was stopped). Call it on the loop.
+// armed (false if it already fired or was stopped). A timer that is due in
+// the batch being fired right now is still armed: stopping it from another
+// timer's callback keeps it from firing, as in libuv. Call it on the loop.
 func (t *Timer) Stop() bool {
-	if t == nil || t.index < 0 {
+	if t == nil {
 		return false
 	}
 	return t.loop.stopTimer(t)
 }
 
-// fireTimers runs every timer that is due. The due ones are taken off the
-// heap first and then run, so a callback that arms a new zero-delay timer
-// cannot keep this phase going forever (libuv does the same).
+// fireTimers is loop phase 4: it runs every timer that was due when the
+// phase began. Timers stay in the heap until their turn, so one callback
+// can still stop another; a timer armed (or re-armed) by a callback has a
+// later place in the arming order than any timer of this batch, which is
+// how the phase ends even if callbacks keep arming zero-delay timers
+// (libuv's rule, kept without copying the batch out).
 func (l *Loop) fireTimers() {
 	if len(l.timers) == 0 {
 		return
 	}
-	now := l.now()
-	due := l.dueScratch[:0]
-	for len(l.timers) > 0 && l.timers[0].when <= now {
-		due = append(due, heap.Pop(&l.timers).(*Timer))
-	}
-	if tr := l.opts.tracer; tr != nil && len(due) > 0 {
-		tr.instant(fmt.Sprintf("%d timers", len(due)), time.Now())
-	}
-	for i, t := range due {
+	now, last := l.now(), l.timerSeq
+	fired := 0
+	for len(l.timers) > 0 {
+		t := l.timers[0]
+		if t.when > now || t.seq > last {
+			break
+		}
+		heap.Pop(&l.timers)
 		t.fn()
-		due[i] = nil
+		fired++
 	}
-	l.dueScratch = due[:0]
-	l.stats.Timers += uint64(len(due))
+	if tr := l.opts.tracer; tr != nil && fired > 0 {
+		tr.instant(fmt.Sprintf("%d timers", fired), time.Now())
+	}
+	l.stats.Timers += uint64(fired)
+	l.sincePoll += fired
 }
 
 // Sleep suspends t for d. It returns early with ErrCanceled if t is
-// cancelled.
+// cancelled, or with ErrTimeout if the deadline of a Timeout it is in
+// passes first. A sleep is a park whose own deadline is the time to wake
+// up, so it allocates nothing.
 func Sleep(t *Task, d time.Duration) error {
 	if err := t.check(); err != nil {
 		return err
@@ -106,33 +128,11 @@ func Sleep(t *Task, d time.Duration) error {
 	if d <= 0 {
 		return Yield(t)
 	}
-	w := t.waiter()
-	tm := t.loop.AfterFunc(d, func() { w.wake(nil) })
-	t.setWait("sleep", int64(tm.when))
-	return t.park(func() { t.loop.stopTimer(tm) })
-}
-
-// parkDeadline is park with a time limit: if nothing wakes t before
-// deadline (on the loop clock; 0 means none), the wait is aborted and park
-// returns ErrTimeout.
-func (t *Task) parkDeadline(deadline time.Duration, abort func()) error {
-	if deadline == 0 {
-		return t.park(abort)
+	until := t.loop.now() + d
+	t.setWait("sleep", int64(until))
+	err := t.parkUntil(until, nil)
+	if err == ErrTimeout && t.interrupted() == nil {
+		return nil // our own deadline: the sleep is over
 	}
-	l := t.loop
-	w := t.waiter()
-	tm := l.AfterFunc(deadline-l.now(), func() {
-		if abort != nil && w.t.state == taskParked && w.t.seq == w.seq {
-			abort()
-		}
-		w.wake(ErrTimeout)
-	})
-	err := t.park(func() {
-		l.stopTimer(tm)
-		if abort != nil {
-			abort()
-		}
-	})
-	l.stopTimer(tm)
 	return err
 }

@@ -36,57 +36,27 @@ func ListenUDP(s Spawner, addr netip.AddrPort) (*UDPConn, error) {
 // ReadFrom waits for one datagram, copies it into p (truncating it if p is
 // too small) and returns its length and sender.
 func (u *UDPConn) ReadFrom(t *Task, p []byte) (int, netip.AddrPort, error) {
-	if err := t.check(); err != nil {
+	var sa unix.Sockaddr
+	n, err := u.pd.retry(t, reading, "recvfrom", func() (n int, err error) {
+		n, sa, err = unix.Recvfrom(u.pd.fd, p, 0)
+		return n, err
+	})
+	if err != nil {
 		return 0, netip.AddrPort{}, err
 	}
-	for {
-		if u.pd.closed {
-			return 0, netip.AddrPort{}, ErrClosed
-		}
-		n, sa, err := unix.Recvfrom(u.pd.fd, p, 0)
-		switch err {
-		case nil:
-			t.checkpoint()
-			return n, addrPort(sa), nil
-		case unix.EINTR:
-		case unix.EAGAIN:
-			if err := u.pd.waitRead(t); err != nil {
-				return 0, netip.AddrPort{}, err
-			}
-		default:
-			return 0, netip.AddrPort{}, fmt.Errorf("recvfrom: %w", err)
-		}
-	}
+	return n, addrPort(sa), nil
 }
 
 // WriteTo sends p as one datagram to addr.
 func (u *UDPConn) WriteTo(t *Task, p []byte, addr netip.AddrPort) (int, error) {
-	if err := t.check(); err != nil {
-		return 0, err
-	}
 	family, sa := sockaddr(addr)
 	if family == unix.AF_INET && u.local.Addr().Is6() && !u.local.Addr().Is4In6() {
 		// An IPv6 socket reaches IPv4 peers through mapped addresses.
 		sa = &unix.SockaddrInet6{Port: int(addr.Port()), Addr: netip.AddrFrom16(addr.Addr().As16()).As16()}
 	}
-	for {
-		if u.pd.closed {
-			return 0, ErrClosed
-		}
-		err := unix.Sendto(u.pd.fd, p, 0, sa)
-		switch err {
-		case nil:
-			t.checkpoint()
-			return len(p), nil
-		case unix.EINTR:
-		case unix.EAGAIN:
-			if err := u.pd.waitWrite(t); err != nil {
-				return 0, err
-			}
-		default:
-			return 0, fmt.Errorf("sendto %s: %w", addr, err)
-		}
-	}
+	return u.pd.retry(t, writing, "sendto", func() (int, error) {
+		return len(p), unix.Sendto(u.pd.fd, p, 0, sa)
+	})
 }
 
 // SetDeadline makes waits on u that are still parked at the given time fail
