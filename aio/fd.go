@@ -164,7 +164,7 @@ func (pd *pollFD) retry(t *Task, dir direction, what string, op func() (int, err
 				return 0, err
 			}
 		default:
-			return n, fmt.Errorf("%s: %w", what, err)
+			return 0, fmt.Errorf("%s: %w", what, err)
 		}
 	}
 }
