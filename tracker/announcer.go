@@ -13,7 +13,8 @@ import (
 //	started ──► wait interval ──► announce ──► wait ...        (cancelled)
 //	   │  failure: wait backoff, retry        ▲  Completed():       │
 //	   └────────────────────────────────────  └─ "completed" once   ▼
-//	                                                        "stopped", short deadline
+//	                                     shielded, StopTimeout: "completed"
+//	                                     if still owed, then "stopped"
 //
 // Every peer address it learns is put on the session's queue: that queue
 // is the contract with the download.
@@ -59,8 +60,9 @@ type Announcer struct {
 	// Invariant: seen holds addresses already put on cfg.Peers, at most
 	// maxSeenPeers of them (cleared when full, so an old address can be
 	// offered again: the session tolerates duplicates).
-	seen   map[netip.AddrPort]struct{}
-	status AnnouncerStatus
+	seen          map[netip.AddrPort]struct{}
+	status        AnnouncerStatus
+	sentCompleted bool // "completed" got through: it is sent once
 }
 
 // AnnouncerStatus is what the last announce gave, for display.
@@ -98,12 +100,12 @@ func (a *Announcer) Completed() { a.completed.Set() }
 // Status returns what the last announce gave.
 func (a *Announcer) Status() AnnouncerStatus { return a.status }
 
-// Run announces until t is cancelled, then sends "stopped" (if "started"
-// got through) within StopTimeout and returns aio.ErrCanceled.
+// Run announces until t is cancelled, then sends what the tracker is still
+// owed within StopTimeout (see stop) and returns aio.ErrCanceled.
 func (a *Announcer) Run(t *aio.Task) error {
-	event, failures, sentCompleted := EventStarted, 0, false
+	event, failures := EventStarted, 0
 	for {
-		if a.completed.IsSet() && !sentCompleted && event != EventStarted {
+		if a.completed.IsSet() && !a.sentCompleted && event != EventStarted {
 			event = EventCompleted
 		}
 		wait, err := a.announce(t, event)
@@ -115,10 +117,10 @@ func (a *Announcer) Run(t *aio.Task) error {
 			wait = a.backoff(err, failures)
 		} else {
 			failures = 0
-			sentCompleted = sentCompleted || event == EventCompleted
+			a.sentCompleted = a.sentCompleted || event == EventCompleted
 			event = EventNone
 		}
-		if err := a.sleep(t, wait, event == EventNone && !sentCompleted); err != nil {
+		if err := a.sleep(t, wait, event == EventNone && !a.sentCompleted); err != nil {
 			return a.stop(t, event != EventStarted)
 		}
 	}
@@ -202,14 +204,23 @@ func (a *Announcer) sleep(t *aio.Task, d time.Duration, wakeOnComplete bool) err
 	return err
 }
 
-// stop sends "stopped" if the tracker knows us, bounded by StopTimeout.
-// The task was cancelled; the cancel has been delivered, so this one more
-// announce can still wait.
+// stop is the announcer's cleanup once t is cancelled. If the tracker
+// knows us, it is sent "completed" first when the download finished and
+// that was not announced yet (a download that exits as it completes must
+// still be counted), then "stopped". Both run in a shield, since t is
+// cancelled and would otherwise not wait at all, bounded by StopTimeout
+// together.
 func (a *Announcer) stop(t *aio.Task, announced bool) error {
 	if announced {
-		aio.WaitFor(t, a.cfg.StopTimeout, func(t *aio.Task) (struct{}, error) {
+		aio.Shield(t, a.cfg.StopTimeout, func(t *aio.Task) error {
+			if a.completed.IsSet() && !a.sentCompleted {
+				if _, err := a.announce(t, EventCompleted); err != nil {
+					return err
+				}
+				a.sentCompleted = true
+			}
 			_, err := a.announce(t, EventStopped)
-			return struct{}{}, err
+			return err
 		})
 	}
 	return aio.ErrCanceled

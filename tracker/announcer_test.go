@@ -22,8 +22,9 @@ type fakeTracker struct {
 }
 
 type fakeAnswer struct {
-	resp *AnnounceResponse
-	err  error
+	resp  *AnnounceResponse
+	err   error
+	delay time.Duration // the round trip; the call is recorded when it ends
 }
 
 type fakeCall struct {
@@ -34,9 +35,18 @@ type fakeCall struct {
 func (f *fakeTracker) URL() string { return f.url }
 
 func (f *fakeTracker) Announce(t *aio.Task, req AnnounceRequest) (*AnnounceResponse, error) {
+	a := f.script[min(len(f.calls)+1, len(f.script))-1]
+	if err := aio.Sleep(t, a.delay); err != nil {
+		return nil, err // cut short: the tracker never heard it
+	}
 	f.calls = append(f.calls, fakeCall{t.Loop().Now().Sub(f.start).Round(time.Millisecond), req.Event})
-	a := f.script[min(len(f.calls), len(f.script))-1]
 	return a.resp, a.err
+}
+
+// slow makes an answer take d to arrive.
+func slow(d time.Duration, a fakeAnswer) fakeAnswer {
+	a.delay = d
+	return a
 }
 
 func ok(interval time.Duration, peers ...string) fakeAnswer {
@@ -109,6 +119,16 @@ func TestAnnouncerSchedule(t *testing.T) {
 		{"retry in from the tracker", []fakeAnswer{{err: &FailureError{Reason: "busy", RetryIn: 2 * time.Minute}}, ok(1000 * s)},
 			AnnouncerConfig{RetryMin: s, RetryMax: time.Hour}, 0, nil, 150 * s,
 			[]fakeCall{{0, EventStarted}, {120 * s, EventStarted}, {150 * s, EventStopped}}},
+		// The announcer is cancelled with every announce taking a
+		// second: "stopped" still completes, in a shield.
+		{"stopped waits for its round trip", []fakeAnswer{slow(s, ok(100 * s))}, AnnouncerConfig{MinInterval: s}, 0, nil, 50 * s,
+			[]fakeCall{{s, EventStarted}, {51 * s, EventStopped}}},
+		// A download that completes and exits at once: the group cancels
+		// the "completed" announce in flight. It is sent before "stopped",
+		// or the tracker never counts the download.
+		{"completed owed at exit goes before stopped", []fakeAnswer{slow(s, ok(100 * s))}, AnnouncerConfig{MinInterval: s}, 50 * s,
+			func(a *Announcer) { a.Completed() }, 50 * s,
+			[]fakeCall{{s, EventStarted}, {51 * s, EventCompleted}, {52 * s, EventStopped}}},
 		{"no stopped if started never got through", []fakeAnswer{{err: errors.New("down")}},
 			AnnouncerConfig{RetryMin: 100 * s}, 0, nil, 50 * s, []fakeCall{{0, EventStarted}}},
 	}
