@@ -26,8 +26,8 @@ type Loop struct {
 	live           int   // tasks spawned and not done
 	tasks          *Task // the live tasks, linked through Task.prev/next
 
-	clock      clock
-	start      time.Time
+	clock    clock
+	start    time.Time
 	timers   timerHeap
 	timerSeq uint64
 

@@ -121,12 +121,12 @@ func TestAnnouncerSchedule(t *testing.T) {
 			[]fakeCall{{0, EventStarted}, {120 * s, EventStarted}, {150 * s, EventStopped}}},
 		// The announcer is cancelled with every announce taking a
 		// second: "stopped" still completes, in a shield.
-		{"stopped waits for its round trip", []fakeAnswer{slow(s, ok(100 * s))}, AnnouncerConfig{MinInterval: s}, 0, nil, 50 * s,
+		{"stopped waits for its round trip", []fakeAnswer{slow(s, ok(100*s))}, AnnouncerConfig{MinInterval: s}, 0, nil, 50 * s,
 			[]fakeCall{{s, EventStarted}, {51 * s, EventStopped}}},
 		// A download that completes and exits at once: the group cancels
 		// the "completed" announce in flight. It is sent before "stopped",
 		// or the tracker never counts the download.
-		{"completed owed at exit goes before stopped", []fakeAnswer{slow(s, ok(100 * s))}, AnnouncerConfig{MinInterval: s}, 50 * s,
+		{"completed owed at exit goes before stopped", []fakeAnswer{slow(s, ok(100*s))}, AnnouncerConfig{MinInterval: s}, 50 * s,
 			func(a *Announcer) { a.Completed() }, 50 * s,
 			[]fakeCall{{s, EventStarted}, {51 * s, EventCompleted}, {52 * s, EventStopped}}},
 		{"no stopped if started never got through", []fakeAnswer{{err: errors.New("down")}},
