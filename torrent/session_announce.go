@@ -23,9 +23,6 @@ func (s *Session) startAnnouncer() error {
 		Self:        []netip.AddrPort{listen},
 		MinInterval: s.opts.AnnounceMinInterval,
 	})
-	if s.haveBytes == s.meta.Length {
-		s.announce.Completed()
-	}
 	s.group.Go("announce", func(t *aio.Task) error {
 		s.announce.Run(t)
 		return nil // a tracker that fails is no reason to stop the download

@@ -72,10 +72,17 @@ type swarm struct {
 
 // newSwarm starts our tracker and makes a torrent of a fresh payload.
 func newSwarm(t testing.TB, at *aio.Task, sizes map[string]int, pieceLen int64) (*swarm, error) {
+	return newSwarmWith(t, at, sizes, pieceLen, tracker.ServerConfig{})
+}
+
+// newSwarmWith is newSwarm with the tracker's configuration given (its
+// address and interval are filled in).
+func newSwarmWith(t testing.TB, at *aio.Task, sizes map[string]int, pieceLen int64, cfg tracker.ServerConfig) (*swarm, error) {
 	root := t.TempDir()
 	src := filepath.Join(root, "src")
 	writePayload(t, filepath.Join(src, "payload"), sizes)
-	srv, err := tracker.Serve(at, tracker.ServerConfig{HTTPAddr: loopback, Interval: time.Second})
+	cfg.HTTPAddr, cfg.Interval = loopback, time.Second
+	srv, err := tracker.Serve(at, cfg)
 	if err != nil {
 		return nil, err
 	}

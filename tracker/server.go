@@ -30,6 +30,10 @@ type ServerConfig struct {
 	MaxConns int
 	// RequestTimeout bounds reading one HTTP request (default 5 s).
 	RequestTimeout time.Duration
+	// OnAnnounce, if set, is called on the loop with every well-formed
+	// announce and the peer address it is recorded under (for a log, or
+	// a test that checks which events a client sends).
+	OnAnnounce func(req AnnounceRequest, peer netip.AddrPort)
 }
 
 // Server is a running tracker. Close stops it.
@@ -56,6 +60,7 @@ func Serve(t *aio.Task, cfg ServerConfig) (*Server, error) {
 		cfg.RequestTimeout = 5 * time.Second
 	}
 	sw := newSwarms(cfg.Interval, cfg.MaxTorrents, cfg.MaxPeers, nil)
+	sw.onAnnounce = cfg.OnAnnounce
 	s := &Server{cfg: cfg, state: newServerState(sw), conns: make(map[*aio.TCPConn]struct{}), closed: aio.NewEvent()}
 	if cfg.HTTPAddr.IsValid() {
 		ln, err := aio.ListenTCP(t, cfg.HTTPAddr)

@@ -54,6 +54,7 @@ type swarms struct {
 	maxPeers    int
 	rng         *rand.Rand
 	torrents    map[[20]byte]*swarm
+	onAnnounce  func(AnnounceRequest, netip.AddrPort) // ServerConfig.OnAnnounce
 }
 
 func newSwarms(interval time.Duration, maxTorrents, maxPeers int, rng *rand.Rand) *swarms {
@@ -87,6 +88,9 @@ type announceResult struct {
 // add the newcomer.
 func (s *swarms) announce(req AnnounceRequest, addr netip.AddrPort, now time.Time) (announceResult, error) {
 	addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+	if s.onAnnounce != nil {
+		s.onAnnounce(req, addr)
+	}
 	sw := s.torrents[req.InfoHash]
 	if sw == nil {
 		if req.Event == EventStopped {
