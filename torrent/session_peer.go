@@ -112,17 +112,23 @@ func (s *Session) releaseSlot() {
 }
 
 // adopt takes an incoming connection that finished its handshake; it is
-// closed when the session or the client is full.
+// closed when the session or the client is full, when the session has not
+// started its peers yet, and when it has ended while the handshake was
+// under way (its group takes no more tasks then).
 func (s *Session) adopt(conn *peer.Conn, hs peer.Handshake) {
 	if s.group == nil || !s.tryAcquireSlot() {
 		conn.Close()
 		return
 	}
-	s.group.Go("peer "+conn.RemoteAddr().String(), func(t *aio.Task) error {
+	err := s.group.Go("peer "+conn.RemoteAddr().String(), func(t *aio.Task) error {
 		defer s.releaseSlot()
 		s.runPeer(t, conn, hs, netip.AddrPort{})
 		return nil
 	})
+	if err != nil {
+		s.releaseSlot()
+		conn.Close()
+	}
 }
 
 // peerConn is our side of one connection: the BEP 3 state flags, the
