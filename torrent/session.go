@@ -147,6 +147,7 @@ type Session struct {
 	err                  error // a fatal error (disk) that ends the session
 
 	corruptUploads bool // tests: send every block with a flipped byte
+	onVerify       func(piece int) // tests: called as a piece's check is submitted
 }
 
 // ErrIncomplete is returned by Run with RequireComplete when data is

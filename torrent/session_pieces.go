@@ -102,11 +102,22 @@ func (s *Session) verify(i int) {
 	buf := s.pieces[i]
 	want := s.meta.Pieces[i]
 	s.group.Go(fmt.Sprintf("verify piece %d", i), func(t *aio.Task) error {
-		ok, err := aio.Blocking(t, func() (bool, error) {
-			if sha1.Sum(buf.data) != want {
-				return false, nil
-			}
-			return true, s.storage.WritePiece(i, buf.data)
+		// Shielded: a check under way when the session is cancelled still
+		// finishes and its piece is kept (and a cancel is no disk error).
+		// The job is bounded, so the shield needs no deadline of its own.
+		if s.onVerify != nil {
+			s.onVerify(i)
+		}
+		var ok bool
+		err := aio.Shield(t, 0, func(t *aio.Task) error {
+			var err error
+			ok, err = aio.Blocking(t, func() (bool, error) {
+				if sha1.Sum(buf.data) != want {
+					return false, nil
+				}
+				return true, s.storage.WritePiece(i, buf.data)
+			})
+			return err
 		})
 		if err != nil {
 			s.fail(fmt.Errorf("piece %d: %w", i, err))
