@@ -166,6 +166,10 @@ func (s *Server) acceptLoop(t *aio.Task) error {
 		c, err := s.ln.Accept(t)
 		if err != nil {
 			if s.closed.IsSet() || errors.Is(err, aio.ErrCanceled) {
+				// Cancelled (the loop is closing): stop listening too, so
+				// that a client's last announce is refused at once rather
+				// than left waiting in the backlog for its timeout.
+				s.Close()
 				return nil
 			}
 			return fmt.Errorf("tracker accept: %w", err)
@@ -209,6 +213,7 @@ func (s *Server) udpLoop(t *aio.Task) error {
 		n, from, err := s.udp.ReadFrom(t, buf)
 		if err != nil {
 			if s.closed.IsSet() || errors.Is(err, aio.ErrCanceled) {
+				s.Close() // as acceptLoop
 				return nil
 			}
 			return fmt.Errorf("tracker udp: %w", err)
