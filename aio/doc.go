@@ -31,33 +31,45 @@
 //
 // # One loop step
 //
-// Loop.runOnce is one iteration, and the only place tasks are resumed:
+// Loop.runOnce is one iteration, and the only place tasks are resumed. It
+// reads as six calls, one per phase:
 //
-//	┌──────────────────────────────────────────────────────────────┐
-//	│ 1 timeout  0 if tasks are ready, else next timer, else ∞     │
-//	│ 2 poll     epoll_wait / kevent                               │
-//	│ 3 io       wake tasks parked on ready fds                    │
-//	│ 4 timers   fire the due timers (a batch taken up front)      │
-//	│ 5 posted   run callbacks from other threads (executor results)│
-//	│ 6 run      resume each task that was ready at the start, once│
-//	└──────────────────────────────────────────────────────────────┘
+//	┌────────────────────────────────────────────────────────────────┐
+//	│ 1 timeout  skip the poll if work is ready, else next timer or ∞ │
+//	│ 2 poll     epoll_wait / kevent                                  │
+//	│ 3 io       wake tasks parked on ready fds                       │
+//	│ 4 timers   fire the timers that were due when the phase began   │
+//	│ 5 posted   run callbacks from other threads (executor results)  │
+//	│ 6 run      resume each task that was ready at the start, once   │
+//	└────────────────────────────────────────────────────────────────┘
 //
-// An idle loop blocks in phase 2 and uses no CPU. While tasks keep being
-// ready the poller is still asked every 64 task steps, so I/O is never
-// starved; and a task that completes I/O without ever suspending yields
-// after 64 operations (cooperative budgeting), so one busy socket cannot
-// starve the others.
+// An idle loop blocks in phase 2 and uses no CPU. While there is always
+// more to do (ready tasks, posted work, due timers) the loop skips the
+// poll, but at most 64 task steps and timer callbacks in a row: then it
+// polls without blocking, so sockets wait a bounded time. A task that
+// completes I/O without ever suspending yields after 64 operations
+// (cooperative budgeting), so one busy socket cannot starve the others.
 //
-// # Futures, cancellation, groups
+// # Futures
 //
 // A Future is a result to come; completing it queues its waiters, never
-// runs them inline. Spawn returns a Handle, which is awaitable. Cancel is a
-// request: the task's current or next suspension returns ErrCanceled,
-// once, and the task cleans up and returns. A Group is structured
-// concurrency (trio's nursery): when one child fails the others are
-// cancelled, and Wait returns only when all are done. WaitFor and
-// AwaitTimeout are cancellation with a deadline. A panic in a task becomes
-// its error (*PanicError).
+// runs them inline. Spawn returns a Handle, which is awaitable. A panic in
+// a task becomes its error (*PanicError).
+//
+// # Cancellation is a state (trio's model)
+//
+// Cancel marks a task cancelled for good: the wait in progress ends with
+// ErrCanceled, and so does every later call that would suspend, until the
+// task returns. No helper can swallow a cancel, and cancelling twice (a
+// group, then the loop at close) is the same as once. Cleanup that must
+// still wait runs in Shield, which holds the cancel off, with a deadline
+// of its own. Timeout gives the code inside it a deadline on the current
+// task (no task is spawned to time it); WaitFor and AwaitTimeout are
+// Timeout for functions with results. A Group is structured concurrency
+// (trio's nursery, asyncio's TaskGroup): when a child fails with a real
+// error the others are cancelled, a child that was cancelled on its own
+// is no failure, Wait returns only when all are done, and no child can be
+// added after it.
 //
 // # Blocking work
 //

@@ -138,8 +138,9 @@ func (l *Loop) Run(main *Task) error {
 // runOnce is one iteration of the loop, and the only place tasks are
 // resumed. Its phases, in order (docs/runtime.md draws them):
 //
-//  1. timeout  how long the poller may block: 0 when tasks are ready,
-//     else until the next timer, else forever
+//  1. timeout  how long the poller may block: skip the poll when tasks
+//     are ready or a timer is due (but poll, without blocking, at least
+//     every 64 task steps), else until the next timer, else forever
 //  2. poll     ask epoll/kqueue which fds are ready
 //  3. io       wake the tasks parked on those fds
 //  4. timers   run the timers that are due
@@ -147,30 +148,43 @@ func (l *Loop) Run(main *Task) error {
 //  6. run      run each task that is ready now, once
 func (l *Loop) runOnce() error {
 	l.stats.Steps++
-	timeout, jump := l.pollTimeout() // 1
-	if timeout != skipPoll {
-		var before time.Time
-		if timeout != 0 {
-			before = time.Now()
-		}
-		n, err := l.poller.Wait(l.events, timeout) // 2
-		if err != nil {
-			return fmt.Errorf("aio: poll: %w", err)
-		}
-		if timeout != 0 {
-			l.stats.PollWait += time.Since(before)
-		}
-		l.stats.Polls++
-		l.sincePoll = 0
-		l.dispatchIO(l.events[:n]) // 3
-		if jump && n == 0 && !l.postPending.Load() {
-			l.clock.jump(l.timers[0].when) // virtual time: skip the sleep
-		}
+	timeout, jump := l.pollTimeout()     // 1
+	events, err := l.poll(timeout, jump) // 2
+	if err != nil {
+		return err
 	}
-	l.fireTimers() // 4
-	l.takePosted() // 5
-	l.runReady()   // 6
+	l.dispatchIO(events) // 3
+	l.fireTimers()       // 4
+	l.takePosted()       // 5
+	l.runReady()         // 6
 	return nil
+}
+
+// poll is phase 2: it waits on epoll/kqueue for at most timeout and
+// returns the readiness events, or none if timeout is skipPoll. On a
+// virtual clock (jump), a poll that found nothing moves time to the next
+// timer instead of sleeping until it.
+func (l *Loop) poll(timeout time.Duration, jump bool) ([]netpoll.Event, error) {
+	if timeout == skipPoll {
+		return nil, nil
+	}
+	var before time.Time
+	if timeout != 0 {
+		before = time.Now()
+	}
+	n, err := l.poller.Wait(l.events, timeout)
+	if err != nil {
+		return nil, fmt.Errorf("aio: poll: %w", err)
+	}
+	if timeout != 0 {
+		l.stats.PollWait += time.Since(before)
+	}
+	l.stats.Polls++
+	l.sincePoll = 0
+	if jump && n == 0 && !l.postPending.Load() {
+		l.clock.jump(l.timers[0].when) // virtual time: skip the sleep
+	}
+	return l.events[:n], nil
 }
 
 // skipPoll means "do not ask the poller in this step".
