@@ -6,13 +6,14 @@ import (
 )
 
 var (
-	// ErrCanceled is what an await returns in a task that was cancelled.
-	// The task should clean up (defer) and return; the error is delivered
-	// once, at the next suspension point.
+	// ErrCanceled is what an await returns in a task that was cancelled:
+	// the wait in progress and every later one, until the task returns
+	// (outside a Shield). The task should clean up (defer) and return.
 	ErrCanceled = errors.New("aio: canceled")
 
-	// ErrTimeout is returned when a deadline passes: WaitFor, a socket
-	// deadline, a dial timeout.
+	// ErrTimeout is returned when a deadline passes: a Timeout or WaitFor
+	// scope (by every wait inside it from then on), a Shield's own
+	// deadline, a socket deadline, a dial timeout.
 	ErrTimeout = errors.New("aio: timeout")
 
 	// ErrClosed is returned by operations on a closed socket, queue or loop.
