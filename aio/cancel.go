@@ -57,6 +57,16 @@ func (t *Task) Cancelled() bool { return t.cancelled }
 // innermost out; a shield ends the search, since what is outside it
 // cannot reach in.
 func (t *Task) interrupted() error {
+	if len(t.scopes) == 0 { // the common case, kept small enough to inline
+		if t.cancelled {
+			return ErrCanceled
+		}
+		return nil
+	}
+	return t.interruptedInScope()
+}
+
+func (t *Task) interruptedInScope() error {
 	var now time.Duration = -1
 	for i := len(t.scopes) - 1; i >= 0; i-- {
 		s := &t.scopes[i]
