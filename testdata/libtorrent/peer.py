@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""One libtorrent peer on loopback, driven by aiotorrent's interop tests.
+
+Run with Debian's /usr/bin/python3 (python3-libtorrent 2.0 is importable
+only there). It seeds or downloads one torrent and speaks a small line
+protocol on stdout, which the Go tests read:
+
+    READY <listen port>          listening, torrent added and checked
+    PROGRESS <ppm> <peers>       every --report seconds
+    PEER <ip:port> <json>        at exit, one line per connected peer:
+                                 how it was found and how it is connected
+    DONE                         a download finished (then it exits 0,
+                                 unless --stay)
+    ERROR <text>                 then it exits 1
+
+It never reaches outside 127.0.0.1: DHT, LSD, UPnP and NAT-PMP are off
+unless a flag turns one on. It exits when stdin closes (the test died),
+at --timeout, or as above.
+"""
+
+import argparse
+import json
+import os
+import select
+import sys
+import time
+
+import libtorrent as lt
+
+
+def parse_args():
+    p = argparse.ArgumentParser()
+    p.add_argument("--torrent", required=True, help=".torrent file")
+    p.add_argument("--save", required=True, help="data directory")
+    p.add_argument("--port", type=int, default=0, help="listen port (0: any)")
+    p.add_argument("--seed", action="store_true", help="the data is complete: seed it")
+    p.add_argument("--connect", action="append", default=[], help="ip:port to dial (repeatable)")
+    p.add_argument("--set", action="append", default=[],
+                   help="a session setting, name=value (value parsed as JSON if it can be)")
+    p.add_argument("--lsd", action="store_true", help="turn local service discovery on")
+    p.add_argument("--pex-only", action="store_true",
+                   help="drop every peer not learnt through PEX from --connect's list after the first")
+    p.add_argument("--choke-slots", type=int, default=0,
+                   help="unchoke slots applied to loopback peers too (0: libtorrent's local class ignores them)")
+    p.add_argument("--stay", action="store_true", help="keep seeding after a download finished")
+    p.add_argument("--timeout", type=float, default=120, help="give up after this many seconds")
+    p.add_argument("--report", type=float, default=1.0, help="seconds between PROGRESS lines")
+    return p.parse_args()
+
+
+def value(text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def settings(args):
+    s = {
+        "listen_interfaces": "127.0.0.1:%d" % args.port,
+        "outgoing_interfaces": "127.0.0.1",
+        "enable_dht": False,
+        "enable_lsd": args.lsd,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "allow_multiple_connections_per_ip": True,
+        "alert_mask": lt.alert.category_t.error_notification
+        | lt.alert.category_t.status_notification
+        | lt.alert.category_t.peer_notification,
+        "user_agent": "lt-interop",
+    }
+    if args.lsd:
+        # Announce at once, and over loopback (the only interface a test may use).
+        s["local_service_announce_interval"] = 1
+    for kv in args.set:
+        name, _, v = kv.partition("=")
+        s[name] = value(v)
+    return s
+
+
+def say(*words):
+    print(*words, flush=True)
+
+
+def peer_json(p):
+    src = p.source
+    flags = p.flags
+    return json.dumps({
+        "client": p.client.decode("utf-8", "replace") if isinstance(p.client, bytes) else str(p.client),
+        "tracker": bool(src & lt.peer_info.tracker),
+        "dht": bool(src & lt.peer_info.dht),
+        "pex": bool(src & lt.peer_info.pex),
+        "lsd": bool(src & lt.peer_info.lsd),
+        "incoming": not bool(flags & lt.peer_info.outgoing_connection),
+        "seed": bool(flags & lt.peer_info.seed),
+        "utp": bool(flags & lt.peer_info.utp_socket),
+        "rc4": bool(flags & lt.peer_info.rc4_encrypted),
+        "plaintext_encrypted": bool(flags & lt.peer_info.plaintext_encrypted),
+        "fast": bool(flags & getattr(lt.peer_info, "supports_fast", 0)) if hasattr(lt.peer_info, "supports_fast") else None,
+        "downloaded": p.total_download,
+        "uploaded": p.total_upload,
+    }, sort_keys=True)
+
+
+def main():
+    args = parse_args()
+    ses = lt.session(settings(args))
+    if args.choke_slots > 0:
+        # libtorrent puts 127/8 in its "local" peer class, which ignores
+        # unchoke slots; a test about choking needs them applied.
+        ses.apply_settings({"unchoke_slots_limit": args.choke_slots})
+        local = ses.get_peer_class(lt.session.local_peer_class_id)
+        local["ignore_unchoke_slots"] = False
+        ses.set_peer_class(lt.session.local_peer_class_id, local)
+    params = lt.add_torrent_params()
+    params.ti = lt.torrent_info(args.torrent)
+    params.save_path = args.save
+    if args.seed:
+        params.flags |= lt.torrent_flags.seed_mode
+    h = ses.add_torrent(params)
+
+    deadline = time.monotonic() + args.timeout
+    while h.status().state in (lt.torrent_status.checking_files, lt.torrent_status.checking_resume_data):
+        if time.monotonic() > deadline:
+            say("ERROR checking took too long")
+            return 1
+        time.sleep(0.05)
+    say("READY", ses.listen_port())
+    for addr in args.connect:
+        host, _, port = addr.rpartition(":")
+        h.connect_peer((host.strip("[]"), int(port)))
+
+    next_report = 0.0
+    finished = False
+    while time.monotonic() < deadline:
+        for a in ses.pop_alerts():
+            if isinstance(a, (lt.torrent_error_alert, lt.file_error_alert)):
+                say("ERROR", a.message())
+                return 1
+        st = h.status()
+        now = time.monotonic()
+        if now >= next_report:
+            say("PROGRESS", st.progress_ppm, st.num_peers)
+            next_report = now + args.report
+        if not args.seed and not finished and st.is_seeding:
+            finished = True
+            report_peers(h)
+            say("DONE")
+            if not args.stay:
+                return 0
+        # stdin closing means the test process is gone.
+        r, _, _ = select.select([sys.stdin], [], [], 0.05)
+        if r and not os.read(sys.stdin.fileno(), 4096):
+            report_peers(h)
+            return 0
+    report_peers(h)
+    say("ERROR timeout")
+    return 1
+
+
+def report_peers(h):
+    for p in h.get_peer_info():
+        say("PEER", "%s:%d" % (p.ip[0], p.ip[1]), peer_json(p))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
