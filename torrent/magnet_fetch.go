@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/peer"
 	"github.com/aiotorrent/aiotorrent/tracker"
 )
@@ -41,12 +42,12 @@ var errWrongMetadata = errors.New("metadata does not match the info-hash")
 // time.
 var ErrNoMetadata = errors.New("no peer sent the metadata")
 
-// FetchMetadata turns a magnet link into a Metainfo (BEP 9): it finds peers
+// FetchMetadata turns a magnet link into a metainfo.Torrent (BEP 9): it finds peers
 // (the link's x.pe, its trackers, cfg.Peers), connects with the extension
 // protocol, downloads the info dictionary in 16 KiB pieces with
 // ut_metadata, and keeps it only if its SHA-1 is the link's info-hash. The
 // result has the magnet's trackers as its announce list.
-func FetchMetadata(t *aio.Task, mag *Magnet, cfg FetchConfig) (*Metainfo, error) {
+func FetchMetadata(t *aio.Task, mag *metainfo.Magnet, cfg FetchConfig) (*metainfo.Torrent, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Minute
 	}
@@ -63,12 +64,12 @@ func FetchMetadata(t *aio.Task, mag *Magnet, cfg FetchConfig) (*Metainfo, error)
 	if cfg.PeerID == ([20]byte{}) {
 		cfg.PeerID = peer.NewPeerID()
 	}
-	return aio.WaitFor(t, cfg.Timeout, func(t *aio.Task) (*Metainfo, error) {
+	return aio.WaitFor(t, cfg.Timeout, func(t *aio.Task) (*metainfo.Torrent, error) {
 		return fetchMetadata(t, mag, cfg)
 	})
 }
 
-func fetchMetadata(t *aio.Task, mag *Magnet, cfg FetchConfig) (*Metainfo, error) {
+func fetchMetadata(t *aio.Task, mag *metainfo.Magnet, cfg FetchConfig) (*metainfo.Torrent, error) {
 	addrs := aio.NewQueue[netip.AddrPort](1024)
 	for _, ap := range mag.PeerAddrs() {
 		addrs.TryPut(ap)
@@ -76,7 +77,7 @@ func fetchMetadata(t *aio.Task, mag *Magnet, cfg FetchConfig) (*Metainfo, error)
 	for _, ap := range cfg.Peers {
 		addrs.TryPut(ap)
 	}
-	var found *Metainfo
+	var found *metainfo.Torrent
 	done := errors.New("metadata found")
 	g := aio.NewGroup(t)
 	if len(mag.Trackers) > 0 {
@@ -127,8 +128,8 @@ func fetchMetadata(t *aio.Task, mag *Magnet, cfg FetchConfig) (*Metainfo, error)
 				info, err := metadataFrom(t, addr, mag.InfoHash, cfg.PeerID)
 				slots.Release()
 				if err == nil {
-					var m *Metainfo
-					if m, err = ParseInfo(info); err == nil {
+					var m *metainfo.Torrent
+					if m, err = metainfo.ParseInfo(info); err == nil {
 						found = m
 						return done // ends the group: the other attempts are cancelled
 					}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/peer"
 )
 
@@ -77,7 +78,7 @@ func serveMetadata(at *aio.Task, infoHash [20]byte, info []byte, lie bool) (neti
 }
 
 // bigTorrent makes a torrent whose info dict spans several metadata pieces.
-func bigTorrent(t *testing.T) *Metainfo {
+func bigTorrent(t *testing.T) *metainfo.Torrent {
 	dir := t.TempDir()
 	for i := range 3 {
 		f, err := os.Create(filepath.Join(dir, string(rune('a'+i))))
@@ -87,7 +88,7 @@ func bigTorrent(t *testing.T) *Metainfo {
 		f.Truncate(12 << 20) // sparse: 768 pieces of 16 KiB each, 20 bytes of hash apiece
 		f.Close()
 	}
-	m, _, err := CreateSync(CreateOptions{Path: dir, PieceLength: 16 << 10, Announce: [][]string{{"http://127.0.0.1:1/announce"}}})
+	m, _, err := metainfo.CreateSync(metainfo.CreateOptions{Path: dir, PieceLength: 16 << 10, Announce: [][]string{{"http://127.0.0.1:1/announce"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func bigTorrent(t *testing.T) *Metainfo {
 
 func TestFetchMetadata(t *testing.T) {
 	want := bigTorrent(t)
-	got, err := aio.Run(func(at *aio.Task) (*Metainfo, error) {
+	got, err := aio.Run(func(at *aio.Task) (*metainfo.Torrent, error) {
 		liar, err := serveMetadata(at, want.InfoHash, want.InfoBytes, true)
 		if err != nil {
 			return nil, err
@@ -108,7 +109,7 @@ func TestFetchMetadata(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		mag := &Magnet{InfoHash: want.InfoHash, Peers: []string{liar.String()}}
+		mag := &metainfo.Magnet{InfoHash: want.InfoHash, Peers: []string{liar.String()}}
 		return FetchMetadata(at, mag, FetchConfig{Peers: []netip.AddrPort{honest}, Parallel: 1, Timeout: 20 * time.Second, Logf: t.Logf})
 	})
 	if err != nil {
@@ -121,12 +122,12 @@ func TestFetchMetadata(t *testing.T) {
 
 func TestFetchMetadataNobodyHasIt(t *testing.T) {
 	want := bigTorrent(t)
-	_, err := aio.Run(func(at *aio.Task) (*Metainfo, error) {
+	_, err := aio.Run(func(at *aio.Task) (*metainfo.Torrent, error) {
 		liar, err := serveMetadata(at, want.InfoHash, want.InfoBytes, true)
 		if err != nil {
 			return nil, err
 		}
-		return FetchMetadata(at, &Magnet{InfoHash: want.InfoHash}, FetchConfig{Peers: []netip.AddrPort{liar}, Timeout: 20 * time.Second})
+		return FetchMetadata(at, &metainfo.Magnet{InfoHash: want.InfoHash}, FetchConfig{Peers: []netip.AddrPort{liar}, Timeout: 20 * time.Second})
 	})
 	if !errors.Is(err, ErrNoMetadata) {
 		t.Fatalf("got %v, want ErrNoMetadata", err)
@@ -134,8 +135,8 @@ func TestFetchMetadataNobodyHasIt(t *testing.T) {
 }
 
 func TestFetchMetadataFromOurSeeder(t *testing.T) {
-	var want *Metainfo
-	got, err := aio.Run(func(at *aio.Task) (*Metainfo, error) {
+	var want *metainfo.Torrent
+	got, err := aio.Run(func(at *aio.Task) (*metainfo.Torrent, error) {
 		sw, err := newSwarm(t, at, payloadSizes, 16<<10)
 		if err != nil {
 			return nil, err
@@ -146,7 +147,7 @@ func TestFetchMetadataFromOurSeeder(t *testing.T) {
 			return nil, err
 		}
 		_ = seeder
-		mag := &Magnet{InfoHash: want.InfoHash, Trackers: []string{sw.tracker.AnnounceURL()}}
+		mag := &metainfo.Magnet{InfoHash: want.InfoHash, Trackers: []string{sw.tracker.AnnounceURL()}}
 		return FetchMetadata(at, mag, FetchConfig{Timeout: 20 * time.Second, AnnounceMinInterval: 100 * time.Millisecond, Logf: t.Logf})
 	})
 	if err != nil {
