@@ -1,6 +1,8 @@
 package torrent
 
 import (
+	"bytes"
+	"crypto/sha1"
 	"errors"
 	"net/netip"
 	"os"
@@ -155,5 +157,42 @@ func TestFetchMetadataFromOurSeeder(t *testing.T) {
 	}
 	if got.InfoHash != want.InfoHash || got.NumPieces() != want.NumPieces() || len(got.AnnounceList) != 1 {
 		t.Fatalf("got %x (%d pieces, trackers %v), want %x (%d pieces)", got.InfoHash, got.NumPieces(), got.AnnounceList, want.InfoHash, want.NumPieces())
+	}
+}
+
+func TestVerifyMetadata(t *testing.T) {
+	want, err := metainfo.Load("../testdata/multi.torrent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := append([]byte(nil), want.InfoBytes...)
+	flipped[len(flipped)/2] ^= 1
+	unparsable := []byte("de") // hashes right, but an info dict with no pieces
+	tests := []struct {
+		name    string
+		info    []byte
+		hash    [20]byte
+		wantErr error
+	}{
+		{"matching", want.InfoBytes, want.InfoHash, nil},
+		{"a byte flipped", flipped, want.InfoHash, errWrongMetadata},
+		{"matching but unparsable", unparsable, sha1.Sum(unparsable), metainfo.ErrBadPieces},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := verifyMetadata(tt.info, tt.hash)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || m != nil {
+					t.Fatalf("got %v, %v; want nil, %v", m, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.InfoHash != want.InfoHash || m.Name != want.Name || !bytes.Equal(m.InfoBytes, want.InfoBytes) {
+				t.Fatalf("got %s %x, want %s %x", m.Name, m.InfoHash, want.Name, want.InfoHash)
+			}
+		})
 	}
 }
