@@ -190,7 +190,8 @@ func (f *metadataFetch) attempt(t *aio.Task, addr netip.AddrPort) error {
 	f.slots.Release() // checking the metadata needs no peer
 	var m *metainfo.Torrent
 	if err == nil {
-		m, err = verifyMetadata(info, f.mag.InfoHash)
+		want := f.mag.InfoHash // a copy: the job must not touch loop state
+		m, err = aio.Blocking(t, func() (*metainfo.Torrent, error) { return verifyMetadata(info, want) })
 	}
 	if err == nil {
 		f.found = m
@@ -204,9 +205,10 @@ func (f *metadataFetch) attempt(t *aio.Task, addr netip.AddrPort) error {
 	return f.retryLater(t, addr)
 }
 
-// verifyMetadata checks info against the info-hash, then parses it. The
-// hash comes first: bytes that do not match mark their sender a liar,
-// whatever they parse as.
+// verifyMetadata checks info against the info-hash, then parses it. Both
+// take time in proportion to its size (up to peer.MaxMetadataSize), so it
+// runs on the executor. The hash comes first: bytes that do not match
+// mark their sender a liar, whatever they parse as.
 func verifyMetadata(info []byte, infoHash [20]byte) (*metainfo.Torrent, error) {
 	if sha1.Sum(info) != infoHash {
 		return nil, errWrongMetadata

@@ -3,10 +3,12 @@ package torrent
 import (
 	"bytes"
 	"crypto/sha1"
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -195,4 +197,56 @@ func TestVerifyMetadata(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFetchMetadataVerifiesOnTheExecutor: the SHA-1 and parse of fetched
+// metadata (up to 8 MiB) ran on the loop thread, stalling every other
+// task meanwhile. The trace must show them as an executor job that the
+// attempt's task submitted.
+func TestFetchMetadataVerifiesOnTheExecutor(t *testing.T) {
+	want, err := metainfo.Load("../testdata/multi.torrent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := aio.NewTracer(0)
+	var honest netip.AddrPort
+	_, err = aio.Run(func(at *aio.Task) (*metainfo.Torrent, error) {
+		var err error
+		if honest, err = serveMetadata(at, want.InfoHash, want.InfoBytes, false); err != nil {
+			return nil, err
+		}
+		mag := &metainfo.Magnet{InfoHash: want.InfoHash}
+		return FetchMetadata(at, mag, FetchConfig{Peers: []netip.AddrPort{honest}, Timeout: 20 * time.Second, Logf: t.Logf})
+	}, aio.WithTracer(tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := tr.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var trace struct {
+		TraceEvents []struct {
+			Name string         `json:"name"`
+			Ph   string         `json:"ph"`
+			Tid  int            `json:"tid"`
+			Args map[string]any `json:"args"`
+		} `json:"traceEvents"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &trace); err != nil {
+		t.Fatal(err)
+	}
+	workers := map[int]bool{}
+	for _, e := range trace.TraceEvents {
+		if name, _ := e.Args["name"].(string); e.Ph == "M" && strings.HasPrefix(name, "executor worker") {
+			workers[e.Tid] = true
+		}
+	}
+	job := "metadata from " + honest.String()
+	for _, e := range trace.TraceEvents {
+		if e.Ph == "X" && e.Name == job && workers[e.Tid] {
+			return
+		}
+	}
+	t.Fatalf("no executor job named %q in the trace (executor tracks %v)", job, workers)
 }
