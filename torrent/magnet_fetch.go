@@ -103,7 +103,7 @@ func fetchMetadata(t *aio.Task, mag *metainfo.Magnet, cfg FetchConfig) (*metainf
 	f := newMetadataFetch(mag, cfg)
 	g := aio.NewGroup(t)
 	f.startAnnouncer(g)
-	f.closeIfExhausted()
+	f.closeIfExhausted() // no peer known and no tracker: nothing to wait for
 	g.Go("metadata dialer", func(t *aio.Task) error { return f.dialer(t, g) })
 	return f.result(g.Wait(t))
 }
