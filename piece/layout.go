@@ -8,8 +8,8 @@ import (
 )
 
 // FileEntry is one file of a torrent as it lies in the concatenated torrent
-// data. The torrent package builds these from the metainfo; piece keeps its
-// own copy of the type so the two packages do not depend on each other.
+// data. metainfo.Torrent.Layout builds these; piece keeps its own type so
+// that it does not depend on the layer above it.
 type FileEntry struct {
 	// Path is relative and slash-separated ("name/dir/file.txt"). The
 	// metainfo layer has validated it already; Storage checks it again.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/tracker"
 )
 
@@ -161,7 +162,7 @@ func interopSwarm(t *testing.T, url string) (*swarm, string) {
 	root := t.TempDir()
 	src := filepath.Join(root, "src")
 	writePayload(t, filepath.Join(src, "payload"), interopSizes)
-	meta, raw, err := CreateSync(CreateOptions{
+	meta, raw, err := metainfo.CreateSync(metainfo.CreateOptions{
 		Path: filepath.Join(src, "payload"), PieceLength: interopPieceLen,
 		Announce: [][]string{{url}},
 	})

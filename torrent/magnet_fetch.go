@@ -3,12 +3,12 @@ package torrent
 import (
 	"crypto/sha1"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/peer"
 	"github.com/aiotorrent/aiotorrent/tracker"
 )
@@ -41,12 +41,19 @@ var errWrongMetadata = errors.New("metadata does not match the info-hash")
 // time.
 var ErrNoMetadata = errors.New("no peer sent the metadata")
 
-// FetchMetadata turns a magnet link into a Metainfo (BEP 9): it finds peers
-// (the link's x.pe, its trackers, cfg.Peers), connects with the extension
-// protocol, downloads the info dictionary in 16 KiB pieces with
-// ut_metadata, and keeps it only if its SHA-1 is the link's info-hash. The
-// result has the magnet's trackers as its announce list.
-func FetchMetadata(t *aio.Task, mag *Magnet, cfg FetchConfig) (*Metainfo, error) {
+// FetchMetadata turns a magnet link into a metainfo.Torrent (BEP 9): it
+// finds peers (the link's x.pe, its trackers, cfg.Peers), connects with
+// the extension protocol, downloads the info dictionary in 16 KiB pieces
+// with ut_metadata, and keeps it only if its SHA-1 is the link's
+// info-hash. The result has the magnet's trackers as its announce list.
+func FetchMetadata(t *aio.Task, mag *metainfo.Magnet, cfg FetchConfig) (*metainfo.Torrent, error) {
+	cfg = cfg.withDefaults()
+	return aio.WaitFor(t, cfg.Timeout, func(t *aio.Task) (*metainfo.Torrent, error) {
+		return fetchMetadata(t, mag, cfg)
+	})
+}
+
+func (cfg FetchConfig) withDefaults() FetchConfig {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Minute
 	}
@@ -63,198 +70,174 @@ func FetchMetadata(t *aio.Task, mag *Magnet, cfg FetchConfig) (*Metainfo, error)
 	if cfg.PeerID == ([20]byte{}) {
 		cfg.PeerID = peer.NewPeerID()
 	}
-	return aio.WaitFor(t, cfg.Timeout, func(t *aio.Task) (*Metainfo, error) {
-		return fetchMetadata(t, mag, cfg)
-	})
+	return cfg
 }
 
-func fetchMetadata(t *aio.Task, mag *Magnet, cfg FetchConfig) (*Metainfo, error) {
-	addrs := aio.NewQueue[netip.AddrPort](1024)
+// maxMetadataTries is how often one peer is asked before it is given up.
+const maxMetadataTries = 5
+
+// errMetadataFound ends the fetch's task group once an attempt has the
+// metadata, which cancels the other attempts.
+var errMetadataFound = errors.New("metadata found")
+
+// metadataFetch is one FetchMetadata under way: a queue of peer addresses
+// that the trackers and failed attempts feed, and the attempts that take
+// them off it. Its fields belong to the loop thread.
+type metadataFetch struct {
+	mag   *metainfo.Magnet
+	cfg   FetchConfig
+	addrs *aio.Queue[netip.AddrPort] // peers to ask; closed once none can come
+	slots *aio.Semaphore             // cfg.Parallel attempts talk to peers at once
+	// tries counts the attempts on each peer; -1 marks one that sent
+	// metadata of another torrent and is never asked again.
+	tries   map[netip.AddrPort]int
+	pending int // attempts running or waiting to retry
+	found   *metainfo.Torrent
+}
+
+// fetchMetadata is the fetch as a table of contents: queue the known
+// peers, announce to the trackers for more, and let the dialer run one
+// attempt per address until one brings verified metadata or no peer is
+// left to ask.
+func fetchMetadata(t *aio.Task, mag *metainfo.Magnet, cfg FetchConfig) (*metainfo.Torrent, error) {
+	f := newMetadataFetch(mag, cfg)
+	g := aio.NewGroup(t)
+	f.startAnnouncer(g)
+	f.closeIfExhausted() // no peer known and no tracker: nothing to wait for
+	g.Go("metadata dialer", func(t *aio.Task) error { return f.dialer(t, g) })
+	return f.result(g.Wait(t))
+}
+
+// newMetadataFetch queues the magnet's x.pe peers and cfg.Peers.
+func newMetadataFetch(mag *metainfo.Magnet, cfg FetchConfig) *metadataFetch {
+	f := &metadataFetch{
+		mag:   mag,
+		cfg:   cfg,
+		addrs: aio.NewQueue[netip.AddrPort](1024),
+		slots: aio.NewSemaphore(cfg.Parallel),
+		tries: map[netip.AddrPort]int{},
+	}
 	for _, ap := range mag.PeerAddrs() {
-		addrs.TryPut(ap)
+		f.addrs.TryPut(ap)
 	}
 	for _, ap := range cfg.Peers {
-		addrs.TryPut(ap)
+		f.addrs.TryPut(ap)
 	}
-	var found *Metainfo
-	done := errors.New("metadata found")
-	g := aio.NewGroup(t)
-	if len(mag.Trackers) > 0 {
-		tiers, err := tracker.NewTiers([][]string{mag.Trackers}, cfg.Tracker, rand.New(rand.NewPCG(rand.Uint64(), 2)))
-		if err == nil {
-			ann := tracker.NewAnnouncer(tracker.AnnouncerConfig{
-				Tracker: tiers, Peers: addrs, MinInterval: cfg.AnnounceMinInterval,
-				Request: func() tracker.AnnounceRequest {
-					return tracker.AnnounceRequest{InfoHash: mag.InfoHash, PeerID: cfg.PeerID, Port: cfg.Port, Left: 1, NumWant: 50}
-				},
-			})
-			g.Go("announce (metadata)", func(t *aio.Task) error { ann.Run(t); return nil })
-		}
+	return f
+}
+
+// startAnnouncer asks the magnet's trackers for peers, as often as
+// cfg.AnnounceMinInterval allows: a magnet link with no peers yet is worth
+// asking about often.
+func (f *metadataFetch) startAnnouncer(g *aio.Group) {
+	if len(f.mag.Trackers) == 0 {
+		return
 	}
-	// A peer that hangs up (it may still be checking its data) is asked
-	// again with backoff; one that sent wrong metadata is not. Without
-	// trackers, the fetch gives up once no peer is left to ask.
-	const maxTries = 5
-	tries := map[netip.AddrPort]int{}
-	pending := 0 // attempts running or waiting to retry
-	noMorePeers := func() {
-		if pending == 0 && addrs.Len() == 0 && len(mag.Trackers) == 0 {
-			addrs.Close()
-		}
+	tiers, err := tracker.NewTiers([][]string{f.mag.Trackers}, f.cfg.Tracker, rand.New(rand.NewPCG(rand.Uint64(), 2)))
+	if err != nil {
+		return
 	}
-	noMorePeers()
-	slots := aio.NewSemaphore(cfg.Parallel)
-	g.Go("metadata dialer", func(t *aio.Task) error {
-		for {
-			addr, err := addrs.Get(t)
-			if errors.Is(err, aio.ErrClosed) {
-				return nil // no more peers; the attempts under way finish
-			}
-			if err != nil {
-				return err
-			}
-			if tries[addr] < 0 || tries[addr] >= maxTries {
-				noMorePeers()
-				continue // a liar, or tried enough
-			}
-			if err := slots.Acquire(t); err != nil {
-				return err
-			}
-			tries[addr]++
-			pending++
-			g.Go("metadata from "+addr.String(), func(t *aio.Task) error {
-				defer func() { pending--; noMorePeers() }()
-				info, err := metadataFrom(t, addr, mag.InfoHash, cfg.PeerID)
-				slots.Release()
-				if err == nil {
-					var m *Metainfo
-					if m, err = ParseInfo(info); err == nil {
-						found = m
-						return done // ends the group: the other attempts are cancelled
-					}
-				}
-				cfg.Logf("metadata from %s: %v", addr, err)
-				if errors.Is(err, errWrongMetadata) || errors.Is(err, peer.ErrInfoHashMismatch) {
-					tries[addr] = -1
-					return nil
-				}
-				if err := aio.Sleep(t, time.Duration(1<<tries[addr])*250*time.Millisecond); err != nil {
-					return err
-				}
-				addrs.TryPut(addr)
-				return nil
-			})
-		}
+	ann := tracker.NewAnnouncer(tracker.AnnouncerConfig{
+		Tracker: tiers, Peers: f.addrs, MinInterval: f.cfg.AnnounceMinInterval,
+		Request: func() tracker.AnnounceRequest {
+			return tracker.AnnounceRequest{InfoHash: f.mag.InfoHash, PeerID: f.cfg.PeerID, Port: f.cfg.Port, Left: 1, NumWant: 50}
+		},
 	})
-	err := g.Wait(t)
-	if found == nil {
-		if err == nil || errors.Is(err, done) {
+	g.Go("announce (metadata)", func(t *aio.Task) error { ann.Run(t); return nil })
+}
+
+// closeIfExhausted closes the address queue once no address can come any
+// more: none queued, no attempt running or waiting to retry, and no
+// tracker to ask. The dialer then returns and the fetch gives up.
+func (f *metadataFetch) closeIfExhausted() {
+	if f.pending == 0 && f.addrs.Len() == 0 && len(f.mag.Trackers) == 0 {
+		f.addrs.Close()
+	}
+}
+
+// dialer takes addresses off the queue and starts an attempt on each peer
+// still worth asking, cfg.Parallel at a time. It returns when the queue is
+// closed; the attempts under way finish.
+func (f *metadataFetch) dialer(t *aio.Task, g *aio.Group) error {
+	for {
+		addr, err := f.addrs.Get(t)
+		if errors.Is(err, aio.ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if n := f.tries[addr]; n < 0 || n >= maxMetadataTries {
+			f.closeIfExhausted()
+			continue // a liar, or tried enough
+		}
+		if err := f.slots.Acquire(t); err != nil {
+			return err
+		}
+		f.tries[addr]++
+		f.pending++
+		g.Go("metadata from "+addr.String(), func(t *aio.Task) error { return f.attempt(t, addr) })
+	}
+}
+
+// attempt asks one peer for the metadata, and on success ends the group
+// with errMetadataFound. A peer that hangs up (it may still be checking
+// its data) is asked again after a backoff; one that sent wrong metadata
+// never is.
+func (f *metadataFetch) attempt(t *aio.Task, addr netip.AddrPort) error {
+	defer func() { f.pending--; f.closeIfExhausted() }()
+	info, err := metadataFrom(t, addr, f.mag.InfoHash, f.cfg.PeerID)
+	f.slots.Release() // checking the metadata needs no peer
+	var m *metainfo.Torrent
+	if err == nil {
+		want := f.mag.InfoHash // a copy: the job must not touch loop state
+		m, err = aio.Blocking(t, func() (*metainfo.Torrent, error) { return verifyMetadata(info, want) })
+	}
+	if err == nil {
+		f.found = m
+		return errMetadataFound
+	}
+	f.cfg.Logf("metadata from %s: %v", addr, err)
+	if errors.Is(err, errWrongMetadata) || errors.Is(err, peer.ErrInfoHashMismatch) {
+		f.tries[addr] = -1
+		return nil
+	}
+	return f.retryLater(t, addr)
+}
+
+// verifyMetadata checks info against the info-hash, then parses it. Both
+// take time in proportion to its size (up to peer.MaxMetadataSize), so it
+// runs on the executor. The hash comes first: bytes that do not match
+// mark their sender a liar, whatever they parse as.
+func verifyMetadata(info []byte, infoHash [20]byte) (*metainfo.Torrent, error) {
+	if sha1.Sum(info) != infoHash {
+		return nil, errWrongMetadata
+	}
+	return metainfo.ParseInfo(info)
+}
+
+// retryLater puts addr back on the queue after a backoff that doubles
+// with each try, from 500 ms.
+func (f *metadataFetch) retryLater(t *aio.Task, addr netip.AddrPort) error {
+	if err := aio.Sleep(t, time.Duration(1<<f.tries[addr])*250*time.Millisecond); err != nil {
+		return err
+	}
+	f.addrs.TryPut(addr)
+	return nil
+}
+
+// result is the fetch's outcome once its group has ended: the metadata
+// with the magnet's trackers as its announce list, or why there is none.
+func (f *metadataFetch) result(err error) (*metainfo.Torrent, error) {
+	if f.found == nil {
+		if err == nil || errors.Is(err, errMetadataFound) {
 			err = ErrNoMetadata
 		}
 		return nil, err
 	}
-	if len(mag.Trackers) > 0 {
-		found.AnnounceList = [][]string{mag.Trackers}
-		found.Announce = mag.Trackers[0]
+	if len(f.mag.Trackers) > 0 {
+		f.found.AnnounceList = [][]string{f.mag.Trackers}
+		f.found.Announce = f.mag.Trackers[0]
 	}
-	return found, nil
-}
-
-// metadataFrom asks one peer for the metadata.
-func metadataFrom(t *aio.Task, addr netip.AddrPort, infoHash, peerID [20]byte) ([]byte, error) {
-	ours := peer.Handshake{InfoHash: infoHash, PeerID: peerID}
-	ours.Reserved.Set(peer.ExtensionProtocolBit)
-	c, theirs, err := peer.Dial(t, addr, ours, peer.Limits{MaxBlock: peer.BlockSize}, 10*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	if !theirs.Reserved.Has(peer.ExtensionProtocolBit) {
-		return nil, errors.New("peer does not speak the extension protocol")
-	}
-	c.SetIdleTimeout(30 * time.Second)
-	if err := c.Send(t, peer.AppendExtHandshake(nil, ExtHandshakeOurs(0))); err != nil {
-		return nil, err
-	}
-	var (
-		info     []byte
-		got      []bool
-		received int
-		theirID  uint8
-	)
-	for {
-		msg, err := c.ReadMessage(t)
-		if err != nil {
-			return nil, err
-		}
-		if msg.ID != peer.Extended {
-			continue // bitfields and haves: not what we came for
-		}
-		switch msg.ExtID {
-		case peer.ExtHandshakeID:
-			h, err := peer.ParseExtHandshake(msg.Payload)
-			if err != nil {
-				return nil, err
-			}
-			id, ok := h.M[peer.UTMetadata]
-			if !ok || id == 0 || h.MetadataSize <= 0 {
-				return nil, errors.New("peer does not serve metadata")
-			}
-			if info != nil {
-				continue // a repeated handshake
-			}
-			theirID = uint8(id)
-			info = make([]byte, h.MetadataSize)
-			got = make([]bool, (h.MetadataSize+peer.MetadataPieceSize-1)/peer.MetadataPieceSize)
-			var frames []byte
-			for i := range got {
-				frames = peer.AppendMetadataMsg(frames, theirID, peer.MetadataMsg{Type: peer.MetadataRequest, Piece: i})
-			}
-			if err := c.Send(t, frames); err != nil {
-				return nil, err
-			}
-		case ourUTMetadataID:
-			if info == nil {
-				return nil, errors.New("ut_metadata message before the extension handshake")
-			}
-			m, err := peer.ParseMetadataMsg(msg.Payload)
-			if err != nil {
-				return nil, err
-			}
-			switch {
-			case m.Type == peer.MetadataReject:
-				return nil, fmt.Errorf("peer rejected metadata piece %d", m.Piece)
-			case m.Type != peer.MetadataData:
-				continue // requests to us: we have nothing to give yet
-			case m.TotalSize != len(info) || m.Piece >= len(got):
-				return nil, fmt.Errorf("metadata piece %d of a %d-byte total, want %d bytes", m.Piece, m.TotalSize, len(info))
-			}
-			begin := m.Piece * peer.MetadataPieceSize
-			if want := min(peer.MetadataPieceSize, len(info)-begin); len(m.Data) != want {
-				return nil, fmt.Errorf("metadata piece %d has %d bytes, want %d", m.Piece, len(m.Data), want)
-			}
-			if !got[m.Piece] {
-				got[m.Piece] = true
-				received++
-				copy(info[begin:], m.Data)
-			}
-			if received == len(got) {
-				if sha1.Sum(info) != infoHash {
-					return nil, errWrongMetadata
-				}
-				return info, nil
-			}
-		}
-	}
-}
-
-// ourUTMetadataID is the extended message id we ask peers to send
-// ut_metadata messages under.
-const ourUTMetadataID = 2
-
-// ExtHandshakeOurs is the extension handshake we send: ut_metadata under
-// ourUTMetadataID, and the size of our metadata when we have it (0 when
-// we are the one fetching it).
-func ExtHandshakeOurs(metadataSize int) peer.ExtHandshake {
-	return peer.ExtHandshake{M: map[string]int{peer.UTMetadata: ourUTMetadataID}, V: "aiotorrent 0.1", MetadataSize: metadataSize}
+	return f.found, nil
 }

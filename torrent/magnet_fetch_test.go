@@ -1,14 +1,19 @@
 package torrent
 
 import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/peer"
 )
 
@@ -77,7 +82,7 @@ func serveMetadata(at *aio.Task, infoHash [20]byte, info []byte, lie bool) (neti
 }
 
 // bigTorrent makes a torrent whose info dict spans several metadata pieces.
-func bigTorrent(t *testing.T) *Metainfo {
+func bigTorrent(t *testing.T) *metainfo.Torrent {
 	dir := t.TempDir()
 	for i := range 3 {
 		f, err := os.Create(filepath.Join(dir, string(rune('a'+i))))
@@ -87,7 +92,7 @@ func bigTorrent(t *testing.T) *Metainfo {
 		f.Truncate(12 << 20) // sparse: 768 pieces of 16 KiB each, 20 bytes of hash apiece
 		f.Close()
 	}
-	m, _, err := CreateSync(CreateOptions{Path: dir, PieceLength: 16 << 10, Announce: [][]string{{"http://127.0.0.1:1/announce"}}})
+	m, _, err := metainfo.CreateSync(metainfo.CreateOptions{Path: dir, PieceLength: 16 << 10, Announce: [][]string{{"http://127.0.0.1:1/announce"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +104,7 @@ func bigTorrent(t *testing.T) *Metainfo {
 
 func TestFetchMetadata(t *testing.T) {
 	want := bigTorrent(t)
-	got, err := aio.Run(func(at *aio.Task) (*Metainfo, error) {
+	got, err := aio.Run(func(at *aio.Task) (*metainfo.Torrent, error) {
 		liar, err := serveMetadata(at, want.InfoHash, want.InfoBytes, true)
 		if err != nil {
 			return nil, err
@@ -108,7 +113,7 @@ func TestFetchMetadata(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		mag := &Magnet{InfoHash: want.InfoHash, Peers: []string{liar.String()}}
+		mag := &metainfo.Magnet{InfoHash: want.InfoHash, Peers: []string{liar.String()}}
 		return FetchMetadata(at, mag, FetchConfig{Peers: []netip.AddrPort{honest}, Parallel: 1, Timeout: 20 * time.Second, Logf: t.Logf})
 	})
 	if err != nil {
@@ -121,12 +126,12 @@ func TestFetchMetadata(t *testing.T) {
 
 func TestFetchMetadataNobodyHasIt(t *testing.T) {
 	want := bigTorrent(t)
-	_, err := aio.Run(func(at *aio.Task) (*Metainfo, error) {
+	_, err := aio.Run(func(at *aio.Task) (*metainfo.Torrent, error) {
 		liar, err := serveMetadata(at, want.InfoHash, want.InfoBytes, true)
 		if err != nil {
 			return nil, err
 		}
-		return FetchMetadata(at, &Magnet{InfoHash: want.InfoHash}, FetchConfig{Peers: []netip.AddrPort{liar}, Timeout: 20 * time.Second})
+		return FetchMetadata(at, &metainfo.Magnet{InfoHash: want.InfoHash}, FetchConfig{Peers: []netip.AddrPort{liar}, Timeout: 20 * time.Second})
 	})
 	if !errors.Is(err, ErrNoMetadata) {
 		t.Fatalf("got %v, want ErrNoMetadata", err)
@@ -134,8 +139,8 @@ func TestFetchMetadataNobodyHasIt(t *testing.T) {
 }
 
 func TestFetchMetadataFromOurSeeder(t *testing.T) {
-	var want *Metainfo
-	got, err := aio.Run(func(at *aio.Task) (*Metainfo, error) {
+	var want *metainfo.Torrent
+	got, err := aio.Run(func(at *aio.Task) (*metainfo.Torrent, error) {
 		sw, err := newSwarm(t, at, payloadSizes, 16<<10)
 		if err != nil {
 			return nil, err
@@ -146,7 +151,7 @@ func TestFetchMetadataFromOurSeeder(t *testing.T) {
 			return nil, err
 		}
 		_ = seeder
-		mag := &Magnet{InfoHash: want.InfoHash, Trackers: []string{sw.tracker.AnnounceURL()}}
+		mag := &metainfo.Magnet{InfoHash: want.InfoHash, Trackers: []string{sw.tracker.AnnounceURL()}}
 		return FetchMetadata(at, mag, FetchConfig{Timeout: 20 * time.Second, AnnounceMinInterval: 100 * time.Millisecond, Logf: t.Logf})
 	})
 	if err != nil {
@@ -155,4 +160,93 @@ func TestFetchMetadataFromOurSeeder(t *testing.T) {
 	if got.InfoHash != want.InfoHash || got.NumPieces() != want.NumPieces() || len(got.AnnounceList) != 1 {
 		t.Fatalf("got %x (%d pieces, trackers %v), want %x (%d pieces)", got.InfoHash, got.NumPieces(), got.AnnounceList, want.InfoHash, want.NumPieces())
 	}
+}
+
+func TestVerifyMetadata(t *testing.T) {
+	want, err := metainfo.Load("../testdata/multi.torrent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := append([]byte(nil), want.InfoBytes...)
+	flipped[len(flipped)/2] ^= 1
+	unparsable := []byte("de") // hashes right, but an info dict with no pieces
+	tests := []struct {
+		name    string
+		info    []byte
+		hash    [20]byte
+		wantErr error
+	}{
+		{"matching", want.InfoBytes, want.InfoHash, nil},
+		{"a byte flipped", flipped, want.InfoHash, errWrongMetadata},
+		{"matching but unparsable", unparsable, sha1.Sum(unparsable), metainfo.ErrBadPieces},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := verifyMetadata(tt.info, tt.hash)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || m != nil {
+					t.Fatalf("got %v, %v; want nil, %v", m, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.InfoHash != want.InfoHash || m.Name != want.Name || !bytes.Equal(m.InfoBytes, want.InfoBytes) {
+				t.Fatalf("got %s %x, want %s %x", m.Name, m.InfoHash, want.Name, want.InfoHash)
+			}
+		})
+	}
+}
+
+// TestFetchMetadataVerifiesOnTheExecutor: the SHA-1 and parse of fetched
+// metadata (up to 8 MiB) ran on the loop thread, stalling every other
+// task meanwhile. The trace must show them as an executor job that the
+// attempt's task submitted.
+func TestFetchMetadataVerifiesOnTheExecutor(t *testing.T) {
+	want, err := metainfo.Load("../testdata/multi.torrent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := aio.NewTracer(0)
+	var honest netip.AddrPort
+	_, err = aio.Run(func(at *aio.Task) (*metainfo.Torrent, error) {
+		var err error
+		if honest, err = serveMetadata(at, want.InfoHash, want.InfoBytes, false); err != nil {
+			return nil, err
+		}
+		mag := &metainfo.Magnet{InfoHash: want.InfoHash}
+		return FetchMetadata(at, mag, FetchConfig{Peers: []netip.AddrPort{honest}, Timeout: 20 * time.Second, Logf: t.Logf})
+	}, aio.WithTracer(tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := tr.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var trace struct {
+		TraceEvents []struct {
+			Name string         `json:"name"`
+			Ph   string         `json:"ph"`
+			Tid  int            `json:"tid"`
+			Args map[string]any `json:"args"`
+		} `json:"traceEvents"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &trace); err != nil {
+		t.Fatal(err)
+	}
+	workers := map[int]bool{}
+	for _, e := range trace.TraceEvents {
+		if name, _ := e.Args["name"].(string); e.Ph == "M" && strings.HasPrefix(name, "executor worker") {
+			workers[e.Tid] = true
+		}
+	}
+	job := "metadata from " + honest.String()
+	for _, e := range trace.TraceEvents {
+		if e.Ph == "X" && e.Name == job && workers[e.Tid] {
+			return
+		}
+	}
+	t.Fatalf("no executor job named %q in the trace (executor tracks %v)", job, workers)
 }

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/peer"
 	"github.com/aiotorrent/aiotorrent/piece"
 	"github.com/aiotorrent/aiotorrent/tracker"
@@ -48,7 +49,7 @@ type SessionOptions struct {
 	// SeedTime ends seeding this long after the download completed (or,
 	// for data complete from the start, after the check; 0: no limit).
 	SeedTime time.Duration
-	// SkipFiles[i] leaves file i (as in Metainfo.Layout) out of the
+	// SkipFiles[i] leaves file i (as in metainfo.Torrent.Layout) out of the
 	// download; nil or short wants the rest. Completion then means every
 	// wanted piece verified. A piece that straddles a skipped and a
 	// wanted file is downloaded and written whole, so the skipped file is
@@ -106,7 +107,7 @@ type Progress struct {
 // contents of a download (session_*.go hold each concern).
 type Session struct {
 	client  *Client
-	meta    *Metainfo
+	meta    *metainfo.Torrent
 	opts    SessionOptions
 	storage *piece.Storage
 	picker  *piece.Picker
@@ -158,7 +159,7 @@ var ErrIncomplete = errors.New("data is incomplete")
 var errComplete = errors.New("download complete")
 
 // Add creates a session for m in the client. Nothing happens until Run.
-func (c *Client) Add(m *Metainfo, opts SessionOptions) (*Session, error) {
+func (c *Client) Add(m *metainfo.Torrent, opts SessionOptions) (*Session, error) {
 	if _, dup := c.sessions[m.InfoHash]; dup {
 		return nil, fmt.Errorf("torrent %x already added", m.InfoHash)
 	}

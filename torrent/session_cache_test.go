@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/piece"
 )
 
@@ -48,7 +49,7 @@ func TestReadBlockLinesAndSharedMiss(t *testing.T) {
 	const pieceLen = 3 << 20
 	dir := t.TempDir()
 	writePayload(t, filepath.Join(dir, "payload"), map[string]int{"f.bin": 2*pieceLen + 12345})
-	meta, _, err := CreateSync(CreateOptions{Path: filepath.Join(dir, "payload"), PieceLength: pieceLen})
+	meta, _, err := metainfo.CreateSync(metainfo.CreateOptions{Path: filepath.Join(dir, "payload"), PieceLength: pieceLen})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package torrent
 import (
 	"slices"
 
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/piece"
 )
 
@@ -13,7 +14,7 @@ import (
 
 // wantedPieces turns SkipFiles into the picker's wanted pieces (nil when
 // nothing is skipped) and the bytes they hold.
-func wantedPieces(m *Metainfo, skip []bool) (*piece.Bitfield, int64) {
+func wantedPieces(m *metainfo.Torrent, skip []bool) (*piece.Bitfield, int64) {
 	if !slices.Contains(skip, true) {
 		return nil, m.Length
 	}

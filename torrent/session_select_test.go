@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 )
 
 // TestSwarmSelectiveDownload skips two files: b.bin, which shares no piece
@@ -22,7 +23,7 @@ func TestSwarmSelectiveDownload(t *testing.T) {
 	dst := t.TempDir()
 	var leech *Session
 	var src string
-	var meta *Metainfo
+	var meta *metainfo.Torrent
 	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
 		sw, err := newSwarm(t, at, sizes, pieceLen)
 		if err != nil {

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/peer"
 	"github.com/aiotorrent/aiotorrent/piece"
 )
 
 // snubber is a peer that claims every piece, unchokes, takes requests and
 // never answers them.
-func snubber(at *aio.Task, m *Metainfo) (netip.AddrPort, error) {
+func snubber(at *aio.Task, m *metainfo.Torrent) (netip.AddrPort, error) {
 	ln, err := aio.ListenTCP(at, loopback)
 	if err != nil {
 		return netip.AddrPort{}, err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/tracker"
 )
 
@@ -66,7 +67,7 @@ func sameTree(t *testing.T, want, got string) {
 type swarm struct {
 	t       testing.TB
 	tracker *tracker.Server
-	meta    *Metainfo
+	meta    *metainfo.Torrent
 	src     string
 }
 
@@ -86,7 +87,7 @@ func newSwarmWith(t testing.TB, at *aio.Task, sizes map[string]int, pieceLen int
 	if err != nil {
 		return nil, err
 	}
-	meta, _, err := CreateSync(CreateOptions{
+	meta, _, err := metainfo.CreateSync(metainfo.CreateOptions{
 		Path: filepath.Join(src, "payload"), PieceLength: pieceLen,
 		Announce: [][]string{{srv.AnnounceURL()}},
 	})

@@ -15,7 +15,7 @@ import (
 
 	"github.com/aiotorrent/aiotorrent/aio"
 	"github.com/aiotorrent/aiotorrent/cmd/internal/payload"
-	"github.com/aiotorrent/aiotorrent/torrent"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/tracker"
 )
 
@@ -27,7 +27,7 @@ type env struct {
 	bin, aria2  string
 	src         string // holds payload/
 	torrentPath string
-	meta        *torrent.Metainfo
+	meta        *metainfo.Torrent
 	announce    string
 	stopTracker func()
 	dropNote    string // why the page cache is not dropped ("" if it is)
@@ -71,7 +71,7 @@ func setup(o *options, work string) (*env, error) {
 		e.close()
 		return nil, fmt.Errorf("aiotorrent create: %w\n%s", err, out)
 	}
-	if e.meta, err = torrent.LoadMetainfo(e.torrentPath); err != nil {
+	if e.meta, err = metainfo.Load(e.torrentPath); err != nil {
 		e.close()
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
-	"github.com/aiotorrent/aiotorrent/torrent"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
@@ -98,20 +98,20 @@ func createRun(opts *CreateOptions) error {
 			return fmt.Errorf("%s exists (use --force to overwrite)", opts.Output)
 		}
 	}
-	copts := torrent.CreateOptions{
+	copts := metainfo.CreateOptions{
 		Path: opts.Path, Announce: opts.Announce, PieceLength: opts.PieceLength,
 		Private: opts.Private, Comment: opts.Comment, Source: opts.Source,
 		WebSeeds: opts.WebSeeds, Name: opts.Name, NoCreationDate: opts.NoDate,
 	}
 	progress, finish := newPieceBar(opts.IO, "hashing")
 	type made struct {
-		m    *torrent.Metainfo
+		m    *metainfo.Torrent
 		data []byte
 	}
 	r, err := aio.Run(func(t *aio.Task) (made, error) {
 		var r made
 		err := interruptible(t, func(t *aio.Task) (err error) {
-			r.m, r.data, err = torrent.Create(t, copts, progress)
+			r.m, r.data, err = metainfo.Create(t, copts, progress)
 			return err
 		}, nil)
 		return r, err
@@ -157,7 +157,7 @@ func parseTiers(values []string) ([][]string, error) {
 // metainfo parser takes.
 const (
 	minPieceLength = 16 << 10
-	maxPieceLength = torrent.MaxPieceLength
+	maxPieceLength = metainfo.MaxPieceLength
 )
 
 // parsePieceLength reads a size as parseSize does ("262144", "256K",

@@ -11,11 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aiotorrent/aiotorrent/torrent"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 )
 
 // testdataDir holds the fixtures shared by every package; see
-// torrent/metainfo_fixtures_test.go for what each one holds.
+// metainfo/fixtures_test.go for what each one holds.
 const testdataDir = "../../testdata"
 
 // result is one run of Main against buffers.
@@ -130,21 +130,21 @@ func TestCreateUsageErrors(t *testing.T) {
 }
 
 // TestCreateMatchesCreateSync runs create end to end and checks that the
-// file is byte for byte what torrent.CreateSync makes from the same
+// file is byte for byte what metainfo.CreateSync makes from the same
 // options, and that info reads back the same info-hash.
 func TestCreateMatchesCreateSync(t *testing.T) {
 	tests := []struct {
 		name string
 		path string
 		args []string
-		opts torrent.CreateOptions
+		opts metainfo.CreateOptions
 	}{
-		{"single file", "single.dat", nil, torrent.CreateOptions{}},
+		{"single file", "single.dat", nil, metainfo.CreateOptions{}},
 		{"directory, tiers and all options", "multi", []string{
 			"-a", "http://127.0.0.1:1/announce,udp://127.0.0.1:2", "-a", "http://127.0.0.1:3/announce",
 			"--piece-length", "32K", "--private", "--comment", "a comment", "--web-seed", "http://127.0.0.1:4/",
 			"--source", "SRC", "--name", "renamed",
-		}, torrent.CreateOptions{
+		}, metainfo.CreateOptions{
 			Announce:    [][]string{{"http://127.0.0.1:1/announce", "udp://127.0.0.1:2"}, {"http://127.0.0.1:3/announce"}},
 			PieceLength: 32 << 10, Private: true, Comment: "a comment", WebSeeds: []string{"http://127.0.0.1:4/"},
 			Source: "SRC", Name: "renamed",
@@ -160,7 +160,7 @@ func TestCreateMatchesCreateSync(t *testing.T) {
 			}
 			opts := tt.opts
 			opts.Path, opts.NoCreationDate = src, true
-			wantMeta, want, err := torrent.CreateSync(opts)
+			wantMeta, want, err := metainfo.CreateSync(opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -192,7 +192,7 @@ func TestCreateMatchesCreateSync(t *testing.T) {
 // testdata/files/multi (mktorrent -d -l 15 -a http://127.0.0.1:1/announce):
 // same files, piece length and name must give the same info-hash.
 func TestCreateMatchesMktorrent(t *testing.T) {
-	want, err := torrent.LoadMetainfo(filepath.Join(testdataDir, "mktorrent-multi.torrent"))
+	want, err := metainfo.Load(filepath.Join(testdataDir, "mktorrent-multi.torrent"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestCreateMatchesMktorrent(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("create: exit %d, stderr %q", r.code, r.errOut)
 	}
-	got, err := torrent.LoadMetainfo(out)
+	got, err := metainfo.Load(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestCreateRefusesToOverwrite(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("--force: exit %d, stderr %q", r.code, r.errOut)
 	}
-	if _, err := torrent.LoadMetainfo(out); err != nil {
+	if _, err := metainfo.Load(out); err != nil {
 		t.Errorf("--force wrote something unreadable: %v", err)
 	}
 	if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o644 {
@@ -252,7 +252,7 @@ func TestCreateDefaultOutput(t *testing.T) {
 	if r := runCLI(t, "", "create", src); r.code != exitOK {
 		t.Fatalf("exit %d, stderr %q", r.code, r.errOut)
 	}
-	m, err := torrent.LoadMetainfo("multi.torrent")
+	m, err := metainfo.Load("multi.torrent")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aiotorrent/aiotorrent/aio"
 	"github.com/aiotorrent/aiotorrent/cmd/internal/payload"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/torrent"
 	"github.com/aiotorrent/aiotorrent/tracker"
 )
@@ -106,7 +107,7 @@ func demoSwarm(t *aio.Task, f *Factory, opts *DemoOptions, say func(string, ...a
 	}
 	defer srv.Close()
 	say("tracker on %s and %s", srv.AnnounceURL(), srv.UDPAnnounceURL())
-	meta, _, err := torrent.Create(t, torrent.CreateOptions{
+	meta, _, err := metainfo.Create(t, metainfo.CreateOptions{
 		Path: filepath.Join(src, "demo"), PieceLength: pieceLen,
 		Announce: [][]string{{srv.AnnounceURL()}, {srv.UDPAnnounceURL()}},
 	}, nil)
@@ -154,7 +155,7 @@ func demoSwarm(t *aio.Task, f *Factory, opts *DemoOptions, say func(string, ...a
 	return nil
 }
 
-func demoNode(t *aio.Task, meta *torrent.Metainfo, dir string, seed bool, logf func(string, ...any)) (*torrent.Client, *torrent.Session, error) {
+func demoNode(t *aio.Task, meta *metainfo.Torrent, dir string, seed bool, logf func(string, ...any)) (*torrent.Client, *torrent.Session, error) {
 	c, err := torrent.NewClient(t, torrent.ClientConfig{ListenAddr: demoLoopback, Logf: logf})
 	if err != nil {
 		return nil, nil, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/torrent"
 )
 
@@ -150,19 +151,19 @@ func parseRate(flag, s string) (int64, error) {
 
 // loadTorrents reads .torrent files, and parses magnet links, whose
 // metadata is fetched from peers once the loop runs.
-func loadTorrents(args []string) ([]*torrent.Metainfo, []*torrent.Magnet, error) {
-	var metas []*torrent.Metainfo
-	var magnets []*torrent.Magnet
+func loadTorrents(args []string) ([]*metainfo.Torrent, []*metainfo.Magnet, error) {
+	var metas []*metainfo.Torrent
+	var magnets []*metainfo.Magnet
 	for _, a := range args {
 		if strings.HasPrefix(a, "magnet:") {
-			mag, err := torrent.ParseMagnet(a)
+			mag, err := metainfo.ParseMagnet(a)
 			if err != nil {
 				return nil, nil, usageError{err}
 			}
 			magnets = append(magnets, mag)
 			continue
 		}
-		m, err := torrent.LoadMetainfo(a)
+		m, err := metainfo.Load(a)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aiotorrent/aiotorrent/torrent"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/spf13/cobra"
 )
 
@@ -51,7 +51,7 @@ holds: name, info-hash, size, pieces, files, trackers and flags.
 // infoRun prints the torrent or magnet link opts.Source names.
 func infoRun(opts *InfoOptions) error {
 	if strings.HasPrefix(opts.Source, "magnet:") {
-		mg, err := torrent.ParseMagnet(opts.Source)
+		mg, err := metainfo.ParseMagnet(opts.Source)
 		if err != nil {
 			return err
 		}
@@ -71,16 +71,16 @@ func infoRun(opts *InfoOptions) error {
 }
 
 // loadMetainfo reads a .torrent from path, or from f.In for "-".
-func loadMetainfo(f *Factory, path string) (*torrent.Metainfo, error) {
+func loadMetainfo(f *Factory, path string) (*metainfo.Torrent, error) {
 	if path != "-" {
-		return torrent.LoadMetainfo(path)
+		return metainfo.Load(path)
 	}
 	// One byte past the limit, so an oversized input is reported as such.
-	data, err := io.ReadAll(io.LimitReader(f.In, torrent.MaxMetainfoSize+1))
+	data, err := io.ReadAll(io.LimitReader(f.In, metainfo.MaxSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read standard input: %w", err)
 	}
-	return torrent.ParseMetainfo(data)
+	return metainfo.Parse(data)
 }
 
 // infoJSON is `info --json`'s output. Field names are snake_case like the
@@ -113,7 +113,7 @@ type fileJSON struct {
 	Padding bool   `json:"padding,omitempty"`
 }
 
-func infoJSONOf(m *torrent.Metainfo) infoJSON {
+func infoJSONOf(m *metainfo.Torrent) infoJSON {
 	out := infoJSON{
 		Name: m.Name, InfoHash: m.HexInfoHash(), Length: m.Length,
 		PieceLength: m.PieceLength, Pieces: m.NumPieces(),
@@ -141,7 +141,7 @@ type magnetJSON struct {
 	Magnet   string     `json:"magnet"`
 }
 
-func magnetJSONOf(mg *torrent.Magnet) magnetJSON {
+func magnetJSONOf(mg *metainfo.Magnet) magnetJSON {
 	return magnetJSON{
 		Name: mg.Name, InfoHash: hex.EncodeToString(mg.InfoHash[:]),
 		Trackers: magnetTiers(mg), Peers: append([]string{}, mg.Peers...),
@@ -152,7 +152,7 @@ func magnetJSONOf(mg *torrent.Magnet) magnetJSON {
 // magnetTiers puts each tr of a magnet link in a tier of its own, as
 // libtorrent does: the link has no tiers, and separate tiers make a client
 // try every tracker rather than stop at the first that answers.
-func magnetTiers(mg *torrent.Magnet) [][]string {
+func magnetTiers(mg *metainfo.Magnet) [][]string {
 	tiers := [][]string{}
 	for _, tr := range mg.Trackers {
 		tiers = append(tiers, []string{tr})
@@ -168,7 +168,7 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // printInfo writes the human-readable summary of m.
-func printInfo(out io.Writer, m *torrent.Metainfo) error {
+func printInfo(out io.Writer, m *metainfo.Torrent) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "name\t%s\n", printable(m.Name))
 	fmt.Fprintf(w, "info-hash\t%s\n", m.HexInfoHash())
@@ -222,7 +222,7 @@ func printTiers(out io.Writer, tiers [][]string) {
 // printFiles lists the files with their index in the torrent, size and
 // path below the download directory; padding files are listed (they
 // count in the indexes) and marked.
-func printFiles(out io.Writer, m *torrent.Metainfo) error {
+func printFiles(out io.Writer, m *metainfo.Torrent) error {
 	files := m.Layout().Files
 	fmt.Fprintf(out, "files (%d):\n", len(files))
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
@@ -239,7 +239,7 @@ func printFiles(out io.Writer, m *torrent.Metainfo) error {
 }
 
 // printMagnet writes what a magnet link holds, noting what it does not.
-func printMagnet(out io.Writer, mg *torrent.Magnet) error {
+func printMagnet(out io.Writer, mg *metainfo.Magnet) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	name := mg.Name
 	if name == "" {

@@ -90,7 +90,7 @@ func TestInfoText(t *testing.T) {
 }
 
 // TestInfoJSON checks every field of --json for the multi-file fixture,
-// whose content torrent/metainfo_fixtures_test.go generates.
+// whose content metainfo/fixtures_test.go generates.
 func TestInfoJSON(t *testing.T) {
 	r := runCLI(t, "", "info", "--json", filepath.Join(testdataDir, "multi.torrent"))
 	if r.code != exitOK {
@@ -190,7 +190,7 @@ func TestInfoMagnetJSON(t *testing.T) {
 		Name: "multi", InfoHash: "2a23522b7853749101625ebdd916af82cc6a6c14",
 		Trackers: [][]string{{"http://127.0.0.1:1/announce"}, {"udp://127.0.0.1:2"}},
 		Peers:    []string{"127.0.0.1:6881"},
-		// The link as torrent.Magnet writes it back: x.pe escaped.
+		// The link as metainfo.Magnet writes it back: x.pe escaped.
 		Magnet: strings.Replace(link, "x.pe=127.0.0.1:6881", "x.pe=127.0.0.1%3A6881", 1),
 	}
 	if !reflect.DeepEqual(got, want) {

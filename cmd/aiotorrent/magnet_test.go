@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aiotorrent/aiotorrent/torrent"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 )
 
 // TestDownloadMagnetLink: `seed` serves a torrent; `download` is given only
@@ -20,7 +20,7 @@ func TestDownloadMagnetLink(t *testing.T) {
 		return seedRun(f, &SeedOptions{Torrent: tp, Dir: root, Quiet: true, ready: ready})
 	})
 	defer seeder.stop(t)
-	m, err := torrent.LoadMetainfo(tp)
+	m, err := metainfo.Load(tp)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
-	"github.com/aiotorrent/aiotorrent/torrent"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/tracker"
 )
 
@@ -49,7 +49,7 @@ const (
 // that runs as `aiotorrent tracker`, and one `aiotorrent seed` for it.
 type resumeFixture struct {
 	bin, src, torrentPath, announce string
-	meta                            *torrent.Metainfo
+	meta                            *metainfo.Torrent
 }
 
 func newResumeFixture(t *testing.T, bin string) *resumeFixture {
@@ -73,7 +73,7 @@ func newResumeFixture(t *testing.T, bin string) *resumeFixture {
 	tr := startProc(t, bin, "tracker", "--http", "127.0.0.1:0", "--udp", "")
 	line := tr.waitLine(t, func(l string) bool { return strings.Contains(l, "/announce") })
 	f.announce = strings.TrimSpace(line)
-	meta, raw, err := torrent.CreateSync(torrent.CreateOptions{
+	meta, raw, err := metainfo.CreateSync(metainfo.CreateOptions{
 		Path: filepath.Join(f.src, "payload"), PieceLength: resumePieceLen,
 		Announce: [][]string{{f.announce}},
 	})

@@ -6,13 +6,13 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aiotorrent/aiotorrent/torrent"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 )
 
 // selectFiles turns --files and --exclude into each torrent's
 // SessionOptions.SkipFiles (nil: everything wanted). Indexes and paths
-// are those of Metainfo.Layout, which `info` lists.
-func selectFiles(metas []*torrent.Metainfo, files string, exclude []string) ([][]bool, error) {
+// are those of metainfo.Torrent.Layout, which `info` lists.
+func selectFiles(metas []*metainfo.Torrent, files string, exclude []string) ([][]bool, error) {
 	for _, g := range exclude {
 		if _, err := path.Match(g, ""); err != nil {
 			return nil, usageError{fmt.Errorf("--exclude %q: %w", g, err)}
@@ -49,7 +49,7 @@ func selectFiles(metas []*torrent.Metainfo, files string, exclude []string) ([][
 
 // excluded reports whether a glob matches the file's full path, its path
 // inside the torrent, or its base name.
-func excluded(m *torrent.Metainfo, full string, globs []string) bool {
+func excluded(m *metainfo.Torrent, full string, globs []string) bool {
 	inner := strings.TrimPrefix(full, m.Name+"/")
 	for _, g := range globs {
 		for _, p := range []string{full, inner, path.Base(full)} {

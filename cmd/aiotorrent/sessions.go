@@ -9,14 +9,15 @@ import (
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/torrent"
 )
 
 // sessionsPlan is what download and seed share: torrents to run in one
 // client, on one loop, with one listener.
 type sessionsPlan struct {
-	metas              []*torrent.Metainfo
-	magnets            []*torrent.Magnet // fetched first (BEP 9), then run like metas
+	metas              []*metainfo.Torrent
+	magnets            []*metainfo.Magnet // fetched first (BEP 9), then run like metas
 	runtime            runtimeFlags
 	dir                string
 	port               int
@@ -128,7 +129,7 @@ func runAll(t *aio.Task, f *Factory, client *torrent.Client, plan sessionsPlan) 
 
 // startSession adds m to the client and runs it as a child of g, with its
 // progress view and final summary.
-func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan sessionsPlan, m *torrent.Metainfo, skip []bool) error {
+func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan sessionsPlan, m *metainfo.Torrent, skip []bool) error {
 	s, err := client.Add(m, torrent.SessionOptions{
 		Dir: plan.dir, Seed: plan.seed, Peers: plan.peers,
 		SeedRatio: plan.seedRatio, SeedTime: plan.seedTime,

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/torrent"
 )
 
@@ -43,7 +44,7 @@ func makeShare(t *testing.T, root, name string, sizes map[string]int) string {
 			t.Fatal(err)
 		}
 	}
-	_, raw, err := torrent.CreateSync(torrent.CreateOptions{Path: filepath.Join(root, name), PieceLength: 32 << 10})
+	_, raw, err := metainfo.CreateSync(metainfo.CreateOptions{Path: filepath.Join(root, name), PieceLength: 32 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +297,7 @@ func TestDownloadUsageErrors(t *testing.T) {
 
 func TestSelectFiles(t *testing.T) {
 	root := t.TempDir()
-	m, err := torrent.LoadMetainfo(makeShare(t, root, "share", shareSizes))
+	m, err := metainfo.Load(makeShare(t, root, "share", shareSizes))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +316,7 @@ func TestSelectFiles(t *testing.T) {
 		{"0,1", []string{"a.*"}, []bool{true, false, true}},
 	}
 	for _, tc := range tests {
-		got, err := selectFiles([]*torrent.Metainfo{m}, tc.files, tc.exclude)
+		got, err := selectFiles([]*metainfo.Torrent{m}, tc.files, tc.exclude)
 		if err != nil {
 			t.Errorf("files %q exclude %q: %v", tc.files, tc.exclude, err)
 			continue

@@ -1,4 +1,4 @@
-package torrent
+package metainfo
 
 import (
 	"bytes"
@@ -42,8 +42,8 @@ func (s *bencodeScanner) truncated() error {
 // "info" value exactly as they stand (nil if there is none). The info-hash
 // is taken over these bytes, so they must never be re-encoded.
 func scanMetainfo(data []byte) (info []byte, err error) {
-	if len(data) > MaxMetainfoSize {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), MaxMetainfoSize)
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), MaxSize)
 	}
 	if len(data) == 0 || data[0] != 'd' {
 		return nil, fmt.Errorf("%w: metainfo is not a bencode dict", ErrSyntax)

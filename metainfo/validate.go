@@ -1,4 +1,4 @@
-package torrent
+package metainfo
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 // buildInfo checks a decoded info dict and lays its files out. Every check
 // here guards something downstream: the piece layer trusts the piece
 // count and lengths, and storage trusts the paths.
-func buildInfo(ri *rawInfo) (*Metainfo, error) {
+func buildInfo(ri *rawInfo) (*Torrent, error) {
 	if ri.Pieces == nil {
 		if ri.MetaVersion >= 2 {
 			return nil, fmt.Errorf("%w (meta version %d without pieces)", ErrV2NotSupported, ri.MetaVersion)
@@ -22,7 +22,7 @@ func buildInfo(ri *rawInfo) (*Metainfo, error) {
 	if ri.PieceLength <= 0 || ri.PieceLength > MaxPieceLength {
 		return nil, fmt.Errorf("%w: %d, want 1..%d", ErrBadPieceLength, ri.PieceLength, MaxPieceLength)
 	}
-	m := &Metainfo{
+	m := &Torrent{
 		Name:        ri.Name,
 		PieceLength: ri.PieceLength,
 		Private:     ri.Private == 1,

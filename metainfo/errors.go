@@ -1,12 +1,12 @@
-package torrent
+package metainfo
 
 import "errors"
 
-// Sentinel errors returned (wrapped, with details) by ParseMetainfo and
-// LoadMetainfo. Callers branch on them with errors.Is; the wrapped message
+// Sentinel errors returned (wrapped, with details) by Parse and
+// Load. Callers branch on them with errors.Is; the wrapped message
 // says which field or file was at fault.
 var (
-	// ErrTooLarge: the input is larger than MaxMetainfoSize.
+	// ErrTooLarge: the input is larger than MaxSize.
 	ErrTooLarge = errors.New("metainfo too large")
 	// ErrSyntax: the input is not well-formed bencode (truncated, bad
 	// integer or string length, trailing bytes, unknown type byte).

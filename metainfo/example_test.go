@@ -1,13 +1,13 @@
-package torrent_test
+package metainfo_test
 
 import (
 	"fmt"
 
-	"github.com/aiotorrent/aiotorrent/torrent"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 )
 
-func ExampleLoadMetainfo() {
-	m, err := torrent.LoadMetainfo("../testdata/multi.torrent")
+func ExampleLoad() {
+	m, err := metainfo.Load("../testdata/multi.torrent")
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -1,4 +1,4 @@
-package torrent
+package metainfo
 
 import (
 	"fmt"
@@ -20,7 +20,7 @@ const hashChunkPieces = 64
 //
 // If t is cancelled, Create returns aio.ErrCanceled at once; chunks
 // already on the executor finish and their results are dropped.
-func Create(t *aio.Task, opts CreateOptions, progress func(done, total int)) (*Metainfo, []byte, error) {
+func Create(t *aio.Task, opts CreateOptions, progress func(done, total int)) (*Torrent, []byte, error) {
 	p, err := aio.Blocking(t, func() (*createPlan, error) { return planCreate(opts) })
 	if err != nil {
 		return nil, nil, err
@@ -30,7 +30,7 @@ func Create(t *aio.Task, opts CreateOptions, progress func(done, total int)) (*M
 		return nil, nil, fmt.Errorf("create: %w", err)
 	}
 	type result struct {
-		m    *Metainfo
+		m    *Torrent
 		data []byte
 	}
 	// Encoding parses the output back and hashes the info dict: CPU work

@@ -1,13 +1,13 @@
-package torrent_test
+package metainfo_test
 
 import (
 	"fmt"
 
-	"github.com/aiotorrent/aiotorrent/torrent"
+	"github.com/aiotorrent/aiotorrent/metainfo"
 )
 
 func ExampleParseMagnet() {
-	m, err := torrent.ParseMagnet("magnet:?xt=urn:btih:YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKEK" +
+	m, err := metainfo.ParseMagnet("magnet:?xt=urn:btih:YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKEK" +
 		"&dn=Some+Name&tr=udp%3A%2F%2F127.0.0.1%3A6969&x.pe=127.0.0.1:6881")
 	if err != nil {
 		fmt.Println(err)

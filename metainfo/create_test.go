@@ -1,4 +1,4 @@
-package torrent
+package metainfo
 
 import (
 	"bytes"
@@ -94,7 +94,7 @@ func TestCreateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := ParseMetainfo(data)
+	back, err := Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package torrent
+package metainfo
 
 import (
 	"encoding/base32"
@@ -154,7 +154,7 @@ func (m *Magnet) String() string {
 
 // Magnet returns a magnet link for the torrent: its info-hash, name and
 // trackers.
-func (m *Metainfo) Magnet() *Magnet {
+func (m *Torrent) Magnet() *Magnet {
 	mg := &Magnet{InfoHash: m.InfoHash, Name: m.Name}
 	for _, tier := range m.AnnounceList {
 		mg.Trackers = append(mg.Trackers, tier...)

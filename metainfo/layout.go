@@ -1,4 +1,4 @@
-package torrent
+package metainfo
 
 import (
 	"path"
@@ -9,7 +9,7 @@ import (
 // Layout is the piece layer's view of the torrent: files laid end to end
 // under the download directory (a multi-file torrent inside a directory
 // called Name), and the piece hashes.
-func (m *Metainfo) Layout() piece.Layout {
+func (m *Torrent) Layout() piece.Layout {
 	files := make([]piece.FileEntry, len(m.Files))
 	for i, f := range m.Files {
 		p := m.Name

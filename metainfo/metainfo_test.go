@@ -1,4 +1,4 @@
-package torrent
+package metainfo
 
 import (
 	"bytes"
@@ -12,11 +12,11 @@ import (
 	"time"
 )
 
-func loadFixture(t *testing.T, name string) *Metainfo {
+func loadFixture(t *testing.T, name string) *Torrent {
 	t.Helper()
-	m, err := LoadMetainfo(filepath.Join(testdataDir, name))
+	m, err := Load(filepath.Join(testdataDir, name))
 	if err != nil {
-		t.Fatalf("LoadMetainfo(%s): %v", name, err)
+		t.Fatalf("Load(%s): %v", name, err)
 	}
 	return m
 }
@@ -169,7 +169,7 @@ func TestPieceSize(t *testing.T) {
 }
 
 func TestFilePathRefusesHandBuiltEscapes(t *testing.T) {
-	m := &Metainfo{Name: "t", MultiFile: true, Files: []File{{Path: []string{"..", "x"}}}}
+	m := &Torrent{Name: "t", MultiFile: true, Files: []File{{Path: []string{"..", "x"}}}}
 	if got := m.FilePath(0); got != "" {
 		t.Errorf("FilePath of a .. path: got %q, want \"\"", got)
 	}
@@ -202,12 +202,12 @@ func TestParseBadFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			m, err := LoadMetainfo(filepath.Join(testdataDir, tt.file))
+			m, err := Load(filepath.Join(testdataDir, tt.file))
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
 			if m != nil {
-				t.Errorf("got a Metainfo with the error")
+				t.Errorf("got a Torrent with the error")
 			}
 			if !strings.Contains(err.Error(), tt.file) {
 				t.Errorf("error %q does not name the file", err)
@@ -252,11 +252,11 @@ func TestParseInline(t *testing.T) {
 		{"directory is a file", info("d5:filesld6:lengthi1e4:pathl1:a1:beed6:lengthi1e4:pathl1:aeee4:name1:a12:piece lengthi2e" + pieces20 + "e"), ErrBadPath},
 		{"path is a string", info("d5:filesld6:lengthi1e4:path1:aee4:name1:a12:piece lengthi1e" + pieces20 + "e"), ErrBadType},
 		{"announce-list wrong type", "d13:announce-listi1e" + info("d6:lengthi1e4:name1:a12:piece lengthi1e" + pieces20 + "e")[1:], ErrBadType},
-		{"too large", "d1:a" + strings.Repeat("x", MaxMetainfoSize) + "e", ErrTooLarge},
+		{"too large", "d1:a" + strings.Repeat("x", MaxSize) + "e", ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseMetainfo([]byte(tt.in))
+			_, err := Parse([]byte(tt.in))
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
@@ -290,7 +290,7 @@ func TestURLListForms(t *testing.T) {
 		{"d" + base + "8:url-listi3ee", nil},
 	}
 	for _, tt := range tests {
-		m, err := ParseMetainfo([]byte(tt.in))
+		m, err := Parse([]byte(tt.in))
 		if err != nil {
 			t.Fatalf("%s: %v", tt.in, err)
 		}
@@ -307,7 +307,7 @@ func BenchmarkParseMetainfo(b *testing.B) {
 	}
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, err := ParseMetainfo(data); err != nil {
+		if _, err := Parse(data); err != nil {
 			b.Fatal(err)
 		}
 	}

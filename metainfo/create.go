@@ -1,4 +1,4 @@
-package torrent
+package metainfo
 
 import (
 	"fmt"
@@ -220,7 +220,7 @@ type torrentFile struct {
 
 // encode writes the .torrent for the plan and its piece hashes, and parses
 // it back so the caller gets exactly what a reader of the file would.
-func (p *createPlan) encode(hashes [][20]byte) (*Metainfo, []byte, error) {
+func (p *createPlan) encode(hashes [][20]byte) (*Torrent, []byte, error) {
 	info := infoDict{
 		Name:        p.name,
 		PieceLength: p.pieceLength,
@@ -265,7 +265,7 @@ func (p *createPlan) encode(hashes [][20]byte) (*Metainfo, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("create: encode: %w", err)
 	}
-	m, err := ParseMetainfo(data)
+	m, err := Parse(data)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create: the torrent made does not parse: %w", err)
 	}

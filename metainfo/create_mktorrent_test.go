@@ -1,4 +1,4 @@
-package torrent
+package metainfo
 
 import (
 	"os"
@@ -67,7 +67,7 @@ func TestMktorrentSameInfoHash(t *testing.T) {
 			if b, err := exec.Command(mktorrent, append(args, tt.path)...).CombinedOutput(); err != nil {
 				t.Fatalf("mktorrent %v: %v\n%s", args, err, b)
 			}
-			want, err := LoadMetainfo(out)
+			want, err := Load(out)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package torrent
+package metainfo
 
 import (
 	"crypto/sha1"
@@ -95,7 +95,7 @@ func (r *concatReader) readFile(i int, p []byte, off int64) error {
 // CreateSync makes a torrent like Create, hashing on the calling
 // goroutine. It is for tests and tools that have no loop; it must not be
 // called on the loop thread.
-func CreateSync(opts CreateOptions) (*Metainfo, []byte, error) {
+func CreateSync(opts CreateOptions) (*Torrent, []byte, error) {
 	p, err := planCreate(opts)
 	if err != nil {
 		return nil, nil, err

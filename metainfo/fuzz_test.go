@@ -1,4 +1,4 @@
-package torrent
+package metainfo
 
 import (
 	"bytes"
@@ -31,10 +31,10 @@ func FuzzMetainfo(f *testing.F) {
 	f.Add([]byte("d4:infod5:filesld6:lengthi1e4:pathl1:aeee4:name1:a12:piece lengthi1e6:pieces20:" +
 		strings.Repeat("x", 20) + "ee"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := ParseMetainfo(data)
+		m, err := Parse(data)
 		if err != nil {
 			if m != nil {
-				t.Fatal("a Metainfo returned with an error")
+				t.Fatal("a Torrent returned with an error")
 			}
 			return
 		}
@@ -47,12 +47,12 @@ func FuzzMetainfo(f *testing.F) {
 			t.Fatalf("ParseInfo of parsed InfoBytes: %v", err)
 		}
 		if again.InfoHash != m.InfoHash || !reflect.DeepEqual(again.Files, m.Files) {
-			t.Fatal("ParseInfo disagrees with ParseMetainfo")
+			t.Fatal("ParseInfo disagrees with Parse")
 		}
 	})
 }
 
-func checkMetainfoInvariants(t *testing.T, m *Metainfo) {
+func checkMetainfoInvariants(t *testing.T, m *Torrent) {
 	t.Helper()
 	if m.PieceLength <= 0 || m.Length <= 0 || len(m.Files) == 0 {
 		t.Fatalf("piece length %d, length %d, %d files", m.PieceLength, m.Length, len(m.Files))
@@ -115,7 +115,7 @@ func FuzzInfoFields(f *testing.F) {
 		if err != nil {
 			t.Skip()
 		}
-		m, err := ParseMetainfo(data)
+		m, err := Parse(data)
 		if err != nil {
 			return
 		}

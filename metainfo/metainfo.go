@@ -1,4 +1,4 @@
-package torrent
+package metainfo
 
 import (
 	"crypto/sha1"
@@ -15,17 +15,17 @@ import (
 // with 16 MiB pieces is a few hundred KiB; 64 MiB leaves room for huge file
 // lists while bounding what a hostile file can make us allocate.
 const (
-	// MaxMetainfoSize is the largest .torrent (or info dict) accepted.
-	MaxMetainfoSize = 64 << 20
+	// MaxSize is the largest .torrent (or info dict) accepted.
+	MaxSize = 64 << 20
 	// MaxPieceLength is the largest piece length accepted; the piece layer
 	// holds whole pieces in memory.
 	MaxPieceLength = 256 << 20
 )
 
-// Metainfo is a parsed .torrent file (BEP 3) with its BEP 12 tiers, BEP 19
+// Torrent is a parsed .torrent file (BEP 3) with its BEP 12 tiers, BEP 19
 // web seeds, BEP 27 private flag and BEP 47 padding files. Every file path
 // in it has been checked to stay inside the download directory.
-type Metainfo struct {
+type Torrent struct {
 	// Name is the suggested file name (single-file) or directory name.
 	Name string
 	// InfoHash is the SHA-1 of the info dict's bytes as they stand in the
@@ -113,8 +113,8 @@ type rawFile struct {
 	Attr   string   `bencode:"attr"`
 }
 
-// LoadMetainfo reads and parses a .torrent file.
-func LoadMetainfo(path string) (*Metainfo, error) {
+// Load reads and parses a .torrent file.
+func Load(path string) (*Torrent, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("load metainfo: %w", err)
@@ -122,20 +122,20 @@ func LoadMetainfo(path string) (*Metainfo, error) {
 	defer f.Close()
 	// Read one byte past the limit so that an oversized file is reported
 	// as such rather than as truncated bencode.
-	data, err := io.ReadAll(io.LimitReader(f, MaxMetainfoSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("load metainfo %s: %w", path, err)
 	}
-	m, err := ParseMetainfo(data)
+	m, err := Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("load metainfo %s: %w", path, err)
 	}
 	return m, nil
 }
 
-// ParseMetainfo parses and validates a .torrent file. Errors wrap one of
+// Parse parses and validates a .torrent file. Errors wrap one of
 // the Err* sentinels of this package.
-func ParseMetainfo(data []byte) (*Metainfo, error) {
+func Parse(data []byte) (*Torrent, error) {
 	info, err := scanMetainfo(data)
 	if err != nil {
 		return nil, fmt.Errorf("parse metainfo: %w", err)
@@ -164,9 +164,9 @@ func ParseMetainfo(data []byte) (*Metainfo, error) {
 
 // ParseInfo parses and validates a bare info dict, as fetched from peers
 // with ut_metadata for a magnet link. The result has no trackers.
-func ParseInfo(info []byte) (*Metainfo, error) {
-	if len(info) > MaxMetainfoSize {
-		return nil, fmt.Errorf("parse info: %w: %d bytes, limit %d", ErrTooLarge, len(info), MaxMetainfoSize)
+func ParseInfo(info []byte) (*Torrent, error) {
+	if len(info) > MaxSize {
+		return nil, fmt.Errorf("parse info: %w: %d bytes, limit %d", ErrTooLarge, len(info), MaxSize)
 	}
 	// Wrap the info in a dict so the same scanner checks its syntax and
 	// depth before the recursive decoder sees it.
@@ -184,7 +184,7 @@ func ParseInfo(info []byte) (*Metainfo, error) {
 
 // parseInfo decodes and validates an info dict whose syntax and depth
 // scanMetainfo has already checked.
-func parseInfo(info []byte) (*Metainfo, error) {
+func parseInfo(info []byte) (*Torrent, error) {
 	var ri rawInfo
 	if err := bencode.Unmarshal(info, &ri); err != nil {
 		return nil, fmt.Errorf("info: %w: %w", ErrBadType, err)
@@ -249,12 +249,12 @@ func parseURLList(b bencode.Bytes) []string {
 }
 
 // NumPieces returns the number of pieces.
-func (m *Metainfo) NumPieces() int { return len(m.Pieces) }
+func (m *Torrent) NumPieces() int { return len(m.Pieces) }
 
 // PieceSize returns the length of piece i: PieceLength, except for the
 // last piece, which holds what is left. It returns 0 for an index out of
 // range.
-func (m *Metainfo) PieceSize(i int) int64 {
+func (m *Torrent) PieceSize(i int) int64 {
 	if i < 0 || i >= len(m.Pieces) {
 		return 0
 	}
@@ -265,7 +265,7 @@ func (m *Metainfo) PieceSize(i int) int64 {
 }
 
 // Trackers returns a copy of the tracker tiers (see AnnounceList).
-func (m *Metainfo) Trackers() [][]string {
+func (m *Torrent) Trackers() [][]string {
 	out := make([][]string, len(m.AnnounceList))
 	for i, tier := range m.AnnounceList {
 		out[i] = append([]string(nil), tier...)
@@ -276,9 +276,9 @@ func (m *Metainfo) Trackers() [][]string {
 // FilePath returns file i's path relative to the download directory, in
 // the OS's form: Name for a single-file torrent, Name/Path... otherwise.
 // The components were checked when parsing, so the result never leaves
-// the download directory; a Metainfo built by hand with unsafe components
+// the download directory; a Torrent built by hand with unsafe components
 // gets "" instead.
-func (m *Metainfo) FilePath(i int) string {
+func (m *Torrent) FilePath(i int) string {
 	if i < 0 || i >= len(m.Files) || checkComponent(m.Name) != nil {
 		return ""
 	}
@@ -297,4 +297,4 @@ func (m *Metainfo) FilePath(i int) string {
 }
 
 // HexInfoHash returns the info-hash as 40 lower-case hex digits.
-func (m *Metainfo) HexInfoHash() string { return fmt.Sprintf("%x", m.InfoHash[:]) }
+func (m *Torrent) HexInfoHash() string { return fmt.Sprintf("%x", m.InfoHash[:]) }
