@@ -31,6 +31,8 @@ type FetchConfig struct {
 	Tracker             tracker.Config
 	AnnounceMinInterval time.Duration
 	Logf                func(format string, args ...any)
+
+	retryBase time.Duration // half the first retry backoff (250 ms; tests set more)
 }
 
 // errWrongMetadata: a peer sent an info dictionary that is not the one the
@@ -69,6 +71,9 @@ func (cfg FetchConfig) withDefaults() FetchConfig {
 	}
 	if cfg.PeerID == ([20]byte{}) {
 		cfg.PeerID = peer.NewPeerID()
+	}
+	if cfg.retryBase <= 0 {
+		cfg.retryBase = 250 * time.Millisecond
 	}
 	return cfg
 }
@@ -197,6 +202,9 @@ func (f *metadataFetch) attempt(t *aio.Task, addr netip.AddrPort) error {
 		f.found = m
 		return errMetadataFound
 	}
+	if errors.Is(err, aio.ErrCanceled) {
+		return err // the fetch is over (another peer delivered): no failure
+	}
 	f.cfg.Logf("metadata from %s: %v", addr, err)
 	if errors.Is(err, errWrongMetadata) || errors.Is(err, peer.ErrInfoHashMismatch) {
 		f.tries[addr] = -1
@@ -217,9 +225,10 @@ func verifyMetadata(info []byte, infoHash [20]byte) (*metainfo.Torrent, error) {
 }
 
 // retryLater puts addr back on the queue after a backoff that doubles
-// with each try, from 500 ms.
+// with each try, from 500 ms. Once another attempt has found the metadata
+// the group cancels this one, and the sleep ends at once.
 func (f *metadataFetch) retryLater(t *aio.Task, addr netip.AddrPort) error {
-	if err := aio.Sleep(t, time.Duration(1<<f.tries[addr])*250*time.Millisecond); err != nil {
+	if err := aio.Sleep(t, f.cfg.retryBase<<f.tries[addr]); err != nil {
 		return err
 	}
 	f.addrs.TryPut(addr)

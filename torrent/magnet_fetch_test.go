@@ -250,3 +250,59 @@ func TestFetchMetadataVerifiesOnTheExecutor(t *testing.T) {
 	}
 	t.Fatalf("no executor job named %q in the trace (executor tracks %v)", job, workers)
 }
+
+// silentPeer accepts connections and never says a word (a client busy
+// elsewhere, or a firewall's tarpit).
+func silentPeer(at *aio.Task) (netip.AddrPort, error) {
+	ln, err := aio.ListenTCP(at, loopback)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	aio.Spawn(at, "silent peer", func(t *aio.Task) (struct{}, error) {
+		defer ln.Close()
+		var conns []*aio.TCPConn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept(t)
+			if err != nil {
+				return struct{}{}, err
+			}
+			conns = append(conns, c)
+		}
+	})
+	return ln.Addr(), nil
+}
+
+// TestFetchEndsWhileOthersAreUnderWay: once one peer has delivered the
+// metadata, the other attempts end at once. An attempt cancelled in the
+// middle of its handshake used to take the cancel as one more failure
+// and sleep its retry backoff (0.5–8 s in real use; hours here), with the
+// cancel already spent, so the fetch returned late.
+func TestFetchEndsWhileOthersAreUnderWay(t *testing.T) {
+	want := bigTorrent(t)
+	got, err := aio.Run(func(at *aio.Task) (*metainfo.Torrent, error) {
+		silent, err := silentPeer(at)
+		if err != nil {
+			return nil, err
+		}
+		honest, err := serveMetadata(at, want.InfoHash, want.InfoBytes, false)
+		if err != nil {
+			return nil, err
+		}
+		mag := &metainfo.Magnet{InfoHash: want.InfoHash, Peers: []string{silent.String()}}
+		cfg := FetchConfig{Peers: []netip.AddrPort{honest}, Parallel: 2, Timeout: 2 * time.Hour, Logf: t.Logf, retryBase: time.Hour}
+		return aio.WaitFor(at, 15*time.Second, func(t *aio.Task) (*metainfo.Torrent, error) {
+			return FetchMetadata(t, mag, cfg)
+		})
+	})
+	if err != nil {
+		t.Fatalf("fetch: %v (an attempt still under way kept the fetch from returning)", err)
+	}
+	if got.InfoHash != want.InfoHash {
+		t.Fatalf("got %x, want %x", got.InfoHash, want.InfoHash)
+	}
+}
