@@ -147,7 +147,7 @@ type Session struct {
 	frameScratch         []byte
 	err                  error // a fatal error (disk) that ends the session
 
-	corruptUploads bool // tests: send every block with a flipped byte
+	corruptUploads bool            // tests: send every block with a flipped byte
 	onVerify       func(piece int) // tests: called as a piece's check is submitted
 }
 
