@@ -43,10 +43,11 @@ type StorageOptions struct {
 
 // Storage maps pieces onto the files of a torrent under one directory.
 //
-// It is the one type in piece/ that is safe for concurrent use: its methods
-// are synchronous and run on executor threads, several at once. Reads and
+// It is executor-side code and the one type in piece/ that is safe for
+// concurrent use: its methods block in file system calls, so they run on
+// executor threads, several at once, never on the loop thread. Reads and
 // writes are pread/pwrite (os.File.ReadAt/WriteAt), which need no lock;
-// only the handle cache is shared, and it guards itself (see spinLock).
+// only the handle cache is shared, and a sync.Mutex guards it.
 //
 // Files and their directories are created on the first write, sparse and
 // without preallocation; padding files are never created. Every path is
