@@ -20,7 +20,8 @@
 //     evicting a file never closes it under a thread that is using it.
 //     Files are created sparse on the first write; padding files never
 //     exist on disk; every path is held inside the download directory,
-//     lexically and through symlinks.
+//     lexically and through symlinks. In aio debug mode, a Storage method
+//     called on a loop thread is reported (aio.CheckBlocking).
 //
 //   - Verification (verify.go): HashPiece streams one piece through SHA-1
 //     on the calling (executor) thread with a small reused buffer. Check

@@ -225,6 +225,11 @@ func (p *Picker) blockIndex(b Block) (int, bool) {
 	return k, true
 }
 
+// SetMaxActivePieces changes the cap on pieces in progress (see
+// PickerOptions.MaxActivePieces; 0 means none). Lowering it below the
+// pieces now in progress starts no new piece until enough of them end.
+func (p *Picker) SetMaxActivePieces(n int) { p.maxActive = max(0, n) }
+
 // SetSequential switches between picking new pieces in index order
 // (streaming a file as it downloads) and the usual rarest first.
 func (p *Picker) SetSequential(on bool) { p.sequential = on }

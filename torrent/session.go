@@ -7,8 +7,8 @@ package torrent
 //	session_announce.go  the tracker announcer feeding the dial queue
 //	session_peer.go      dialling, adopting incoming peers, one peer's reader
 //	                     and writer tasks, BEP 3 message handling, pipelining
-//	session_pieces.go    blocks into piece buffers, verify+write on the
-//	                     executor, smart ban
+//	session_pieces.go    piece buffers (made on the executor), blocks into
+//	                     them, verify+write on the executor, smart ban
 //	session_upload.go    serving REQUESTs, the upload rate limit
 //	session_cache.go     the read cache (bounded in bytes, 1 MiB lines)
 //	session_choke.go     choking rounds: measure, ask the choker, apply
@@ -128,6 +128,9 @@ type Session struct {
 
 	pieces  map[int]*pieceBuf // pieces being downloaded
 	pool    [][]byte          // spare piece buffers
+	bufs    int               // piece buffers allocated: in pieces or pool
+	maxBufs int               // the in-flight budget, in buffers
+	growing bool              // a buffer is being allocated (growBuffers)
 	suspect map[int][]blockRecord
 	cache   readCache
 	choker  *choker
@@ -161,8 +164,9 @@ func (c *Client) Add(m *Metainfo, opts SessionOptions) (*Session, error) {
 	if _, dup := c.sessions[m.InfoHash]; dup {
 		return nil, fmt.Errorf("torrent %x already added", m.InfoHash)
 	}
-	storage, err := piece.OpenStorage(opts.Dir, m.Layout(), piece.StorageOptions{})
-	if err != nil {
+	// The storage is opened by Run, on the executor: it resolves symlinks.
+	layout := m.Layout()
+	if err := layout.Validate(); err != nil {
 		return nil, fmt.Errorf("open storage: %w", err)
 	}
 	if opts.MaxInFlight <= 0 {
@@ -176,10 +180,11 @@ func (c *Client) Add(m *Metainfo, opts SessionOptions) (*Session, error) {
 	// next arrives, and no more than MaxInFlight allows.
 	maxActive := int(max(2, opts.MaxInFlight/m.PieceLength))
 	wanted, wantedBytes := wantedPieces(m, opts.SkipFiles)
+	// The picker's cap on pieces in progress follows the piece buffers
+	// allocated, up to maxActive (growBuffers).
 	picker, err := piece.NewPicker(m.PieceLength, m.Length, rand.New(rand.NewPCG(rand.Uint64(), 0)),
-		piece.PickerOptions{MaxActivePieces: maxActive, Wanted: wanted})
+		piece.PickerOptions{MaxActivePieces: 1, Wanted: wanted})
 	if err != nil {
-		storage.Close()
 		return nil, fmt.Errorf("picker: %w", err)
 	}
 	picker.SetSequential(opts.Sequential)
@@ -187,7 +192,6 @@ func (c *Client) Add(m *Metainfo, opts SessionOptions) (*Session, error) {
 		client:    c,
 		meta:      m,
 		opts:      opts,
-		storage:   storage,
 		picker:    picker,
 		addrs:     aio.NewQueue[netip.AddrPort](1024),
 		slots:     aio.NewSemaphore(c.cfg.MaxPeers),
@@ -198,6 +202,7 @@ func (c *Client) Add(m *Metainfo, opts SessionOptions) (*Session, error) {
 		banned:    make(map[netip.AddrPort]bool),
 		bannedIDs: make(map[[20]byte]bool),
 		pieces:    make(map[int]*pieceBuf),
+		maxBufs:   maxActive,
 		suspect:   make(map[int][]blockRecord),
 		cache:     newReadCache(opts.ReadCacheBytes, m.PieceLength),
 		wanted:    wanted,
@@ -221,7 +226,7 @@ func (c *Client) Add(m *Metainfo, opts SessionOptions) (*Session, error) {
 // Run checks the data already on disk, then downloads (and, with Seed,
 // seeds) until the download completes, a fatal error, or t is cancelled.
 func (s *Session) Run(t *aio.Task) error {
-	defer s.close()
+	defer s.close(t)
 	s.loop = t.Loop()
 	s.started = s.loop.Now()
 	s.traceNames = [...]string{
@@ -229,11 +234,23 @@ func (s *Session) Run(t *aio.Task) error {
 		s.meta.Name + ": download MB/s", s.meta.Name + ": peers",
 	}
 	s.chokes.last = s.started
+	storage, err := aio.Blocking(t, func() (*piece.Storage, error) {
+		return piece.OpenStorage(s.opts.Dir, s.meta.Layout(), piece.StorageOptions{})
+	})
+	if err != nil {
+		return fmt.Errorf("open storage: %w", err)
+	}
+	s.storage = storage
 	if err := s.resume(t); err != nil {
 		return err
 	}
 	if s.opts.RequireComplete && !s.picker.Complete() {
 		return fmt.Errorf("%s: %d of %d pieces verified: %w", s.meta.Name, s.picker.Bitfield().Count(), s.meta.NumPieces(), ErrIncomplete)
+	}
+	if !s.picker.Complete() {
+		if err := s.firstBuffer(t); err != nil {
+			return err
+		}
 	}
 	s.group = aio.NewGroup(t)
 	if !s.opts.NoTrackers && len(s.meta.AnnounceList) > 0 {
@@ -244,7 +261,7 @@ func (s *Session) Run(t *aio.Task) error {
 	s.group.Go("dialer", s.dialLoop)
 	s.group.Go("ticker", s.tickLoop)
 	s.group.Go("until complete", s.untilComplete)
-	err := s.group.Wait(t)
+	err = s.group.Wait(t)
 	s.report()
 	switch {
 	case s.err != nil:
@@ -277,11 +294,6 @@ func (s *Session) onComplete() {
 		return
 	}
 	s.finished = s.loop.Now()
-	if s.wanted == nil {
-		if err := s.storage.CreateEmptyFiles(); err != nil {
-			s.fail(fmt.Errorf("create empty files: %w", err))
-		}
-	}
 	if s.announce != nil && s.haveBytes == s.meta.Length {
 		s.announce.Completed() // a partial download is no seeder
 	}
@@ -305,7 +317,10 @@ func (s *Session) fail(err error) {
 	}
 }
 
-func (s *Session) close() {
+// close releases what Run holds. The files are closed on the executor,
+// which finishes its queued jobs before the loop ends: close(2) is a file
+// system call too.
+func (s *Session) close(t *aio.Task) {
 	delete(s.client.sessions, s.meta.InfoHash)
 	for _, r := range s.explicit {
 		if r.timer != nil {
@@ -313,7 +328,9 @@ func (s *Session) close() {
 		}
 	}
 	s.addrs.Close()
-	s.storage.Close()
+	if st := s.storage; st != nil {
+		aio.Submit(t, func() (struct{}, error) { return struct{}{}, st.Close() })
+	}
 }
 
 // SetOnProgress sets the progress callback (see SessionOptions.OnProgress).

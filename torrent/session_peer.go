@@ -386,6 +386,7 @@ func (p *peerConn) refill() {
 	if len(s.pickScratch) > 0 {
 		p.wake.Set()
 	}
+	s.growBuffers()
 }
 
 // refillAll gives every peer a chance to pick after blocks went back to

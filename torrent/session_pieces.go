@@ -2,6 +2,7 @@ package torrent
 
 import (
 	"crypto/sha1"
+	"errors"
 	"fmt"
 
 	"github.com/aiotorrent/aiotorrent/aio"
@@ -28,6 +29,52 @@ type blockRecord struct {
 	sum    [20]byte
 }
 
+// Piece buffers. Every piece being downloaded, hashed or written holds a
+// buffer of PieceLength bytes. Making one zero-fills it, which for large
+// pieces is milliseconds the loop thread must not spend, so buffers are
+// allocated on the executor, one at a time as the pieces in progress catch
+// up with them (growBuffers), and reused from s.pool afterwards. The
+// picker may have no more pieces in progress than there are buffers
+// (SetMaxActivePieces), so a piece's first block always finds one.
+
+// firstBuffer allocates the first piece buffer before any peer runs.
+func (s *Session) firstBuffer(t *aio.Task) error {
+	buf, err := aio.Blocking(t, s.newBuffer)
+	if err != nil {
+		return fmt.Errorf("piece buffer: %w", err)
+	}
+	s.addBuffer(buf)
+	return nil
+}
+
+// growBuffers allocates one more piece buffer, on the executor, when every
+// buffer is spoken for and the in-flight budget allows another.
+func (s *Session) growBuffers() {
+	if s.growing || s.bufs >= s.maxBufs || s.picker.ActivePieces() < s.bufs {
+		return
+	}
+	s.growing = true
+	s.group.Go("piece buffer", func(t *aio.Task) error {
+		defer func() { s.growing = false }()
+		buf, err := aio.Blocking(t, s.newBuffer)
+		if err != nil {
+			return err // cancelled: the session is ending
+		}
+		s.addBuffer(buf)
+		s.refillAll() // one more piece may start
+		return nil
+	})
+}
+
+// newBuffer makes a piece buffer; it runs on the executor.
+func (s *Session) newBuffer() ([]byte, error) { return make([]byte, 0, s.meta.PieceLength), nil }
+
+func (s *Session) addBuffer(buf []byte) {
+	s.pool = append(s.pool, buf)
+	s.bufs++
+	s.picker.SetMaxActivePieces(s.bufs)
+}
+
 func (s *Session) pieceBuf(i int) *pieceBuf {
 	if b := s.pieces[i]; b != nil {
 		return b
@@ -37,7 +84,10 @@ func (s *Session) pieceBuf(i int) *pieceBuf {
 	if n := len(s.pool); n > 0 {
 		data, s.pool = s.pool[n-1][:size], s.pool[:n-1]
 	} else {
+		// Not reached while pieces in progress ≤ buffers (see above);
+		// should that ever break, a zero-fill here beats a lost block.
 		data = make([]byte, size, s.meta.PieceLength)
+		s.bufs++
 	}
 	b := &pieceBuf{data: data, from: make([]piece.PeerID, (size+piece.BlockSize-1)/piece.BlockSize)}
 	s.pieces[i] = b
@@ -96,26 +146,44 @@ func (p *peerConn) onBlock(m peer.Message) error {
 	return nil
 }
 
-// verify hashes a complete piece and writes it, both on the executor: the
-// loop thread never does either. Only a verified piece reaches the disk.
+// verdict is what the executor found of a complete piece.
+type verdict struct {
+	ok bool
+	// sums holds the SHA-1 of each block, for smart ban: computed when the
+	// piece failed, or passed after failing before (it has suspects).
+	sums [][20]byte
+}
+
+// verify hashes a complete piece and writes it, both on the executor, as
+// are the per-block hashes smart ban compares: the loop thread hashes
+// nothing. Only a verified piece reaches the disk.
 func (s *Session) verify(i int) {
 	buf := s.pieces[i]
 	want := s.meta.Pieces[i]
+	suspects := len(s.suspect[i]) > 0
 	s.group.Go(fmt.Sprintf("verify piece %d", i), func(t *aio.Task) error {
-		ok, err := aio.Blocking(t, func() (bool, error) {
-			if sha1.Sum(buf.data) != want {
-				return false, nil
+		v, err := aio.Blocking(t, func() (verdict, error) {
+			var v verdict
+			v.ok = sha1.Sum(buf.data) == want
+			if !v.ok || suspects {
+				v.sums = blockSums(buf.data)
 			}
-			return true, s.storage.WritePiece(i, buf.data)
+			if !v.ok {
+				return v, nil
+			}
+			return v, s.storage.WritePiece(i, buf.data)
 		})
+		if errors.Is(err, aio.ErrCanceled) {
+			return err // the job may still be reading buf: not back to the pool
+		}
 		if err != nil {
 			s.fail(fmt.Errorf("piece %d: %w", i, err))
 			return nil
 		}
-		if ok {
-			s.pieceVerified(i, buf)
+		if v.ok {
+			s.pieceVerified(i, v.sums)
 		} else {
-			s.pieceFailed(i, buf)
+			s.pieceFailed(i, buf, v.sums)
 		}
 		s.releaseBuf(i)
 		s.refillAll() // a piece slot is free again
@@ -123,7 +191,7 @@ func (s *Session) verify(i int) {
 	})
 }
 
-func (s *Session) pieceVerified(i int, buf *pieceBuf) {
+func (s *Session) pieceVerified(i int, sums [][20]byte) {
 	s.picker.PieceVerified(i)
 	s.countVerified(i)
 	aio.TraceCounter(s.loop, s.traceNames[1], float64(s.verified)/(1<<20))
@@ -131,7 +199,7 @@ func (s *Session) pieceVerified(i int, buf *pieceBuf) {
 	if records := s.suspect[i]; records != nil {
 		delete(s.suspect, i)
 		for _, r := range records {
-			if sha1.Sum(blockOf(buf.data, r.block)) != r.sum {
+			if sums[r.block] != r.sum {
 				s.ban(r.peer, r.peerID, r.addr, fmt.Sprintf("sent bad data for piece %d", i))
 			}
 		}
@@ -151,7 +219,7 @@ func (s *Session) pieceVerified(i int, buf *pieceBuf) {
 // seeders too. Each block's hash is kept until the piece passes, and that
 // comparison names the liar. A piece that came entirely from one peer
 // names it at once.
-func (s *Session) pieceFailed(i int, buf *pieceBuf) {
+func (s *Session) pieceFailed(i int, buf *pieceBuf, sums [][20]byte) {
 	s.failed++
 	s.picker.PieceFailed(i)
 	senders := map[piece.PeerID]bool{}
@@ -163,7 +231,7 @@ func (s *Session) pieceFailed(i int, buf *pieceBuf) {
 		}
 		s.suspect[i] = append(s.suspect[i], blockRecord{
 			peer: id, peerID: p.peerID, addr: p.conn.RemoteAddr().String(), block: blk,
-			sum: sha1.Sum(blockOf(buf.data, blk)),
+			sum: sums[blk],
 		})
 	}
 	if len(senders) == 1 {
@@ -175,9 +243,13 @@ func (s *Session) pieceFailed(i int, buf *pieceBuf) {
 	}
 }
 
-func blockOf(data []byte, blk int) []byte {
-	begin := blk * piece.BlockSize
-	return data[begin:min(len(data), begin+piece.BlockSize)]
+// blockSums hashes each block of a piece; it runs on the executor.
+func blockSums(data []byte) [][20]byte {
+	sums := make([][20]byte, 0, (len(data)+piece.BlockSize-1)/piece.BlockSize)
+	for begin := 0; begin < len(data); begin += piece.BlockSize {
+		sums = append(sums, sha1.Sum(data[begin:min(len(data), begin+piece.BlockSize)]))
+	}
+	return sums
 }
 
 // ban disconnects a peer that sent bad data and refuses it from now on
