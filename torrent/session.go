@@ -80,11 +80,32 @@ type SessionOptions struct {
 	// RequireComplete makes Run fail with ErrIncomplete when the data on
 	// disk is not complete (a seeder that must not download).
 	RequireComplete bool
-	// MaxInFlight bounds the memory of pieces being downloaded (default
-	// 32 MiB, at least 4 pieces).
+	// MaxInFlight bounds the memory of the pieces in flight (being
+	// downloaded, hashed or written), whose buffers are PieceLength bytes
+	// each (default 32 MiB). The floor is one piece: a torrent whose
+	// pieces are larger than MaxInFlight downloads one piece at a time,
+	// so the bound is max(MaxInFlight, PieceLength), and a hostile
+	// magnet's metadata can cost at most one MaxPieceLength (256 MiB).
+	// See inFlightBuffers.
 	MaxInFlight int64
 	// Choke tunes the choking algorithm (see ChokeConfig).
 	Choke ChokeConfig
+}
+
+// inFlightBuffers is how many piece buffers (pieces in flight) a budget of
+// maxBytes allows: as many whole pieces as fit, and at least one.
+//
+// The floor used to be two, so that one piece could be hashed while the
+// next arrived; with 256 MiB pieces (the most a metainfo may ask for, and a
+// magnet link's metadata comes from whoever answers) that was 512 MiB
+// against a 32 MiB budget. One piece is the least any download can hold,
+// since nothing is written before it verifies; refusing large pieces
+// outright would make honest torrents with 64 MiB pieces undownloadable.
+// So a piece larger than the budget is downloaded alone, and the download
+// pauses while it is hashed and written: large pieces cost throughput,
+// never more memory than one of them.
+func inFlightBuffers(pieceLen, maxBytes int64) int {
+	return int(max(1, maxBytes/pieceLen))
 }
 
 // Progress is a snapshot of a session for display.
@@ -175,10 +196,7 @@ func (c *Client) Add(m *Metainfo, opts SessionOptions) (*Session, error) {
 	if opts.ReadCacheBytes <= 0 {
 		opts.ReadCacheBytes = 16 << 20
 	}
-	// Pieces in flight (being downloaded, hashed or written) each hold a
-	// piece-sized buffer: at least two so that one can be hashed while the
-	// next arrives, and no more than MaxInFlight allows.
-	maxActive := int(max(2, opts.MaxInFlight/m.PieceLength))
+	maxActive := inFlightBuffers(m.PieceLength, opts.MaxInFlight)
 	wanted, wantedBytes := wantedPieces(m, opts.SkipFiles)
 	// The picker's cap on pieces in progress follows the piece buffers
 	// allocated, up to maxActive (growBuffers).

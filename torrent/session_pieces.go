@@ -50,7 +50,7 @@ func (s *Session) firstBuffer(t *aio.Task) error {
 // growBuffers allocates one more piece buffer, on the executor, when every
 // buffer is spoken for and the in-flight budget allows another.
 func (s *Session) growBuffers() {
-	if s.growing || s.bufs >= s.maxBufs || s.picker.ActivePieces() < s.bufs {
+	if !s.wantsBuffer() {
 		return
 	}
 	s.growing = true
@@ -65,6 +65,15 @@ func (s *Session) growBuffers() {
 		return nil
 	})
 }
+
+// wantsBuffer reports whether to allocate another piece buffer: none is
+// being allocated, every one is spoken for, and the budget allows one more.
+func (s *Session) wantsBuffer() bool {
+	return !s.growing && s.picker.ActivePieces() >= s.bufs && s.bufs < s.maxBufs
+}
+
+// inFlightBytes is the memory held by piece buffers, in use or spare.
+func (s *Session) inFlightBytes() int64 { return int64(s.bufs) * s.meta.PieceLength }
 
 // newBuffer makes a piece buffer; it runs on the executor.
 func (s *Session) newBuffer() ([]byte, error) { return make([]byte, 0, s.meta.PieceLength), nil }
