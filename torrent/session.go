@@ -115,6 +115,7 @@ type Progress struct {
 	Peers                int
 	Unchoked             int     // peers we let download from us
 	Downloaded, Uploaded int64   // payload bytes this session
+	Wasted               int64   // payload bytes dropped: late or unrequested blocks
 	DownRate, UpRate     float64 // bytes per second, smoothed
 	Complete             bool
 	Elapsed              time.Duration
@@ -164,6 +165,7 @@ type Session struct {
 	haveBytes            int64     // bytes verified, wanted or not
 	wantedBytes          int64
 	downloaded, uploaded int64
+	wasted               int64 // see Progress.Wasted
 	downRate, upRate     rate
 	failed               int
 	pickScratch          []piece.Block
@@ -374,6 +376,7 @@ func (s *Session) Progress() Progress {
 		Unchoked:     s.unchoked(),
 		Downloaded:   s.downloaded,
 		Uploaded:     s.uploaded,
+		Wasted:       s.wasted,
 		DownRate:     s.downRate.perSecond(),
 		UpRate:       s.upRate.perSecond(),
 		Complete:     s.picker.Complete(),

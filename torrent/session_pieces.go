@@ -112,42 +112,39 @@ func (s *Session) releaseBuf(i int) {
 	}
 }
 
-// onBlock stores a PIECE message's block. A block we never asked for is a
-// protocol violation; one we cancelled (endgame) is dropped quietly.
-// maxUnrequested is how many blocks a peer may send us unasked before it
-// is dropped.
-const maxUnrequested = 16
-
+// onBlock stores a PIECE message's block, as the picker judges it. A late
+// block (its request taken back by a CANCEL, a CHOKE or a timeout) is
+// dropped quietly; a block never asked of this peer is a protocol
+// violation that ends the connection, with the reason logged. Both count
+// as wasted bytes.
+//
+// There is no allowance for "a few" unrequested blocks: that existed while
+// the session kept its own copy of the requests, which lost track of some
+// (a request answered twice across a choke and a re-request). The picker
+// is now the one record, and it remembers requests voided by a choke or a
+// CANCEL (piece.maxVoided of them per peer), so every block an honest
+// peer can send is either requested or late.
 func (p *peerConn) onBlock(m peer.Message) error {
 	s := p.s
 	b := piece.Block{Piece: int(m.Index), Begin: int(m.Begin), Length: len(m.Payload)}
-	if _, ok := p.requested[b]; !ok {
-		if _, ok := p.cancelled[b]; ok {
-			delete(p.cancelled, b)
+	arr := s.picker.BlockReceived(p.id, b)
+	if !arr.Wanted {
+		s.wasted += int64(b.Length)
+		if arr.Late {
 			return nil
 		}
-		// A few can be races we do not track (a request answered twice
-		// across a choke and a re-request); many are a peer pushing data
-		// at us.
-		if p.unrequested++; p.unrequested > maxUnrequested {
-			return fmt.Errorf("sent %d blocks we did not request (the last %v)", p.unrequested, b)
-		}
-		return nil
+		return fmt.Errorf("peer %s: sent block %v, which we never requested from it", p.conn.RemoteAddr(), b)
 	}
-	delete(p.requested, b)
 	p.reqSince, p.snubbed = s.loop.Now(), false
 	s.downloaded += int64(b.Length)
-	arr := s.picker.BlockReceived(p.id, b)
 	for _, other := range arr.Cancel {
 		if o := s.peers[other]; o != nil {
 			o.cancel(b)
 		}
 	}
-	if arr.Wanted {
-		buf := s.pieceBuf(b.Piece)
-		copy(buf.data[b.Begin:], m.Payload)
-		buf.from[b.Begin/piece.BlockSize] = p.id
-	}
+	buf := s.pieceBuf(b.Piece)
+	copy(buf.data[b.Begin:], m.Payload)
+	buf.from[b.Begin/piece.BlockSize] = p.id
 	if arr.PieceDone {
 		s.verify(b.Piece)
 	}
