@@ -12,6 +12,9 @@ import (
 //
 //   - a task step that runs longer than 50 ms without suspending: a
 //     blocking call on the loop thread stalls every other task;
+//   - blocking code that declares itself with CheckBlocking (file system
+//     calls in piece.Storage) called on the loop thread, however quick it
+//     was this time (Linux only: see OnLoopThread);
 //   - a spawned task that failed and whose error nobody awaited;
 //   - tasks still pending when the loop closes (after being cancelled
 //     and given their grace period).

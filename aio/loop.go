@@ -125,6 +125,7 @@ func (l *Loop) Run(main *Task) error {
 	l.running_ = true
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	defer l.bindThread()() // for OnLoopThread and CheckBlocking
 	var err error
 	for !main.Done() && err == nil {
 		err = l.runOnce()

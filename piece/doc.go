@@ -6,17 +6,22 @@
 // The package has three parts, and only one of them is shared between
 // threads:
 //
-//   - Storage (storage.go, handles.go) maps a byte range of a piece onto
-//     one or more files and reads or writes it with pread/pwrite. Its
-//     methods are synchronous and run on aio executor threads, several at
-//     once, so Storage is the one type here that is safe for concurrent use.
-//     File handles live in a bounded LRU cache, reference-counted so that
-//     evicting a file never closes it under a thread that is using it. The
-//     cache is guarded by a small atomic spinlock rather than sync.Mutex, to
-//     keep the package free of the locks the loop-thread packages forbid
-//     (see spinLock for why that is sound). Files are created sparse on the
-//     first write; padding files never exist on disk; every path is held
-//     inside the download directory, lexically and through symlinks.
+//   - Storage (storage.go, handles.go) is executor-side code. It maps a
+//     byte range of a piece onto one or more files and reads or writes it
+//     with pread/pwrite; every method that touches the disk (OpenStorage,
+//     ReadAt, ReadPiece, WritePiece, CreateEmptyFiles, Close, HashPiece)
+//     blocks, and must be called on an aio executor thread (aio.Submit,
+//     aio.Blocking), never on the loop thread: the loop thread makes
+//     socket and poller calls and nothing else. Several executor threads
+//     use one Storage at once, so it is the one type here that is safe for
+//     concurrent use, and the one place in piece/ that holds a sync.Mutex
+//     (its file-handle cache; DESIGN.md allows this exception). File
+//     handles live in a bounded LRU cache, reference-counted so that
+//     evicting a file never closes it under a thread that is using it.
+//     Files are created sparse on the first write; padding files never
+//     exist on disk; every path is held inside the download directory,
+//     lexically and through symlinks. In aio debug mode, a Storage method
+//     called on a loop thread is reported (aio.CheckBlocking).
 //
 //   - Verification (verify.go): HashPiece streams one piece through SHA-1
 //     on the calling (executor) thread with a small reused buffer. Check

@@ -2,28 +2,8 @@ package piece
 
 import (
 	"os"
-	"runtime"
-	"sync/atomic"
+	"sync"
 )
-
-// spinLock guards the handle cache.
-//
-// Storage is the one type in piece/ that executor threads use at the same
-// time, and the package keeps to the loop-thread rules (no sync.Mutex, no
-// channels), so that a reader can trust that every other type here is
-// single-threaded. The cache's critical sections are a map lookup and a few
-// pointer moves, never a syscall (files are opened and closed outside it),
-// so they last nanoseconds: a compare-and-swap with runtime.Gosched on
-// contention costs less than parking a thread and stays visibly small.
-type spinLock struct{ held atomic.Bool }
-
-func (l *spinLock) lock() {
-	for !l.held.CompareAndSwap(false, true) {
-		runtime.Gosched()
-	}
-}
-
-func (l *spinLock) unlock() { l.held.Store(false) }
 
 // handle is one open file, shared by every operation that uses it.
 //
@@ -43,8 +23,14 @@ type handle struct {
 
 // handleCache keeps at most max files open. Operations in flight may hold
 // a few more, evicted ones until they release them.
+//
+// Storage runs on executor threads, several at once, so the cache is
+// guarded by a sync.Mutex: the one lock in piece/ (DESIGN.md allows it
+// here and nowhere else). The critical sections are a map lookup and a
+// few pointer moves; opening and closing files happens outside them, so
+// no thread waits on another's syscall.
 type handleCache struct {
-	mu     spinLock
+	mu     sync.Mutex
 	max    int
 	m      map[int]*handle
 	head   handle // sentinel of the circular LRU list
@@ -60,16 +46,16 @@ func newHandleCache(max int) *handleCache {
 // acquire returns an open handle for file, writable if asked, opening it
 // with open on a miss. The caller must release it.
 func (c *handleCache) acquire(file int, writable bool, open func() (*os.File, error)) (*handle, error) {
-	c.mu.lock()
+	c.mu.Lock()
 	if c.closed {
-		c.mu.unlock()
+		c.mu.Unlock()
 		return nil, ErrClosed
 	}
 	if h := c.hitLocked(file, writable); h != nil {
-		c.mu.unlock()
+		c.mu.Unlock()
 		return h, nil
 	}
-	c.mu.unlock()
+	c.mu.Unlock()
 
 	f, err := open()
 	if err != nil {
@@ -78,15 +64,15 @@ func (c *handleCache) acquire(file int, writable bool, open func() (*os.File, er
 	nh := &handle{f: f, file: file, writable: writable, refs: 1}
 
 	var stale []*handle
-	c.mu.lock()
+	c.mu.Lock()
 	if c.closed {
-		c.mu.unlock()
+		c.mu.Unlock()
 		f.Close()
 		return nil, ErrClosed
 	}
 	// Another thread may have opened the same file meanwhile.
 	if h := c.hitLocked(file, writable); h != nil {
-		c.mu.unlock()
+		c.mu.Unlock()
 		f.Close()
 		return h, nil
 	}
@@ -99,7 +85,7 @@ func (c *handleCache) acquire(file int, writable bool, open func() (*os.File, er
 	for len(c.m) > c.max {
 		stale = c.evictLocked(c.head.prev, stale)
 	}
-	c.mu.unlock()
+	c.mu.Unlock()
 	for _, h := range stale {
 		h.f.Close()
 	}
@@ -144,10 +130,10 @@ func (c *handleCache) unlinkLocked(h *handle) {
 
 // release gives back a handle from acquire.
 func (c *handleCache) release(h *handle) {
-	c.mu.lock()
+	c.mu.Lock()
 	h.refs--
 	closeIt := h.refs == 0 && !h.cached
-	c.mu.unlock()
+	c.mu.Unlock()
 	if closeIt {
 		h.f.Close()
 	}
@@ -155,8 +141,8 @@ func (c *handleCache) release(h *handle) {
 
 // size reports how many handles the cache holds, for tests.
 func (c *handleCache) size() int {
-	c.mu.lock()
-	defer c.mu.unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return len(c.m)
 }
 
@@ -164,12 +150,12 @@ func (c *handleCache) size() int {
 // in use are closed by their last release.
 func (c *handleCache) closeAll() error {
 	var stale []*handle
-	c.mu.lock()
+	c.mu.Lock()
 	c.closed = true
 	for c.head.next != &c.head {
 		stale = c.evictLocked(c.head.next, stale)
 	}
-	c.mu.unlock()
+	c.mu.Unlock()
 	var first error
 	for _, h := range stale {
 		if err := h.f.Close(); err != nil && first == nil {

@@ -33,7 +33,10 @@ package piece
 //
 // Requests that will not be answered (a choke, a reject, a timeout, a peer
 // gone) go back to the pool, and a piece with no data and no requests left
-// stops being in progress.
+// stops being in progress. The picker alone records which blocks are
+// outstanding from which peer, and remembers requests it took back, so
+// that BlockReceived tells a requested block from a late one (answered
+// after a CANCEL or a CHOKE) and from one never asked for.
 //
 // Cost: pieces waiting to start sit in buckets indexed by availability, in
 // random order within a bucket, with each piece's slot recorded so a HAVE
@@ -138,9 +141,12 @@ type blockState struct {
 	peers    []PeerID // whom it is requested from; several in endgame
 }
 
+// peerState is what the picker knows of one peer. It is the one record of
+// what the peer was asked for: the session keeps no copy.
 type peerState struct {
 	have     *Bitfield
 	requests []Block // outstanding, in no particular order
+	voided   voided  // requests taken back that it may still answer
 }
 
 // NewPicker returns a picker for a torrent of totalLen bytes in pieces of
@@ -224,6 +230,11 @@ func (p *Picker) blockIndex(b Block) (int, bool) {
 	}
 	return k, true
 }
+
+// SetMaxActivePieces changes the cap on pieces in progress (see
+// PickerOptions.MaxActivePieces; 0 means none). Lowering it below the
+// pieces now in progress starts no new piece until enough of them end.
+func (p *Picker) SetMaxActivePieces(n int) { p.maxActive = max(0, n) }
 
 // SetSequential switches between picking new pieces in index order
 // (streaming a file as it downloads) and the usual rarest first.

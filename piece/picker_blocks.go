@@ -5,12 +5,20 @@ import "slices"
 // This file follows requests and pieces in progress: blocks arriving,
 // requests dropped, pieces verified or failed.
 
-// Arrival is what BlockReceived makes of a block.
+// Arrival is what BlockReceived makes of a block. A block neither Wanted
+// nor Late was never asked of the peer (or so long ago that the picker
+// forgot: see maxVoided), or is not one of the torrent's blocks at all: a
+// protocol violation.
 type Arrival struct {
-	// Wanted is false for a block nobody needs: not one of ours, of a
-	// piece not in progress, or already received (endgame duplicates).
-	// The session drops the data and may count it against the peer.
+	// Wanted is true when the block was outstanding from the peer: store
+	// it. Only requested blocks are taken, so that a peer cannot push data
+	// into pieces in progress.
 	Wanted bool
+	// Late is true when the block had been requested from the peer and
+	// the request was taken back (a CANCEL we sent, a CHOKE, a timeout,
+	// another peer's copy arriving first, its piece ending): the peer may
+	// have sent it before it knew. Drop it; the peer did nothing wrong.
+	Late bool
 	// PieceDone is true when this block completed its piece: every block
 	// is in, and the piece is ready to hash.
 	PieceDone bool
@@ -19,31 +27,28 @@ type Arrival struct {
 	Cancel []PeerID
 }
 
-// BlockReceived records a PIECE message's block from peer. The block must
-// match one of the picker's blocks exactly; a peer that sends other ranges
-// gets Wanted false.
+// BlockReceived records a PIECE message's block from peer and says what
+// it was: requested, late or neither (see Arrival).
 func (p *Picker) BlockReceived(peer PeerID, b Block) Arrival {
-	k, ok := p.blockIndex(b)
-	if !ok {
+	ps := p.peers[peer]
+	if ps == nil {
 		return Arrival{}
 	}
+	if !ps.dropRequest(b) {
+		return Arrival{Late: ps.voided.take(b)}
+	}
+	// Outstanding, so (Invariant) its piece is in progress and the block
+	// not yet received: receiving one clears its requests.
+	k, _ := p.blockIndex(b)
 	ap := p.activeOf[b.Piece]
-	if ap == nil || ap.blocks[k].received {
-		return Arrival{}
-	}
 	bs := &ap.blocks[k]
 	bs.received = true
 	ap.received++
-	if len(bs.peers) == 0 {
-		// Unrequested, yet in a piece in progress: take it, the hash
-		// check decides whether it was good.
-		ap.free--
-		p.free--
-	}
 	var cancel []PeerID
 	for _, q := range bs.peers {
-		p.peers[q].dropRequest(b)
 		if q != peer {
+			p.peers[q].dropRequest(b)
+			p.peers[q].voided.add(b)
 			cancel = append(cancel, q)
 		}
 	}
@@ -59,6 +64,7 @@ func (p *Picker) RequestCanceled(peer PeerID, b Block) {
 	if ps == nil || !ok || !ps.dropRequest(b) {
 		return
 	}
+	ps.voided.add(b)
 	if ap := p.activeOf[b.Piece]; ap != nil {
 		p.unrequest(ap, k, peer)
 	}
@@ -68,18 +74,38 @@ func (p *Picker) RequestCanceled(peer PeerID, b Block) {
 // it on CHOKE from a peer without the fast extension; with it, the peer
 // REJECTs what it will not serve and RequestCanceled is the event.
 func (p *Picker) PeerChoked(peer PeerID) {
+	if ps := p.peers[peer]; ps != nil {
+		ps.requests = p.takeBack(peer, ps)[:0]
+	}
+}
+
+// CancelRequests takes back every request outstanding from peer, as
+// RequestCanceled does one, and appends them to dst (to send CANCEL for
+// each, when the peer timed out).
+func (p *Picker) CancelRequests(peer PeerID, dst []Block) []Block {
 	ps := p.peers[peer]
 	if ps == nil {
-		return
+		return dst
 	}
+	reqs := p.takeBack(peer, ps)
+	dst = append(dst, reqs...)
+	ps.requests = reqs[:0]
+	return dst
+}
+
+// takeBack voids every request outstanding from peer and returns them;
+// the caller gives the slice back to ps.requests, emptied.
+func (p *Picker) takeBack(peer PeerID, ps *peerState) []Block {
 	reqs := ps.requests
-	ps.requests = nil
+	ps.requests = nil // unrequest must not find them
 	for _, b := range reqs {
+		ps.voided.add(b)
 		k, _ := p.blockIndex(b)
 		if ap := p.activeOf[b.Piece]; ap != nil {
 			p.unrequest(ap, k, peer)
 		}
 	}
+	return reqs
 }
 
 // Requests returns how many requests peer has outstanding.
@@ -127,8 +153,8 @@ func (ps *peerState) dropRequest(b Block) bool {
 
 // PieceVerified marks piece i as had: its hash matched and it is on disk.
 // It also loads resume data: call it for each piece Check found.
-// Requests still out for the piece are forgotten; the session has sent
-// the CANCELs BlockReceived asked for.
+// Requests still out for the piece are voided (a late answer is dropped
+// quietly); the session has sent the CANCELs BlockReceived asked for.
 func (p *Picker) PieceVerified(i int) {
 	if i < 0 || i >= p.numPieces || p.have.Has(i) {
 		return
@@ -170,6 +196,7 @@ func (p *Picker) deactivate(ap *activePiece) {
 		b := p.block(ap.index, k)
 		for _, q := range bs.peers {
 			p.peers[q].dropRequest(b)
+			p.peers[q].voided.add(b) // it may still answer
 		}
 	}
 	p.free -= ap.free

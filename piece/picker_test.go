@@ -145,12 +145,12 @@ func TestEndgame(t *testing.T) {
 		want Arrival
 	}{
 		{2, b0, Arrival{Wanted: true, Cancel: []PeerID{1}}},
-		{1, b0, Arrival{}}, // arrived despite the CANCEL
+		{1, b0, Arrival{Late: true}}, // arrived despite the CANCEL
 		{1, b1, Arrival{Wanted: true, PieceDone: true, Cancel: []PeerID{2}}},
 	}
 	for i, s := range steps {
 		got := p.BlockReceived(s.peer, s.b)
-		if got.Wanted != s.want.Wanted || got.PieceDone != s.want.PieceDone || !slices.Equal(got.Cancel, s.want.Cancel) {
+		if got.Wanted != s.want.Wanted || got.Late != s.want.Late || got.PieceDone != s.want.PieceDone || !slices.Equal(got.Cancel, s.want.Cancel) {
 			t.Errorf("step %d: BlockReceived(%d, %v) = %+v, want %+v", i, s.peer, s.b, got, s.want)
 		}
 	}

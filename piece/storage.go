@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+
+	"github.com/aiotorrent/aiotorrent/aio"
 )
 
 // Errors Storage returns that callers branch on.
@@ -43,10 +45,14 @@ type StorageOptions struct {
 
 // Storage maps pieces onto the files of a torrent under one directory.
 //
-// It is the one type in piece/ that is safe for concurrent use: its methods
-// are synchronous and run on executor threads, several at once. Reads and
+// It is executor-side code and the one type in piece/ that is safe for
+// concurrent use: its methods block in file system calls, so they run on
+// executor threads, several at once, never on the loop thread. Reads and
 // writes are pread/pwrite (os.File.ReadAt/WriteAt), which need no lock;
-// only the handle cache is shared, and it guards itself (see spinLock).
+// only the handle cache is shared, and a sync.Mutex guards it.
+//
+// Its entry points call aio.CheckBlocking, so that in debug mode a call
+// made on the loop thread by mistake is reported.
 //
 // Files and their directories are created on the first write, sparse and
 // without preallocation; padding files are never created. Every path is
@@ -66,6 +72,7 @@ type Storage struct {
 // layout and every path but touches the disk only to resolve dir: nothing
 // is created until the first write.
 func OpenStorage(dir string, layout Layout, opts StorageOptions) (*Storage, error) {
+	aio.CheckBlocking("piece: OpenStorage (symlink resolution)")
 	if err := layout.Validate(); err != nil {
 		return nil, err
 	}
@@ -113,6 +120,7 @@ func (s *Storage) Layout() *Layout { return &s.layout }
 // piece's end is an error; a missing or short file gives ErrMissing;
 // padding reads as zeros.
 func (s *Storage) ReadAt(p []byte, piece int, off int64) error {
+	aio.CheckBlocking("piece: Storage.ReadAt")
 	start, err := s.pieceRange(piece, off, int64(len(p)))
 	if err != nil {
 		return err
@@ -140,6 +148,7 @@ func (s *Storage) ReadPiece(piece int, buf []byte) error {
 // WritePiece writes a whole, verified piece. Writes to padding files are
 // dropped; other files and their directories are created as needed.
 func (s *Storage) WritePiece(piece int, data []byte) error {
+	aio.CheckBlocking("piece: Storage.WritePiece")
 	if s.readOnly {
 		return fmt.Errorf("write piece %d: %w", piece, ErrReadOnly)
 	}
@@ -272,6 +281,7 @@ func within(root, p string) bool {
 // CreateEmptyFiles creates the zero-length files of the torrent, which no
 // piece write ever touches. The session calls it when the download is done.
 func (s *Storage) CreateEmptyFiles() error {
+	aio.CheckBlocking("piece: Storage.CreateEmptyFiles")
 	if s.readOnly {
 		return ErrReadOnly
 	}
@@ -291,6 +301,7 @@ func (s *Storage) CreateEmptyFiles() error {
 // Close closes every cached file. Operations still running finish; later
 // ones fail with ErrClosed.
 func (s *Storage) Close() error {
+	aio.CheckBlocking("piece: Storage.Close")
 	if s.closed.Swap(true) {
 		return nil
 	}
@@ -302,6 +313,7 @@ func (s *Storage) Close() error {
 // writes pieces out of order, so its verified pieces may lie before a
 // hole. It stats each file once; call it on an executor thread.
 func (s *Storage) missingFiles() []bool {
+	aio.CheckBlocking("piece: stat of every file")
 	missing := make([]bool, len(s.layout.Files))
 	for i, f := range s.layout.Files {
 		if s.paths[i] == "" || f.Length == 0 {

@@ -19,5 +19,10 @@
 // the metainfo.Torrent a Session is then made from.
 //
 // Like every package above aio, torrent never starts goroutines, takes
-// locks or uses channels: its state belongs to the loop thread.
+// locks or uses channels: its state belongs to the loop thread. That
+// thread makes socket calls and nothing else once a session runs: opening
+// the storage, the resume check, hashing, writing, the per-block hashes of
+// smart ban, creating empty files, closing files and allocating piece
+// buffers are all executor jobs (in debug mode, piece.Storage reports a
+// call on the loop thread; see aio.CheckBlocking).
 package torrent

@@ -7,8 +7,8 @@ package torrent
 //	session_announce.go  the tracker announcer feeding the dial queue
 //	session_peer.go      dialling, adopting incoming peers, one peer's reader
 //	                     and writer tasks, BEP 3 message handling, pipelining
-//	session_pieces.go    blocks into piece buffers, verify+write on the
-//	                     executor, smart ban
+//	session_pieces.go    piece buffers (made on the executor), blocks into
+//	                     them, verify+write on the executor, smart ban
 //	session_upload.go    serving REQUESTs, the upload rate limit
 //	session_cache.go     the read cache (bounded in bytes, 1 MiB lines)
 //	session_choke.go     choking rounds: measure, ask the choker, apply
@@ -81,11 +81,32 @@ type SessionOptions struct {
 	// RequireComplete makes Run fail with ErrIncomplete when the data on
 	// disk is not complete (a seeder that must not download).
 	RequireComplete bool
-	// MaxInFlight bounds the memory of pieces being downloaded (default
-	// 32 MiB, at least 4 pieces).
+	// MaxInFlight bounds the memory of the pieces in flight (being
+	// downloaded, hashed or written), whose buffers are PieceLength bytes
+	// each (default 32 MiB). The floor is one piece: a torrent whose
+	// pieces are larger than MaxInFlight downloads one piece at a time,
+	// so the bound is max(MaxInFlight, PieceLength), and a hostile
+	// magnet's metadata can cost at most one MaxPieceLength (256 MiB).
+	// See inFlightBuffers.
 	MaxInFlight int64
 	// Choke tunes the choking algorithm (see ChokeConfig).
 	Choke ChokeConfig
+}
+
+// inFlightBuffers is how many piece buffers (pieces in flight) a budget of
+// maxBytes allows: as many whole pieces as fit, and at least one.
+//
+// The floor used to be two, so that one piece could be hashed while the
+// next arrived; with 256 MiB pieces (the most a metainfo may ask for, and a
+// magnet link's metadata comes from whoever answers) that was 512 MiB
+// against a 32 MiB budget. One piece is the least any download can hold,
+// since nothing is written before it verifies; refusing large pieces
+// outright would make honest torrents with 64 MiB pieces undownloadable.
+// So a piece larger than the budget is downloaded alone, and the download
+// pauses while it is hashed and written: large pieces cost throughput,
+// never more memory than one of them.
+func inFlightBuffers(pieceLen, maxBytes int64) int {
+	return int(max(1, maxBytes/pieceLen))
 }
 
 // Progress is a snapshot of a session for display.
@@ -95,6 +116,7 @@ type Progress struct {
 	Peers                int
 	Unchoked             int     // peers we let download from us
 	Downloaded, Uploaded int64   // payload bytes this session
+	Wasted               int64   // payload bytes dropped: late or unrequested blocks
 	DownRate, UpRate     float64 // bytes per second, smoothed
 	Complete             bool
 	Elapsed              time.Duration
@@ -129,6 +151,9 @@ type Session struct {
 
 	pieces  map[int]*pieceBuf // pieces being downloaded
 	pool    [][]byte          // spare piece buffers
+	bufs    int               // piece buffers allocated: in pieces or pool
+	maxBufs int               // the in-flight budget, in buffers
+	growing bool              // a buffer is being allocated (growBuffers)
 	suspect map[int][]blockRecord
 	cache   readCache
 	choker  *choker
@@ -141,6 +166,7 @@ type Session struct {
 	haveBytes            int64     // bytes verified, wanted or not
 	wantedBytes          int64
 	downloaded, uploaded int64
+	wasted               int64 // see Progress.Wasted
 	downRate, upRate     rate
 	failed               int
 	pickScratch          []piece.Block
@@ -163,8 +189,9 @@ func (c *Client) Add(m *metainfo.Torrent, opts SessionOptions) (*Session, error)
 	if _, dup := c.sessions[m.InfoHash]; dup {
 		return nil, fmt.Errorf("torrent %x already added", m.InfoHash)
 	}
-	storage, err := piece.OpenStorage(opts.Dir, m.Layout(), piece.StorageOptions{})
-	if err != nil {
+	// The storage is opened by Run, on the executor: it resolves symlinks.
+	layout := m.Layout()
+	if err := layout.Validate(); err != nil {
 		return nil, fmt.Errorf("open storage: %w", err)
 	}
 	if opts.MaxInFlight <= 0 {
@@ -173,15 +200,13 @@ func (c *Client) Add(m *metainfo.Torrent, opts SessionOptions) (*Session, error)
 	if opts.ReadCacheBytes <= 0 {
 		opts.ReadCacheBytes = 16 << 20
 	}
-	// Pieces in flight (being downloaded, hashed or written) each hold a
-	// piece-sized buffer: at least two so that one can be hashed while the
-	// next arrives, and no more than MaxInFlight allows.
-	maxActive := int(max(2, opts.MaxInFlight/m.PieceLength))
+	maxActive := inFlightBuffers(m.PieceLength, opts.MaxInFlight)
 	wanted, wantedBytes := wantedPieces(m, opts.SkipFiles)
+	// The picker's cap on pieces in progress follows the piece buffers
+	// allocated, up to maxActive (growBuffers).
 	picker, err := piece.NewPicker(m.PieceLength, m.Length, rand.New(rand.NewPCG(rand.Uint64(), 0)),
-		piece.PickerOptions{MaxActivePieces: maxActive, Wanted: wanted})
+		piece.PickerOptions{MaxActivePieces: 1, Wanted: wanted})
 	if err != nil {
-		storage.Close()
 		return nil, fmt.Errorf("picker: %w", err)
 	}
 	picker.SetSequential(opts.Sequential)
@@ -189,7 +214,6 @@ func (c *Client) Add(m *metainfo.Torrent, opts SessionOptions) (*Session, error)
 		client:    c,
 		meta:      m,
 		opts:      opts,
-		storage:   storage,
 		picker:    picker,
 		addrs:     aio.NewQueue[netip.AddrPort](1024),
 		slots:     aio.NewSemaphore(c.cfg.MaxPeers),
@@ -200,6 +224,7 @@ func (c *Client) Add(m *metainfo.Torrent, opts SessionOptions) (*Session, error)
 		banned:    make(map[netip.AddrPort]bool),
 		bannedIDs: make(map[[20]byte]bool),
 		pieces:    make(map[int]*pieceBuf),
+		maxBufs:   maxActive,
 		suspect:   make(map[int][]blockRecord),
 		cache:     newReadCache(opts.ReadCacheBytes, m.PieceLength),
 		wanted:    wanted,
@@ -223,7 +248,7 @@ func (c *Client) Add(m *metainfo.Torrent, opts SessionOptions) (*Session, error)
 // Run checks the data already on disk, then downloads (and, with Seed,
 // seeds) until the download completes, a fatal error, or t is cancelled.
 func (s *Session) Run(t *aio.Task) error {
-	defer s.close()
+	defer s.close(t)
 	s.loop = t.Loop()
 	s.started = s.loop.Now()
 	s.traceNames = [...]string{
@@ -231,11 +256,23 @@ func (s *Session) Run(t *aio.Task) error {
 		s.meta.Name + ": download MB/s", s.meta.Name + ": peers",
 	}
 	s.chokes.last = s.started
+	storage, err := aio.Blocking(t, func() (*piece.Storage, error) {
+		return piece.OpenStorage(s.opts.Dir, s.meta.Layout(), piece.StorageOptions{})
+	})
+	if err != nil {
+		return fmt.Errorf("open storage: %w", err)
+	}
+	s.storage = storage
 	if err := s.resume(t); err != nil {
 		return err
 	}
 	if s.opts.RequireComplete && !s.picker.Complete() {
 		return fmt.Errorf("%s: %d of %d pieces verified: %w", s.meta.Name, s.picker.Bitfield().Count(), s.meta.NumPieces(), ErrIncomplete)
+	}
+	if !s.picker.Complete() {
+		if err := s.firstBuffer(t); err != nil {
+			return err
+		}
 	}
 	s.group = aio.NewGroup(t)
 	if !s.opts.NoTrackers && len(s.meta.AnnounceList) > 0 {
@@ -246,7 +283,7 @@ func (s *Session) Run(t *aio.Task) error {
 	s.group.Go("dialer", s.dialLoop)
 	s.group.Go("ticker", s.tickLoop)
 	s.group.Go("until complete", s.untilComplete)
-	err := s.group.Wait(t)
+	err = s.group.Wait(t)
 	s.report()
 	switch {
 	case s.err != nil:
@@ -279,11 +316,6 @@ func (s *Session) onComplete() {
 		return
 	}
 	s.finished = s.loop.Now()
-	if s.wanted == nil {
-		if err := s.storage.CreateEmptyFiles(); err != nil {
-			s.fail(fmt.Errorf("create empty files: %w", err))
-		}
-	}
 	if s.announce != nil && s.haveBytes == s.meta.Length {
 		s.announce.Completed() // a partial download is no seeder
 	}
@@ -307,7 +339,10 @@ func (s *Session) fail(err error) {
 	}
 }
 
-func (s *Session) close() {
+// close releases what Run holds. The files are closed on the executor,
+// which finishes its queued jobs before the loop ends: close(2) is a file
+// system call too.
+func (s *Session) close(t *aio.Task) {
 	delete(s.client.sessions, s.meta.InfoHash)
 	for _, r := range s.explicit {
 		if r.timer != nil {
@@ -315,7 +350,9 @@ func (s *Session) close() {
 		}
 	}
 	s.addrs.Close()
-	s.storage.Close()
+	if st := s.storage; st != nil {
+		aio.Submit(t, func() (struct{}, error) { return struct{}{}, st.Close() })
+	}
 }
 
 // SetOnProgress sets the progress callback (see SessionOptions.OnProgress).
@@ -341,6 +378,7 @@ func (s *Session) Progress() Progress {
 		Unchoked:     s.unchoked(),
 		Downloaded:   s.downloaded,
 		Uploaded:     s.uploaded,
+		Wasted:       s.wasted,
 		DownRate:     s.downRate.perSecond(),
 		UpRate:       s.upRate.perSecond(),
 		Complete:     s.picker.Complete(),

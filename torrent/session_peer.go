@@ -132,8 +132,9 @@ func (s *Session) adopt(conn *peer.Conn, hs peer.Handshake) {
 }
 
 // peerConn is our side of one connection: the BEP 3 state flags, the
-// blocks we asked for, the requests we owe, and the two tasks (reader and
-// writer) that drive the socket.
+// requests we owe, and the two tasks (reader and writer) that drive the
+// socket. The blocks we asked for are the picker's to know (one owner per
+// fact): Requests counts them, BlockReceived judges what arrives.
 type peerConn struct {
 	s      *Session
 	id     piece.PeerID
@@ -145,13 +146,9 @@ type peerConn struct {
 	amChoking, amInterested     bool
 	peerChoking, peerInterested bool
 
-	// Invariant: requested holds the blocks we sent REQUEST for and have
-	// not received, cancelled or lost to a choke.
-	requested map[piece.Block]struct{}
-	cancelled map[piece.Block]struct{} // CANCEL sent or choked: a late arrival is fine; see forget
-	pipeline  int                      // how many requests to keep out
-	uploads   []peer.Message           // REQUESTs to serve, in order
-	pieces    int                      // how many pieces the peer has
+	pipeline int            // how many requests to keep out
+	uploads  []peer.Message // REQUESTs to serve, in order
+	pieces   int            // how many pieces the peer has
 
 	// For the choker: rates in both directions (bytes per second,
 	// smoothed), when the connection began, and its last block to us (or
@@ -167,8 +164,6 @@ type peerConn struct {
 	// after that is snubbing us, and its requests go to other peers.
 	reqSince time.Time
 	snubbed  bool // one request at a time until it sends a block
-
-	unrequested int // blocks it sent that we did not ask for (see onBlock)
 
 	ext extState // BEP 10: what the peer told us of its extensions
 }
@@ -195,9 +190,7 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 		s: s, id: s.nextID, peerID: hs.PeerID, addr: addr, conn: conn,
 		wake:      aio.NewEvent(),
 		amChoking: true, peerChoking: true,
-		requested: make(map[piece.Block]struct{}),
-		cancelled: make(map[piece.Block]struct{}),
-		pipeline:  minPipeline,
+		pipeline: minPipeline,
 	}
 	s.peers[p.id] = p
 	defer s.dropPeer(p)
@@ -272,13 +265,9 @@ func (p *peerConn) handle(m peer.Message) error {
 	case peer.KeepAlive:
 	case peer.Choke:
 		p.peerChoking = true
+		// The requests are void (BEP 3); the picker remembers them, so a
+		// block already on the wire is taken for late, not unrequested.
 		s.picker.PeerChoked(p.id)
-		// The requests are void (BEP 3), but a block already on the wire
-		// may still come: treat them as cancelled, not as unrequested.
-		for b := range p.requested {
-			p.forget(b)
-		}
-		clear(p.requested)
 		s.refillAll()
 	case peer.Unchoke:
 		p.peerChoking = false
@@ -376,22 +365,23 @@ func (p *peerConn) refill() {
 	if p.peerChoking || !p.amInterested {
 		return
 	}
-	want := p.pipeline - len(p.requested)
+	out := s.picker.Requests(p.id)
+	want := p.pipeline - out
 	if want <= 0 {
 		return
 	}
-	if len(p.requested) == 0 {
+	if out == 0 {
 		p.reqSince = s.loop.Now()
 	}
 	s.pickScratch = s.picker.Pick(p.id, want, s.pickScratch[:0])
 	for _, b := range s.pickScratch {
-		p.requested[b] = struct{}{}
 		s.frameScratch = peer.AppendRequest(s.frameScratch[:0], uint32(b.Piece), uint32(b.Begin), uint32(b.Length))
 		p.conn.Queue(s.frameScratch)
 	}
 	if len(s.pickScratch) > 0 {
 		p.wake.Set()
 	}
+	s.growBuffers()
 }
 
 // refillAll gives every peer a chance to pick after blocks went back to
@@ -402,14 +392,9 @@ func (s *Session) refillAll() {
 	}
 }
 
-// cancel tells the peer we no longer want b (another peer delivered it in
-// endgame).
+// cancel tells the peer we no longer want b: another peer delivered it in
+// endgame, and the picker has taken the request back.
 func (p *peerConn) cancel(b piece.Block) {
-	if _, ok := p.requested[b]; !ok {
-		return
-	}
-	delete(p.requested, b)
-	p.forget(b)
 	p.conn.Queue(peer.AppendCancel(nil, uint32(b.Piece), uint32(b.Begin), uint32(b.Length)))
 	p.wake.Set()
 }
@@ -425,7 +410,7 @@ func (p *peerConn) tick(d time.Duration, now time.Time) {
 	p.downRate = 0.7*p.downRate + 0.3*down
 	p.upRate = 0.7*p.upRate + 0.3*up
 	p.pipeline = min(maxPipeline, max(minPipeline, int(p.downRate/2/piece.BlockSize)))
-	if len(p.requested) > 0 && now.Sub(p.reqSince) >= requestTimeout {
+	if p.s.picker.Requests(p.id) > 0 && now.Sub(p.reqSince) >= requestTimeout {
 		p.snub()
 	}
 	if p.snubbed {
@@ -449,28 +434,13 @@ var requestTimeout = 30 * time.Second
 // on one request at a time until it sends a block.
 func (p *peerConn) snub() {
 	s := p.s
+	s.pickScratch = s.picker.CancelRequests(p.id, s.pickScratch[:0])
 	s.client.cfg.Logf("peer %s: no block for %v: its %d requests are handed to other peers",
-		p.conn.RemoteAddr(), requestTimeout, len(p.requested))
-	for b := range p.requested {
-		s.picker.RequestCanceled(p.id, b)
+		p.conn.RemoteAddr(), requestTimeout, len(s.pickScratch))
+	for _, b := range s.pickScratch {
 		p.conn.Queue(peer.AppendCancel(nil, uint32(b.Piece), uint32(b.Begin), uint32(b.Length)))
-		p.forget(b)
 	}
-	clear(p.requested)
 	p.snubbed, p.pipeline = true, 1
 	p.wake.Set()
 	s.refillAll()
-}
-
-// maxCancelled bounds the blocks remembered as cancelled: a peer that
-// never answers them must not grow the set for the life of the connection.
-const maxCancelled = 4096
-
-// forget records b as cancelled, so that its late arrival is dropped
-// quietly instead of being taken for an unrequested block.
-func (p *peerConn) forget(b piece.Block) {
-	if len(p.cancelled) >= maxCancelled {
-		clear(p.cancelled) // the oldest are long overdue; forget them all
-	}
-	p.cancelled[b] = struct{}{}
 }

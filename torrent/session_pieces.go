@@ -2,6 +2,7 @@ package torrent
 
 import (
 	"crypto/sha1"
+	"errors"
 	"fmt"
 
 	"github.com/aiotorrent/aiotorrent/aio"
@@ -28,6 +29,61 @@ type blockRecord struct {
 	sum    [20]byte
 }
 
+// Piece buffers. Every piece being downloaded, hashed or written holds a
+// buffer of PieceLength bytes. Making one zero-fills it, which for large
+// pieces is milliseconds the loop thread must not spend, so buffers are
+// allocated on the executor, one at a time as the pieces in progress catch
+// up with them (growBuffers), and reused from s.pool afterwards. The
+// picker may have no more pieces in progress than there are buffers
+// (SetMaxActivePieces), so a piece's first block always finds one.
+
+// firstBuffer allocates the first piece buffer before any peer runs.
+func (s *Session) firstBuffer(t *aio.Task) error {
+	buf, err := aio.Blocking(t, s.newBuffer)
+	if err != nil {
+		return fmt.Errorf("piece buffer: %w", err)
+	}
+	s.addBuffer(buf)
+	return nil
+}
+
+// growBuffers allocates one more piece buffer, on the executor, when every
+// buffer is spoken for and the in-flight budget allows another.
+func (s *Session) growBuffers() {
+	if !s.wantsBuffer() {
+		return
+	}
+	s.growing = true
+	s.group.Go("piece buffer", func(t *aio.Task) error {
+		defer func() { s.growing = false }()
+		buf, err := aio.Blocking(t, s.newBuffer)
+		if err != nil {
+			return err // cancelled: the session is ending
+		}
+		s.addBuffer(buf)
+		s.refillAll() // one more piece may start
+		return nil
+	})
+}
+
+// wantsBuffer reports whether to allocate another piece buffer: none is
+// being allocated, every one is spoken for, and the budget allows one more.
+func (s *Session) wantsBuffer() bool {
+	return !s.growing && s.picker.ActivePieces() >= s.bufs && s.bufs < s.maxBufs
+}
+
+// inFlightBytes is the memory held by piece buffers, in use or spare.
+func (s *Session) inFlightBytes() int64 { return int64(s.bufs) * s.meta.PieceLength }
+
+// newBuffer makes a piece buffer; it runs on the executor.
+func (s *Session) newBuffer() ([]byte, error) { return make([]byte, 0, s.meta.PieceLength), nil }
+
+func (s *Session) addBuffer(buf []byte) {
+	s.pool = append(s.pool, buf)
+	s.bufs++
+	s.picker.SetMaxActivePieces(s.bufs)
+}
+
 func (s *Session) pieceBuf(i int) *pieceBuf {
 	if b := s.pieces[i]; b != nil {
 		return b
@@ -37,7 +93,10 @@ func (s *Session) pieceBuf(i int) *pieceBuf {
 	if n := len(s.pool); n > 0 {
 		data, s.pool = s.pool[n-1][:size], s.pool[:n-1]
 	} else {
+		// Not reached while pieces in progress ≤ buffers (see above);
+		// should that ever break, a zero-fill here beats a lost block.
 		data = make([]byte, size, s.meta.PieceLength)
+		s.bufs++
 	}
 	b := &pieceBuf{data: data, from: make([]piece.PeerID, (size+piece.BlockSize-1)/piece.BlockSize)}
 	s.pieces[i] = b
@@ -53,42 +112,39 @@ func (s *Session) releaseBuf(i int) {
 	}
 }
 
-// onBlock stores a PIECE message's block. A block we never asked for is a
-// protocol violation; one we cancelled (endgame) is dropped quietly.
-// maxUnrequested is how many blocks a peer may send us unasked before it
-// is dropped.
-const maxUnrequested = 16
-
+// onBlock stores a PIECE message's block, as the picker judges it. A late
+// block (its request taken back by a CANCEL, a CHOKE or a timeout) is
+// dropped quietly; a block never asked of this peer is a protocol
+// violation that ends the connection, with the reason logged. Both count
+// as wasted bytes.
+//
+// There is no allowance for "a few" unrequested blocks: that existed while
+// the session kept its own copy of the requests, which lost track of some
+// (a request answered twice across a choke and a re-request). The picker
+// is now the one record, and it remembers requests voided by a choke or a
+// CANCEL (piece.maxVoided of them per peer), so every block an honest
+// peer can send is either requested or late.
 func (p *peerConn) onBlock(m peer.Message) error {
 	s := p.s
 	b := piece.Block{Piece: int(m.Index), Begin: int(m.Begin), Length: len(m.Payload)}
-	if _, ok := p.requested[b]; !ok {
-		if _, ok := p.cancelled[b]; ok {
-			delete(p.cancelled, b)
+	arr := s.picker.BlockReceived(p.id, b)
+	if !arr.Wanted {
+		s.wasted += int64(b.Length)
+		if arr.Late {
 			return nil
 		}
-		// A few can be races we do not track (a request answered twice
-		// across a choke and a re-request); many are a peer pushing data
-		// at us.
-		if p.unrequested++; p.unrequested > maxUnrequested {
-			return fmt.Errorf("sent %d blocks we did not request (the last %v)", p.unrequested, b)
-		}
-		return nil
+		return fmt.Errorf("peer %s: sent block %v, which we never requested from it", p.conn.RemoteAddr(), b)
 	}
-	delete(p.requested, b)
 	p.reqSince, p.snubbed = s.loop.Now(), false
 	s.downloaded += int64(b.Length)
-	arr := s.picker.BlockReceived(p.id, b)
 	for _, other := range arr.Cancel {
 		if o := s.peers[other]; o != nil {
 			o.cancel(b)
 		}
 	}
-	if arr.Wanted {
-		buf := s.pieceBuf(b.Piece)
-		copy(buf.data[b.Begin:], m.Payload)
-		buf.from[b.Begin/piece.BlockSize] = p.id
-	}
+	buf := s.pieceBuf(b.Piece)
+	copy(buf.data[b.Begin:], m.Payload)
+	buf.from[b.Begin/piece.BlockSize] = p.id
 	if arr.PieceDone {
 		s.verify(b.Piece)
 	}
@@ -96,11 +152,21 @@ func (p *peerConn) onBlock(m peer.Message) error {
 	return nil
 }
 
-// verify hashes a complete piece and writes it, both on the executor: the
-// loop thread never does either. Only a verified piece reaches the disk.
+// verdict is what the executor found of a complete piece.
+type verdict struct {
+	ok bool
+	// sums holds the SHA-1 of each block, for smart ban: computed when the
+	// piece failed, or passed after failing before (it has suspects).
+	sums [][20]byte
+}
+
+// verify hashes a complete piece and writes it, both on the executor, as
+// are the per-block hashes smart ban compares: the loop thread hashes
+// nothing. Only a verified piece reaches the disk.
 func (s *Session) verify(i int) {
 	buf := s.pieces[i]
 	want := s.meta.Pieces[i]
+	suspects := len(s.suspect[i]) > 0
 	s.group.Go(fmt.Sprintf("verify piece %d", i), func(t *aio.Task) error {
 		// Shielded: a check under way when the session is cancelled still
 		// finishes and its piece is kept (and a cancel is no disk error).
@@ -108,25 +174,33 @@ func (s *Session) verify(i int) {
 		if s.onVerify != nil {
 			s.onVerify(i)
 		}
-		var ok bool
+		var v verdict
 		err := aio.Shield(t, 0, func(t *aio.Task) error {
 			var err error
-			ok, err = aio.Blocking(t, func() (bool, error) {
-				if sha1.Sum(buf.data) != want {
-					return false, nil
+			v, err = aio.Blocking(t, func() (verdict, error) {
+				var v verdict
+				v.ok = sha1.Sum(buf.data) == want
+				if !v.ok || suspects {
+					v.sums = blockSums(buf.data)
 				}
-				return true, s.storage.WritePiece(i, buf.data)
+				if !v.ok {
+					return v, nil
+				}
+				return v, s.storage.WritePiece(i, buf.data)
 			})
 			return err
 		})
+		if errors.Is(err, aio.ErrCanceled) || errors.Is(err, aio.ErrClosed) {
+			return err // the loop is closing under us: the job may still be reading buf
+		}
 		if err != nil {
 			s.fail(fmt.Errorf("piece %d: %w", i, err))
 			return nil
 		}
-		if ok {
-			s.pieceVerified(i, buf)
+		if v.ok {
+			s.pieceVerified(i, v.sums)
 		} else {
-			s.pieceFailed(i, buf)
+			s.pieceFailed(i, buf, v.sums)
 		}
 		s.releaseBuf(i)
 		s.refillAll() // a piece slot is free again
@@ -134,7 +208,7 @@ func (s *Session) verify(i int) {
 	})
 }
 
-func (s *Session) pieceVerified(i int, buf *pieceBuf) {
+func (s *Session) pieceVerified(i int, sums [][20]byte) {
 	s.picker.PieceVerified(i)
 	s.countVerified(i)
 	aio.TraceCounter(s.loop, s.traceNames[1], float64(s.verified)/(1<<20))
@@ -142,7 +216,7 @@ func (s *Session) pieceVerified(i int, buf *pieceBuf) {
 	if records := s.suspect[i]; records != nil {
 		delete(s.suspect, i)
 		for _, r := range records {
-			if sha1.Sum(blockOf(buf.data, r.block)) != r.sum {
+			if sums[r.block] != r.sum {
 				s.ban(r.peer, r.peerID, r.addr, fmt.Sprintf("sent bad data for piece %d", i))
 			}
 		}
@@ -162,7 +236,7 @@ func (s *Session) pieceVerified(i int, buf *pieceBuf) {
 // seeders too. Each block's hash is kept until the piece passes, and that
 // comparison names the liar. A piece that came entirely from one peer
 // names it at once.
-func (s *Session) pieceFailed(i int, buf *pieceBuf) {
+func (s *Session) pieceFailed(i int, buf *pieceBuf, sums [][20]byte) {
 	s.failed++
 	s.picker.PieceFailed(i)
 	senders := map[piece.PeerID]bool{}
@@ -174,7 +248,7 @@ func (s *Session) pieceFailed(i int, buf *pieceBuf) {
 		}
 		s.suspect[i] = append(s.suspect[i], blockRecord{
 			peer: id, peerID: p.peerID, addr: p.conn.RemoteAddr().String(), block: blk,
-			sum: sha1.Sum(blockOf(buf.data, blk)),
+			sum: sums[blk],
 		})
 	}
 	if len(senders) == 1 {
@@ -186,9 +260,13 @@ func (s *Session) pieceFailed(i int, buf *pieceBuf) {
 	}
 }
 
-func blockOf(data []byte, blk int) []byte {
-	begin := blk * piece.BlockSize
-	return data[begin:min(len(data), begin+piece.BlockSize)]
+// blockSums hashes each block of a piece; it runs on the executor.
+func blockSums(data []byte) [][20]byte {
+	sums := make([][20]byte, 0, (len(data)+piece.BlockSize-1)/piece.BlockSize)
+	for begin := 0; begin < len(data); begin += piece.BlockSize {
+		sums = append(sums, sha1.Sum(data[begin:min(len(data), begin+piece.BlockSize)]))
+	}
+	return sums
 }
 
 // ban disconnects a peer that sent bad data and refuses it from now on

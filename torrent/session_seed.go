@@ -1,6 +1,7 @@
 package torrent
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
@@ -12,6 +13,13 @@ import (
 func (s *Session) untilComplete(t *aio.Task) error {
 	if err := s.complete.Wait(t); err != nil {
 		return err
+	}
+	if s.wanted == nil {
+		// No piece write touches an empty file; on the executor, as every
+		// file system call.
+		if _, err := aio.Blocking(t, func() (struct{}, error) { return struct{}{}, s.storage.CreateEmptyFiles() }); err != nil {
+			return fmt.Errorf("create empty files: %w", err)
+		}
 	}
 	if !s.opts.Seed {
 		return errComplete
