@@ -135,7 +135,9 @@ type Session struct {
 	picker  *piece.Picker
 	group   *aio.Group // every task of the session: peers, announcer, verifiers
 
-	addrs    *aio.Queue[netip.AddrPort] // from trackers and options, to the dialer
+	addrs    *aio.Queue[netip.AddrPort] // the trackers' replies, into peerList
+	peerList *peerList                  // every address known: the dialer's source
+	newPeers *aio.Event                 // set when peerList may have one to dial
 	slots    *aio.Semaphore             // connections, MaxPeers
 	dialing  *aio.Semaphore             // connects in progress, MaxDialing
 	complete *aio.Event
@@ -144,9 +146,6 @@ type Session struct {
 
 	peers     map[piece.PeerID]*peerConn
 	nextID    piece.PeerID
-	known     map[netip.AddrPort]bool // connected or being dialled
-	explicit  map[netip.AddrPort]*redialState
-	banned    map[netip.AddrPort]bool
 	bannedIDs map[[20]byte]bool
 
 	pieces  map[int]*pieceBuf // pieces being downloaded
@@ -216,12 +215,12 @@ func (c *Client) Add(m *metainfo.Torrent, opts SessionOptions) (*Session, error)
 		opts:      opts,
 		picker:    picker,
 		addrs:     aio.NewQueue[netip.AddrPort](1024),
+		peerList:  newPeerList(defaultMaxPeerList),
+		newPeers:  aio.NewEvent(),
 		slots:     aio.NewSemaphore(c.cfg.MaxPeers),
 		dialing:   aio.NewSemaphore(c.cfg.MaxDialing),
 		complete:  aio.NewEvent(),
 		peers:     make(map[piece.PeerID]*peerConn),
-		known:     make(map[netip.AddrPort]bool),
-		banned:    make(map[netip.AddrPort]bool),
 		bannedIDs: make(map[[20]byte]bool),
 		pieces:    make(map[int]*pieceBuf),
 		maxBufs:   maxActive,
@@ -236,10 +235,8 @@ func (c *Client) Add(m *metainfo.Torrent, opts SessionOptions) (*Session, error)
 			everUnchoked: make(map[[20]byte]bool),
 		},
 	}
-	s.explicit = make(map[netip.AddrPort]*redialState)
 	for _, a := range opts.Peers {
-		s.addrs.TryPut(a)
-		s.explicit[a] = &redialState{backoff: firstRedial}
+		s.peerList.add(a, fromUser)
 	}
 	c.sessions[m.InfoHash] = s
 	return s, nil
@@ -280,6 +277,7 @@ func (s *Session) Run(t *aio.Task) error {
 			s.client.cfg.Logf("trackers: %v", err)
 		}
 	}
+	s.group.Go("peer intake", s.intakeLoop)
 	s.group.Go("dialer", s.dialLoop)
 	s.group.Go("ticker", s.tickLoop)
 	s.group.Go("until complete", s.untilComplete)
@@ -344,11 +342,6 @@ func (s *Session) fail(err error) {
 // system call too.
 func (s *Session) close(t *aio.Task) {
 	delete(s.client.sessions, s.meta.InfoHash)
-	for _, r := range s.explicit {
-		if r.timer != nil {
-			r.timer.Stop()
-		}
-	}
 	s.addrs.Close()
 	if st := s.storage; st != nil {
 		aio.Submit(t, func() (struct{}, error) { return struct{}{}, st.Close() })

@@ -11,16 +11,50 @@ import (
 	"github.com/aiotorrent/aiotorrent/piece"
 )
 
-// dialLoop takes peer addresses off the queue and connects to them, at
-// most MaxDialing at once, MaxPeers in all, and within the client's
-// MaxConns across torrents.
-func (s *Session) dialLoop(t *aio.Task) error {
+// intakeLoop moves the addresses the trackers find into the peer list.
+// (The announcer hands them over through a queue, which it also does for
+// a magnet link's metadata fetch.)
+func (s *Session) intakeLoop(t *aio.Task) error {
 	for {
 		addr, err := s.addrs.Get(t)
 		if err != nil {
 			return err
 		}
-		if s.known[addr] || s.banned[addr] || addr == s.client.Addr() {
+		s.learn(addr, fromTracker)
+	}
+}
+
+// learn adds an address from a peer source, unless it is ours, and wakes
+// the dialer if it is new.
+func (s *Session) learn(addr netip.AddrPort, src peerSource) {
+	if s.isSelf(addr) {
+		return
+	}
+	if s.peerList.add(addr, src) {
+		s.newPeers.Set()
+	}
+}
+
+// isSelf reports whether addr is our own listener, as far as can be told
+// without a handshake: our port on a loopback address, or our exact
+// address. (A peer that hands us our public address is found out by the
+// handshake: ErrSelf.)
+func (s *Session) isSelf(addr netip.AddrPort) bool {
+	self := s.client.Addr()
+	return addr == self || addr.Port() == self.Port() && addr.Addr().IsLoopback()
+}
+
+// dialLoop dials the addresses the peer list offers, at most MaxDialing
+// at once, MaxPeers in all, and within the client's MaxConns across
+// torrents. When no address is ready it sleeps until one is learnt or one
+// comes out of its back-off.
+func (s *Session) dialLoop(t *aio.Task) error {
+	for {
+		addr, wake, ok := s.peerList.next(s.loop.Now(), s.picker.Complete())
+		if !ok {
+			if err := s.waitForPeers(t, wake); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := s.acquireSlot(t); err != nil {
@@ -30,55 +64,54 @@ func (s *Session) dialLoop(t *aio.Task) error {
 			s.releaseSlot()
 			return err
 		}
-		s.known[addr] = true
+		// The wait may have let an incoming connection from addr in.
+		if again, _, _ := s.peerList.next(s.loop.Now(), s.picker.Complete()); again != addr {
+			s.dialing.Release()
+			s.releaseSlot()
+			continue
+		}
+		s.peerList.dialing(addr, s.loop.Now())
 		s.group.Go("dial "+addr.String(), func(t *aio.Task) error {
 			defer s.releaseSlot()
 			conn, hs, err := peer.Dial(t, addr, s.handshake(), s.limits(), s.client.cfg.DialTimeout)
 			s.dialing.Release()
 			if err != nil {
-				delete(s.known, addr)
-				s.client.cfg.Logf("dial %s: %v", addr, err)
-				s.redial(addr, false)
+				s.dialFailed(addr, err)
 				return nil
 			}
-			s.runPeer(t, conn, hs, addr)
-			delete(s.known, addr)
-			s.redial(addr, true)
+			got := s.runPeer(t, conn, hs, addr)
+			s.peerList.ended(addr, s.loop.Now(), got)
+			s.newPeers.Set() // its back-off has a new end
 			return nil
 		})
 	}
 }
 
-// Redial backoff for the peers the user named (SessionOptions.Peers).
-const (
-	firstRedial = time.Second
-	maxRedial   = time.Minute
-)
-
-// redial puts a peer the user named back on the dial queue after a
-// backoff, while we still want data: with no tracker to hand it out again
-// it would otherwise be lost to one refused connection (a seeder still
-// checking its data, a restart). connected resets the backoff.
-func (s *Session) redial(addr netip.AddrPort, connected bool) {
-	r, ok := s.explicit[addr]
-	if !ok || s.picker.Complete() || s.banned[addr] {
+// dialFailed records a failed dial. An address that turns out to be our
+// own is banned quietly.
+func (s *Session) dialFailed(addr netip.AddrPort, err error) {
+	if errors.Is(err, peer.ErrSelf) {
+		s.peerList.ban(addr)
 		return
 	}
-	if connected {
-		r.backoff = firstRedial
-	}
-	wait := r.backoff
-	r.backoff = min(2*r.backoff, maxRedial)
-	r.timer = s.loop.AfterFunc(wait, func() {
-		r.timer = nil
-		s.addrs.TryPut(addr)
-	})
+	s.client.cfg.Logf("dial %s: %v", addr, err)
+	s.peerList.ended(addr, s.loop.Now(), false)
+	s.newPeers.Set()
 }
 
-// redialState is the backoff of one named peer.
-type redialState struct {
-	backoff time.Duration
-	timer   *aio.Timer
+// waitForPeers parks the dialer until the peer list may have an address
+// ready: one was learnt or a connection ended (newPeers), or the back-off
+// of the earliest one ends at wake (zero: no back-off to wait for).
+func (s *Session) waitForPeers(t *aio.Task, wake time.Time) error {
+	s.newPeers.Clear()
+	if wake.IsZero() {
+		return s.newPeers.Wait(t)
+	}
+	err := aio.Timeout(t, max(wake.Sub(s.loop.Now()), time.Millisecond), s.newPeers.Wait)
+	if errors.Is(err, aio.ErrTimeout) {
+		return nil
+	}
+	return err
 }
 
 // acquireSlot waits for room for one more connection, in the session
@@ -177,9 +210,15 @@ const (
 )
 
 // runPeer runs one connection until it fails or the session ends. A peer's
-// misbehaviour ends only this connection: the reason is logged.
-func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr netip.AddrPort) {
+// misbehaviour ends only this connection: the reason is logged. It
+// reports whether any block went either way, which is what tells the
+// peer list that the address is worth coming back to soon.
+func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr netip.AddrPort) (gotData bool) {
 	defer conn.Close()
+	defer func() {
+		st := conn.Stats()
+		gotData = st.Downloaded > 0 || st.Uploaded > 0
+	}()
 	if s.bannedIDs[hs.PeerID] {
 		return
 	}
@@ -209,6 +248,7 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 	if err := g.Wait(t); err != nil && !errors.Is(err, aio.ErrCanceled) {
 		s.client.cfg.Logf("%v", err) // the error names the peer
 	}
+	return
 }
 
 func (s *Session) dropPeer(p *peerConn) {
@@ -327,9 +367,14 @@ func (p *peerConn) handle(m peer.Message) error {
 var errBothSeeds = errors.New("both sides have every piece: nothing to trade")
 
 // checkBothSeeds ends the connection once the peer and we both have
-// every piece.
+// every piece. It also tells the peer list when the peer is a seed, so
+// that a seeding session does not dial it again.
 func (p *peerConn) checkBothSeeds() error {
-	if p.pieces == p.s.meta.NumPieces() && p.s.haveBytes == p.s.meta.Length {
+	seed := p.pieces == p.s.meta.NumPieces()
+	if seed && p.addr.IsValid() {
+		p.s.peerList.setSeed(p.addr, true)
+	}
+	if seed && p.s.haveBytes == p.s.meta.Length {
 		return fmt.Errorf("peer %s: %w", p.conn.RemoteAddr(), errBothSeeds)
 	}
 	return nil

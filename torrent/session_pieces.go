@@ -278,7 +278,7 @@ func (s *Session) ban(id piece.PeerID, peerID [20]byte, addr, why string) {
 	s.bannedIDs[peerID] = true
 	if p := s.peers[id]; p != nil {
 		if p.addr.IsValid() {
-			s.banned[p.addr] = true
+			s.peerList.ban(p.addr)
 		}
 		p.conn.Close() // its tasks see ErrClosed and end
 	}

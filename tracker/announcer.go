@@ -57,9 +57,8 @@ const (
 type Announcer struct {
 	cfg       AnnouncerConfig
 	completed *aio.Event
-	// Invariant: seen holds addresses already put on cfg.Peers, at most
-	// maxSeenPeers of them (cleared when full, so an old address can be
-	// offered again: the session tolerates duplicates).
+	// seen holds the distinct addresses offered, for PeersFound (at
+	// most maxSeenPeers: past that the count stops growing).
 	seen          map[netip.AddrPort]struct{}
 	status        AnnouncerStatus
 	sentCompleted bool // "completed" got through: it is sent once
@@ -147,20 +146,22 @@ func (a *Announcer) announce(t *aio.Task, event Event) (time.Duration, error) {
 	return max(interval, resp.MinInterval, a.cfg.MinInterval), nil
 }
 
-// offer puts the new, foreign addresses on the queue without waiting.
+// offer puts every foreign address of a reply on the queue without
+// waiting, the ones it gave before too: the queue's reader owns the
+// addresses (a session's peer list dedups them), and a peer whose
+// connection ended must be offered again, or it is lost for good.
 func (a *Announcer) offer(peers []netip.AddrPort) {
 	for _, p := range peers {
-		if _, dup := a.seen[p]; dup || a.isSelf(p) {
+		if a.isSelf(p) {
 			continue
 		}
 		if !a.cfg.Peers.TryPut(p) {
 			return // full: the rest come again next time
 		}
-		if len(a.seen) >= maxSeenPeers {
-			clear(a.seen)
+		if _, dup := a.seen[p]; !dup && len(a.seen) < maxSeenPeers {
+			a.seen[p] = struct{}{}
+			a.status.PeersFound++
 		}
-		a.seen[p] = struct{}{}
-		a.status.PeersFound++
 	}
 }
 
