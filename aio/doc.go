@@ -34,14 +34,14 @@
 // Loop.runOnce is one iteration, and the only place tasks are resumed. It
 // reads as six calls, one per phase:
 //
-//	┌────────────────────────────────────────────────────────────────┐
+//	┌─────────────────────────────────────────────────────────────────┐
 //	│ 1 timeout  skip the poll if work is ready, else next timer or ∞ │
 //	│ 2 poll     epoll_wait / kevent                                  │
 //	│ 3 io       wake tasks parked on ready fds                       │
 //	│ 4 timers   fire the timers that were due when the phase began   │
 //	│ 5 posted   run callbacks from other threads (executor results)  │
 //	│ 6 run      resume each task that was ready at the start, once   │
-//	└────────────────────────────────────────────────────────────────┘
+//	└─────────────────────────────────────────────────────────────────┘
 //
 // An idle loop blocks in phase 2 and uses no CPU. While there is always
 // more to do (ready tasks, posted work, due timers) the loop skips the
@@ -75,9 +75,10 @@
 //
 // Disk I/O, hashing and DNS run on the executor, a small pool of worker
 // goroutines (Submit, Blocking); results come back through Loop.Post,
-// which wakes the poller (eventfd or EVFILT_USER). Those workers and the
-// coroutines are the only goroutines the runtime has; after Run returns,
-// none is left, and neither is any fd it opened.
+// which wakes the poller (eventfd or EVFILT_USER). Those workers, the
+// coroutines and one goroutine per OnSignal (which turns Go's signal
+// channel into posts) are the only goroutines the runtime has; after Run
+// returns, none is left, and neither is any fd it opened.
 //
 // # Sockets
 //

@@ -270,6 +270,7 @@ func (l *Loop) takePosted() {
 		fn()
 	}
 	l.stats.Posted += uint64(len(batch))
+	l.sincePoll += len(batch) // a thread that keeps posting must not keep sockets waiting
 }
 
 // Stats returns the loop's counters. Call it on the loop thread (or after
