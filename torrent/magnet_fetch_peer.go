@@ -38,7 +38,11 @@ func metadataFrom(t *aio.Task, addr netip.AddrPort, infoHash, peerID [20]byte) (
 				return nil, err
 			}
 		case ourUTMetadataID:
-			if err := d.receive(msg.Payload); err != nil {
+			reply, err := d.receive(msg.Payload)
+			if err == nil && len(reply) > 0 {
+				err = c.Send(t, reply)
+			}
+			if err != nil {
 				return nil, err
 			}
 		}
@@ -76,7 +80,12 @@ type metadataDownload struct {
 	got      []bool // got[i]: piece i has arrived
 	received int    // how many of got are true
 	theirID  uint8  // the id the peer takes ut_metadata messages under
+	rejected int    // requests of theirs we answered with a reject
 }
+
+// maxRejects bounds the rejects sent on one connection: past it a peer's
+// requests go unanswered rather than turn us into its echo.
+const maxRejects = 64
 
 func (d *metadataDownload) complete() bool { return d.info != nil && d.received == len(d.got) }
 
@@ -105,33 +114,39 @@ func (d *metadataDownload) start(payload []byte) ([]byte, error) {
 }
 
 // receive takes one ut_metadata message. A data piece must fit the size
-// the handshake announced; a reject ends the download.
-func (d *metadataDownload) receive(payload []byte) error {
+// the handshake announced; a reject ends the download. A request of the
+// peer's (it is fetching too) is answered with a reject, as BEP 9 asks of
+// a peer that does not have the metadata: reply is that frame.
+func (d *metadataDownload) receive(payload []byte) (reply []byte, err error) {
 	if d.info == nil {
-		return errors.New("ut_metadata message before the extension handshake")
+		return nil, errors.New("ut_metadata message before the extension handshake")
 	}
 	m, err := peer.ParseMetadataMsg(payload)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	switch {
 	case m.Type == peer.MetadataReject:
-		return fmt.Errorf("peer rejected metadata piece %d", m.Piece)
-	case m.Type != peer.MetadataData:
-		return nil // requests to us: we have nothing to give yet
+		return nil, fmt.Errorf("peer rejected metadata piece %d", m.Piece)
+	case m.Type == peer.MetadataRequest:
+		if d.rejected >= maxRejects {
+			return nil, nil
+		}
+		d.rejected++
+		return peer.AppendMetadataMsg(nil, d.theirID, peer.MetadataMsg{Type: peer.MetadataReject, Piece: m.Piece}), nil
 	case m.TotalSize != len(d.info) || m.Piece >= len(d.got):
-		return fmt.Errorf("metadata piece %d of a %d-byte total, want %d bytes", m.Piece, m.TotalSize, len(d.info))
+		return nil, fmt.Errorf("metadata piece %d of a %d-byte total, want %d bytes", m.Piece, m.TotalSize, len(d.info))
 	}
 	begin := m.Piece * peer.MetadataPieceSize
 	if want := min(peer.MetadataPieceSize, len(d.info)-begin); len(m.Data) != want {
-		return fmt.Errorf("metadata piece %d has %d bytes, want %d", m.Piece, len(m.Data), want)
+		return nil, fmt.Errorf("metadata piece %d has %d bytes, want %d", m.Piece, len(m.Data), want)
 	}
 	if !d.got[m.Piece] {
 		d.got[m.Piece] = true
 		d.received++
 		copy(d.info[begin:], m.Data)
 	}
-	return nil
+	return nil, nil
 }
 
 // ourUTMetadataID is the extended message id we ask peers to send
