@@ -328,6 +328,7 @@ func (p *peerConn) handle(m peer.Message) error {
 		}
 		if s.wants(int(m.Index)) {
 			p.setInterested(true)
+			p.refill() // a peer that already unchoked us gets requests now
 		}
 		return p.checkBothSeeds()
 	case peer.Bitfield:
