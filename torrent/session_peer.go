@@ -1,6 +1,7 @@
 package torrent
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -79,9 +80,7 @@ func (s *Session) dialLoop(t *aio.Task) error {
 				s.dialFailed(addr, err)
 				return nil
 			}
-			got := s.runPeer(t, conn, hs, addr)
-			s.peerList.ended(addr, s.loop.Now(), got)
-			s.newPeers.Set() // its back-off has a new end
+			s.runPeer(t, conn, hs, addr)
 			return nil
 		})
 	}
@@ -173,6 +172,9 @@ type peerConn struct {
 	id     piece.PeerID
 	peerID [20]byte
 	addr   netip.AddrPort // where we dialled, to ban; zero for incoming
+	// outgoing: we dialled (else it connected to us). Of two connections
+	// with one peer, this decides which stays (oneConnectionPerPeer).
+	outgoing bool
 	conn   *peer.Conn
 	wake   *aio.Event // something is queued: the writer flushes
 
@@ -210,22 +212,24 @@ const (
 )
 
 // runPeer runs one connection until it fails or the session ends. A peer's
-// misbehaviour ends only this connection: the reason is logged. It
-// reports whether any block went either way, which is what tells the
-// peer list that the address is worth coming back to soon.
-func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr netip.AddrPort) (gotData bool) {
+// misbehaviour ends only this connection: the reason is logged. addr is
+// the address we dialled (zero for an incoming connection); the peer list
+// hears how the connection went when it ends.
+func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr netip.AddrPort) {
 	defer conn.Close()
-	defer func() {
-		st := conn.Stats()
-		gotData = st.Downloaded > 0 || st.Uploaded > 0
-	}()
 	if s.bannedIDs[hs.PeerID] {
+		if addr.IsValid() {
+			s.peerList.ban(addr)
+		}
+		return
+	}
+	if !s.oneConnectionPerPeer(hs.PeerID, addr) {
 		return
 	}
 	s.nextID++
 	now := s.loop.Now()
 	p := &peerConn{
-		connected: now, lastBlock: now,
+		connected: now, lastBlock: now, outgoing: addr.IsValid(),
 		s: s, id: s.nextID, peerID: hs.PeerID, addr: addr, conn: conn,
 		wake:      aio.NewEvent(),
 		amChoking: true, peerChoking: true,
@@ -248,11 +252,66 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 	if err := g.Wait(t); err != nil && !errors.Is(err, aio.ErrCanceled) {
 		s.client.cfg.Logf("%v", err) // the error names the peer
 	}
-	return
+}
+
+// oneConnectionPerPeer decides, for a new connection with the peer
+// whose id is theirs, whether it may run; addr is where we dialled (zero
+// if it dialled us). When both sides dial each other at once, each ends
+// up with two connections; closing "the second" would close both, since
+// each side sees a different one second. So both sides apply one rule:
+// the connection dialled by the lower peer id stays. If that is the new
+// one, the old one is closed (its tasks end); if it is the old one, or
+// both go the same way, the new one is refused, and the old one takes
+// over the address we dialled, so the peer list keeps it busy until that
+// connection ends.
+func (s *Session) oneConnectionPerPeer(theirs [20]byte, addr netip.AddrPort) bool {
+	var old *peerConn
+	for _, p := range s.peers {
+		if p.peerID == theirs {
+			old = p
+			break
+		}
+	}
+	if old == nil {
+		return true
+	}
+	outgoing := addr.IsValid()
+	weAreLower := bytes.Compare(s.client.cfg.PeerID[:], theirs[:]) < 0
+	if old.outgoing != outgoing && outgoing == weAreLower {
+		old.conn.Close()
+		return true
+	}
+	switch {
+	case !outgoing:
+	case !old.addr.IsValid():
+		old.addr = addr
+	case old.addr != addr: // the same peer at a second address
+		s.peerList.ended(addr, s.loop.Now(), false)
+	}
+	return false
+}
+
+// addrFree tells the peer list that p's connection ended, unless another
+// connection holds the same address (the one that won a duplicate).
+// Moving any payload either way makes it an address worth coming back to
+// soon; otherwise its back-off grows.
+func (s *Session) addrFree(p *peerConn) {
+	if !p.addr.IsValid() {
+		return
+	}
+	for _, q := range s.peers {
+		if q.addr == p.addr {
+			return
+		}
+	}
+	st := p.conn.Stats()
+	s.peerList.ended(p.addr, s.loop.Now(), st.Downloaded > 0 || st.Uploaded > 0)
+	s.newPeers.Set() // its back-off has a new end
 }
 
 func (s *Session) dropPeer(p *peerConn) {
 	delete(s.peers, p.id)
+	s.addrFree(p)
 	s.picker.PeerGone(p.id)
 	if !p.amChoking {
 		s.fillSlots()
