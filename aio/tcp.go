@@ -263,6 +263,8 @@ type TCPListener struct {
 
 // ListenTCP listens on addr (port 0 picks a free one; Addr tells which),
 // with SO_REUSEADDR so a restarted seeder can take its port back at once.
+// On [::] it takes IPv4 peers too, except on OpenBSD, which has no
+// v4-mapped addresses (listen on 0.0.0.0 as well there).
 func ListenTCP(s Spawner, addr netip.AddrPort) (*TCPListener, error) {
 	l := s.spawnLoop()
 	family, sa := sockaddr(addr)
@@ -271,6 +273,10 @@ func ListenTCP(s Spawner, addr netip.AddrPort) (*TCPListener, error) {
 		return nil, fmt.Errorf("listen %s: socket: %w", addr, err)
 	}
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+	if err := prepareBind(fd, family, sa); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("listen %s: bind: %w", addr, err)
