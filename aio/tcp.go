@@ -242,8 +242,18 @@ func (c *TCPConn) SetReadDeadline(at time.Time) { c.pd.readDeadline = c.pd.loopT
 // SetWriteDeadline is SetDeadline for writes only.
 func (c *TCPConn) SetWriteDeadline(at time.Time) { c.pd.writeDeadline = c.pd.loopTime(at) }
 
-// CloseWrite shuts down the sending side (the peer reads EOF).
-func (c *TCPConn) CloseWrite() error { return unix.Shutdown(c.pd.fd, unix.SHUT_WR) }
+// CloseWrite shuts down the sending side (the peer reads EOF). After
+// Close it returns ErrClosed: the fd number may already belong to another
+// socket, which shutdown(2) would cut off.
+func (c *TCPConn) CloseWrite() error {
+	if c.pd.closed {
+		return ErrClosed
+	}
+	if err := unix.Shutdown(c.pd.fd, unix.SHUT_WR); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
 
 // Close closes the connection. A task parked in Read or Write on it
 // returns ErrClosed.
