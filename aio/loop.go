@@ -223,16 +223,21 @@ func (l *Loop) runReady() {
 // Post schedules fn to run on the loop thread. It is the only Loop method
 // that is safe to call from other goroutines: executor workers use it to
 // deliver results, and so can tests, signal handlers and foreign code. It
-// returns ErrClosed once the loop has closed.
+// returns ErrClosed once the loop has closed; a nil error means fn will
+// run.
 func (l *Loop) Post(fn func()) error {
+	// closed is read under postMu, where shutdown sets it: a callback is
+	// either queued before the loop's last look at the queue, or refused.
+	l.postMu.Lock()
 	if l.closed.Load() {
+		l.postMu.Unlock()
 		return ErrClosed
 	}
-	l.postMu.Lock()
 	l.posted = append(l.posted, fn)
 	l.postMu.Unlock()
 	// One wake per batch: if one is already on its way, the loop will take
-	// this callback with it.
+	// this callback with it. A wake that races the loop's close finds the
+	// poller closed (netpoll.ErrClosed) and touches no fd.
 	if !l.postPending.Swap(true) {
 		if err := l.poller.Wake(); err != nil && !errors.Is(err, netpoll.ErrClosed) {
 			return fmt.Errorf("aio: post: %w", err)
