@@ -77,6 +77,16 @@ type options struct {
 // CPUs, at least 2).
 func WithWorkers(n int) Option { return func(o *options) { o.workers = n } }
 
+// defaultWorkers is the executor's size unless WithWorkers says otherwise:
+// one thread per CPU for hashing, and at least two so that one slow disk
+// or DNS call does not hold up every other job. Code that sizes its work
+// to the pool asks Loop.Workers rather than computing this again.
+func defaultWorkers() int { return max(2, runtime.NumCPU()) }
+
+// Workers is the number of executor threads the loop has (started or
+// not), for splitting blocking work into that many jobs.
+func (l *Loop) Workers() int { return l.exec.size }
+
 // WithVirtualTime gives the loop a clock that jumps: whenever no task is
 // ready, no I/O is pending at once and no executor job is out, time skips
 // to the next timer instead of sleeping. Tests of timeouts and retries then
@@ -86,7 +96,7 @@ func WithVirtualTime() Option { return func(o *options) { o.virtual = true } }
 // NewLoop creates a loop with its poller and executor. Run it with Run, on
 // the goroutine that is to become the loop thread.
 func NewLoop(opts ...Option) (*Loop, error) {
-	o := options{workers: max(2, runtime.NumCPU())}
+	o := options{workers: defaultWorkers()}
 	for _, fn := range opts {
 		fn(&o)
 	}
