@@ -14,7 +14,6 @@ type Future[T any] struct {
 	val     T
 	err     error
 	waiters []waiter
-	onDone  []func()
 	// retrieved is set once someone has looked at the result (debug mode
 	// reports failed tasks whose error nobody awaited).
 	retrieved bool
@@ -49,10 +48,6 @@ func (f *Future[T]) settle(v T, err error) {
 		w.wake(nil)
 	}
 	f.waiters = nil
-	for _, fn := range f.onDone {
-		fn()
-	}
-	f.onDone = nil
 }
 
 // Done reports whether the future has a result.
@@ -62,16 +57,6 @@ func (f *Future[T]) Done() bool { return f.done }
 func (f *Future[T]) Result() (T, error) {
 	f.retrieved = f.done
 	return f.val, f.err
-}
-
-// whenDone runs fn on the loop when the future completes (at once if it
-// already has).
-func (f *Future[T]) whenDone(fn func()) {
-	if f.done {
-		fn()
-		return
-	}
-	f.onDone = append(f.onDone, fn)
 }
 
 // Await suspends t until a is done and returns its result. If t is

@@ -51,9 +51,8 @@ type Task struct {
 	waitKind string // what the task parks on, for DumpTasks (see setWait)
 	waitArg  int64
 
-	body  func(t *Task) // until the first step, which makes the coroutine
-	err   error         // set when the function returns
-	onEnd []func()      // run on the loop when the task is done
+	body func(t *Task) // until the first step, which makes the coroutine
+	err  error         // set when the function returns
 
 	prev, next *Task // the loop's list of live tasks
 }
@@ -154,10 +153,6 @@ func (l *Loop) finish(t *Task) {
 		t.next.prev = t.prev
 	}
 	t.prev, t.next = nil, nil
-	for _, fn := range t.onEnd {
-		fn()
-	}
-	t.onEnd = nil
 }
 
 // run calls fn, turning a panic into the task's error.
