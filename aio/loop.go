@@ -76,6 +76,16 @@ type options struct {
 // CPUs, at least 2).
 func WithWorkers(n int) Option { return func(o *options) { o.workers = n } }
 
+// defaultWorkers is the executor's size unless WithWorkers says otherwise:
+// one thread per CPU for hashing, and at least two so that one slow disk
+// or DNS call does not hold up every other job. Code that sizes its work
+// to the pool asks Loop.Workers rather than computing this again.
+func defaultWorkers() int { return max(2, runtime.NumCPU()) }
+
+// Workers is the number of executor threads the loop has (started or
+// not), for splitting blocking work into that many jobs.
+func (l *Loop) Workers() int { return l.exec.size }
+
 // WithVirtualTime gives the loop a clock that jumps: whenever no task is
 // ready, no I/O is pending at once and no executor job is out, time skips
 // to the next timer instead of sleeping. Tests of timeouts and retries then
@@ -85,7 +95,7 @@ func WithVirtualTime() Option { return func(o *options) { o.virtual = true } }
 // NewLoop creates a loop with its poller and executor. Run it with Run, on
 // the goroutine that is to become the loop thread.
 func NewLoop(opts ...Option) (*Loop, error) {
-	o := options{workers: max(2, runtime.NumCPU())}
+	o := options{workers: defaultWorkers()}
 	for _, fn := range opts {
 		fn(&o)
 	}
@@ -237,16 +247,21 @@ func (l *Loop) runReady() {
 // Post schedules fn to run on the loop thread. It is the only Loop method
 // that is safe to call from other goroutines: executor workers use it to
 // deliver results, and so can tests, signal handlers and foreign code. It
-// returns ErrClosed once the loop has closed.
+// returns ErrClosed once the loop has closed; a nil error means fn will
+// run.
 func (l *Loop) Post(fn func()) error {
+	// closed is read under postMu, where shutdown sets it: a callback is
+	// either queued before the loop's last look at the queue, or refused.
+	l.postMu.Lock()
 	if l.closed.Load() {
+		l.postMu.Unlock()
 		return ErrClosed
 	}
-	l.postMu.Lock()
 	l.posted = append(l.posted, fn)
 	l.postMu.Unlock()
 	// One wake per batch: if one is already on its way, the loop will take
-	// this callback with it.
+	// this callback with it. A wake that races the loop's close finds the
+	// poller closed (netpoll.ErrClosed) and touches no fd.
 	if !l.postPending.Swap(true) {
 		if err := l.poller.Wake(); err != nil && !errors.Is(err, netpoll.ErrClosed) {
 			return fmt.Errorf("aio: post: %w", err)

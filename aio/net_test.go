@@ -7,7 +7,10 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"os/signal"
 	"runtime"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -210,12 +213,19 @@ func openFDs(t *testing.T) int {
 }
 
 // TestNoLeaks: after Run, no fd the loop opened and no goroutine it
-// started (coroutines, executor workers) is left, even when tasks were
-// still blocked in reads, sleeps and executor jobs at the end.
+// started (coroutines, executor workers, the signal goroutine) is left,
+// even when tasks were still blocked in reads, sleeps and executor jobs at
+// the end, and signals, the executor and Post were in use.
 func TestNoLeaks(t *testing.T) {
+	// os/signal starts a goroutine of its own, for the whole process, on
+	// the first Notify: let it start before counting.
+	signal.Stop(primeSignals())
 	runtime.GC()
 	fds, goroutines := openFDs(t), runtime.NumGoroutine()
 	_, err := aio.Run(func(t *aio.Task) (int, error) {
+		if err := useSignalsAndPost(t); err != nil {
+			return 0, err
+		}
 		ln, err := aio.ListenTCP(t, loopback4)
 		if err != nil {
 			return 0, err
@@ -233,6 +243,12 @@ func TestNoLeaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The loop's close joins the signal goroutine, so it is gone now, not
+	// merely on its way out. (Goroutines that have returned can still be
+	// counted for a moment, hence the wait below for the others.)
+	if stacks := goroutineStacks(); strings.Contains(stacks, "aio.OnSignal") {
+		t.Errorf("the signal goroutine outlived Run:\n%s", stacks)
+	}
 	if got := openFDs(t); got != fds {
 		t.Errorf("open fds: %d after Run, %d before", got, fds)
 	}
@@ -244,6 +260,42 @@ func TestNoLeaks(t *testing.T) {
 		buf := make([]byte, 1<<16)
 		t.Errorf("goroutines: %d after Run, %d before\n%s", got, goroutines, buf[:runtime.Stack(buf, true)])
 	}
+}
+
+// useSignalsAndPost starts a signal handler, delivers it a signal, and
+// posts to the loop from an executor thread, leaving the handler for the
+// loop's close to stop.
+func useSignalsAndPost(t *aio.Task) error {
+	l := t.Loop()
+	got := aio.NewFuture[os.Signal](l)
+	aio.OnSignal(l, func(s os.Signal) {
+		if !got.Done() {
+			got.Resolve(s)
+		}
+	}, syscall.SIGUSR1)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
+		return err
+	}
+	if s, err := aio.AwaitTimeout(t, got, 5*time.Second); err != nil || s != syscall.SIGUSR1 {
+		return fmt.Errorf("signal handler got %v, %v; want SIGUSR1", s, err)
+	}
+	posted := aio.NewFuture[int](l)
+	if _, err := aio.Blocking(t, func() (int, error) { return 0, l.Post(func() { posted.Resolve(1) }) }); err != nil {
+		return err
+	}
+	_, err := aio.AwaitTimeout(t, posted, 5*time.Second)
+	return err
+}
+
+func primeSignals() chan os.Signal {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGUSR2)
+	return ch
+}
+
+func goroutineStacks() string {
+	buf := make([]byte, 1<<20)
+	return string(buf[:runtime.Stack(buf, true)])
 }
 
 func TestDualStackListenerUnmapsIPv4Peers(t *testing.T) {

@@ -46,9 +46,14 @@ func (l *Loop) shutdown() error {
 	for _, fn := range l.onClose {
 		fn()
 	}
-	l.closed.Store(true)
+	l.postMu.Lock()
+	l.closed.Store(true) // under postMu: see Post
+	l.postMu.Unlock()
 	l.exec.close()
-	l.takePosted() // results of the last jobs: nobody waits, but drop them here
+	// Run what was posted before the close, even callbacks whose Post has
+	// not yet raised postPending: Post promised they would run.
+	l.postPending.Store(true)
+	l.takePosted()
 	for fd, pd := range l.fds {
 		if pd != nil {
 			pd.close()

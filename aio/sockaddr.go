@@ -1,6 +1,7 @@
 package aio
 
 import (
+	"fmt"
 	"net/netip"
 
 	"golang.org/x/sys/unix"
@@ -35,4 +36,17 @@ func localAddr(fd int) netip.AddrPort {
 		return netip.AddrPort{}
 	}
 	return addrPort(sa)
+}
+
+// prepareBind readies a fresh socket for bind: one for [::] is made
+// dual-stack where the system allows it (see dualStack).
+func prepareBind(fd, family int, sa unix.Sockaddr) error {
+	sa6, ok := sa.(*unix.SockaddrInet6)
+	if !ok || family != unix.AF_INET6 || sa6.Addr != [16]byte{} {
+		return nil
+	}
+	if err := dualStack(fd); err != nil {
+		return fmt.Errorf("IPV6_V6ONLY off: %w", err)
+	}
+	return nil
 }

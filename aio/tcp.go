@@ -228,8 +228,18 @@ func (c *TCPConn) SetReadDeadline(at time.Time) { c.pd.readDeadline = c.pd.loopT
 // SetWriteDeadline is SetDeadline for writes only.
 func (c *TCPConn) SetWriteDeadline(at time.Time) { c.pd.writeDeadline = c.pd.loopTime(at) }
 
-// CloseWrite shuts down the sending side (the peer reads EOF).
-func (c *TCPConn) CloseWrite() error { return unix.Shutdown(c.pd.fd, unix.SHUT_WR) }
+// CloseWrite shuts down the sending side (the peer reads EOF). After
+// Close it returns ErrClosed: the fd number may already belong to another
+// socket, which shutdown(2) would cut off.
+func (c *TCPConn) CloseWrite() error {
+	if c.pd.closed {
+		return ErrClosed
+	}
+	if err := unix.Shutdown(c.pd.fd, unix.SHUT_WR); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
 
 // Close closes the connection. A task parked in Read or Write on it
 // returns ErrClosed.
@@ -249,6 +259,8 @@ type TCPListener struct {
 
 // ListenTCP listens on addr (port 0 picks a free one; Addr tells which),
 // with SO_REUSEADDR so a restarted seeder can take its port back at once.
+// On [::] it takes IPv4 peers too, except on OpenBSD, which has no
+// v4-mapped addresses (listen on 0.0.0.0 as well there).
 func ListenTCP(s Spawner, addr netip.AddrPort) (*TCPListener, error) {
 	l := s.spawnLoop()
 	family, sa := sockaddr(addr)
@@ -257,6 +269,10 @@ func ListenTCP(s Spawner, addr netip.AddrPort) (*TCPListener, error) {
 		return nil, fmt.Errorf("listen %s: socket: %w", addr, err)
 	}
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+	if err := prepareBind(fd, family, sa); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("listen %s: bind: %w", addr, err)

@@ -14,13 +14,18 @@ type UDPConn struct {
 	local netip.AddrPort
 }
 
-// ListenUDP binds a UDP socket to addr (port 0 picks a free one).
+// ListenUDP binds a UDP socket to addr (port 0 picks a free one). On [::]
+// it is dual-stack as ListenTCP's sockets are.
 func ListenUDP(s Spawner, addr netip.AddrPort) (*UDPConn, error) {
 	l := s.spawnLoop()
 	family, sa := sockaddr(addr)
 	fd, err := socket(family, unix.SOCK_DGRAM)
 	if err != nil {
 		return nil, fmt.Errorf("udp %s: socket: %w", addr, err)
+	}
+	if err := prepareBind(fd, family, sa); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("udp %s: %w", addr, err)
 	}
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)

@@ -2,7 +2,6 @@ package metainfo
 
 import (
 	"fmt"
-	"runtime"
 
 	"github.com/aiotorrent/aiotorrent/aio"
 )
@@ -54,8 +53,7 @@ func hashParallel(t *aio.Task, p *createPlan, progress func(done, total int)) ([
 		first, count int
 		fut          *aio.Future[[][20]byte]
 	}
-	// aio's default pool size; the loop does not report its own.
-	maxInFlight := 2 * max(2, runtime.NumCPU())
+	maxInFlight := 2 * t.Loop().Workers()
 	hashes := make([][20]byte, p.numPieces)
 	var inFlight []chunk
 	next, done := 0, 0

@@ -37,5 +37,10 @@
 // NetBSD and OpenBSD. Wait consumes the wakeup itself and does not report it
 // as an event; the caller learns of it by Wait returning.
 //
+// Wake may race Close (a worker finishing a job while the loop shuts
+// down). Close waits for Wakes in progress, and a Wake after Close returns
+// ErrClosed without touching a descriptor: otherwise it could write into
+// whatever file took the closed eventfd's or pipe's number.
+//
 // EINTR is retried inside Wait with the time that is left.
 package netpoll

@@ -2,6 +2,7 @@ package netpoll
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,9 +12,13 @@ import (
 // Poller is the epoll backend. One epoll instance, plus an eventfd
 // registered in it for Wake.
 type Poller struct {
-	epfd    int
-	wakefd  int
-	closed  atomic.Bool
+	epfd   int
+	wakefd int
+	closed atomic.Bool
+	// wakeMu keeps the eventfd open while a Wake writes to it: Wake holds
+	// it shared, Close exclusively. A Wake that only checked closed could
+	// otherwise write into another file that took the number after Close.
+	wakeMu  sync.RWMutex
 	scratch []unix.EpollEvent // reused by Wait: no allocation per call
 }
 
@@ -141,8 +146,11 @@ func (p *Poller) drainWake() {
 }
 
 // Wake makes a Wait in progress (or the next one) return. It is safe to
-// call from any goroutine, any number of times.
+// call from any goroutine, any number of times, and during or after Close
+// (then it returns ErrClosed and touches no fd).
 func (p *Poller) Wake() error {
+	p.wakeMu.RLock()
+	defer p.wakeMu.RUnlock()
 	if p.closed.Load() {
 		return ErrClosed
 	}
@@ -154,9 +162,12 @@ func (p *Poller) Wake() error {
 	return nil
 }
 
-// Close releases the epoll instance and the eventfd. It does not close the
-// registered fds; they belong to the caller.
+// Close releases the epoll instance and the eventfd, after any Wake in
+// progress has finished with it. It does not close the registered fds;
+// they belong to the caller.
 func (p *Poller) Close() error {
+	p.wakeMu.Lock()
+	defer p.wakeMu.Unlock()
 	if p.closed.Swap(true) {
 		return ErrClosed
 	}

@@ -4,6 +4,7 @@ package netpoll
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,9 +14,14 @@ import (
 // Poller is the kqueue backend. kqueue reports read and write readiness as
 // separate events (one per filter), so one fd may appear twice in a Wait.
 type Poller struct {
-	kq      int
-	wake    waker // EVFILT_USER or a self-pipe, see kqueue_wake_*.go
-	closed  atomic.Bool
+	kq     int
+	wake   waker // EVFILT_USER or a self-pipe, see kqueue_wake_*.go
+	closed atomic.Bool
+	// wakeMu keeps the kqueue and the wake pipe open while a Wake uses
+	// them: Wake holds it shared, Close exclusively. A Wake that only
+	// checked closed could otherwise trigger or write into another file
+	// that took the number after Close.
+	wakeMu  sync.RWMutex
 	scratch []unix.Kevent_t
 }
 
@@ -134,16 +140,22 @@ func (p *Poller) translate(raw []unix.Kevent_t, events []Event) int {
 }
 
 // Wake makes a Wait in progress (or the next one) return. Safe from any
-// goroutine.
+// goroutine, also during or after Close (then it returns ErrClosed and
+// touches no fd).
 func (p *Poller) Wake() error {
+	p.wakeMu.RLock()
+	defer p.wakeMu.RUnlock()
 	if p.closed.Load() {
 		return ErrClosed
 	}
 	return p.wake.wake(p.kq)
 }
 
-// Close releases the kqueue. Registered fds belong to the caller.
+// Close releases the kqueue, after any Wake in progress has finished with
+// it. Registered fds belong to the caller.
 func (p *Poller) Close() error {
+	p.wakeMu.Lock()
+	defer p.wakeMu.Unlock()
 	if p.closed.Swap(true) {
 		return ErrClosed
 	}

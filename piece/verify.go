@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -97,8 +96,7 @@ type checkRun struct {
 // on two cores against 85% for this: every hand-off waits for the loop
 // thread to get a CPU back from the hashing workers.
 func Check(t *aio.Task, s *Storage, progress func(done, total int)) (*Bitfield, error) {
-	// aio's executor has max(2, NumCPU) workers by default.
-	return check(t, s, progress, max(2, runtime.NumCPU()), 0)
+	return check(t, s, progress, t.Loop().Workers(), 0)
 }
 
 // check is Check with the number of jobs and the pieces per claim (0 for

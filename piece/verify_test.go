@@ -145,3 +145,34 @@ func TestCheckCanceled(t *testing.T) {
 		t.Errorf("cancelled Check = %v, want aio.ErrCanceled", err)
 	}
 }
+
+// TestCheckSplitsIntoTheLoopsWorkers: Check sized its jobs from NumCPU
+// (as aio's default pool does) instead of asking the loop, so on a loop
+// given another number of workers it queued more jobs than there were
+// threads to run them. With one worker it must submit one hashing job
+// (plus the one that looks for missing files).
+func TestCheckSplitsIntoTheLoopsWorkers(t *testing.T) {
+	const pl = 16 * kib
+	// Four claims' worth of pieces (checkClaimBytes each), none on disk.
+	n := 4 * checkClaimBytes / pl
+	l := Layout{PieceLength: pl, Length: int64(n) * pl, Files: files("a", n*pl), Hashes: make([][20]byte, n)}
+	s, err := OpenStorage(t.TempDir(), l, StorageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	loop, err := aio.NewLoop(aio.WithWorkers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := aio.Spawn(loop, "check", func(t *aio.Task) (*Bitfield, error) { return Check(t, s, nil) })
+	if err := loop.Run(h.Task()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Result(); err != nil {
+		t.Fatal(err)
+	}
+	if got := loop.Stats().ExecJobs; got != 2 {
+		t.Errorf("Check on a one-worker loop ran %d executor jobs, want 2 (missing files, then one hashing job)", got)
+	}
+}

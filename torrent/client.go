@@ -15,6 +15,11 @@ type ClientConfig struct {
 	// ListenAddr is where incoming peers connect (default 0.0.0.0:6881).
 	// Port 0 picks a free port.
 	ListenAddr netip.AddrPort
+	// ExtraListenAddrs are further addresses that take peers, each on
+	// the port ListenAddr got when its own port is 0. The CLI needs one
+	// on OpenBSD, where [::] takes no IPv4 peers, to listen on 0.0.0.0
+	// as well.
+	ExtraListenAddrs []netip.AddrPort
 	// PeerID is ours; zero means a fresh Azureus-style id.
 	PeerID [20]byte
 	// MaxPeers caps connections per torrent (default 50).
@@ -70,12 +75,12 @@ func defaultInt(v, def int) int {
 	return v
 }
 
-// Client is one BitTorrent node: a peer id, one listening socket, and the
+// Client is one BitTorrent node: a peer id, its listening sockets, and the
 // sessions (torrents) it serves. Incoming connections are routed to a
 // session by the info-hash in their handshake.
 type Client struct {
 	cfg      ClientConfig
-	ln       *aio.TCPListener
+	lns      []*aio.TCPListener // lns[0] listens on ListenAddr
 	sessions map[[20]byte]*Session
 	halfOpen *aio.Semaphore
 	conns    *aio.Semaphore // MaxConns: held by every dial and connection
@@ -84,17 +89,17 @@ type Client struct {
 	down, up *tokenBucket
 }
 
-// NewClient opens the listening socket. Run must then run as a task to
+// NewClient opens the listening sockets. Run must then run as a task to
 // accept connections.
 func NewClient(s aio.Spawner, cfg ClientConfig) (*Client, error) {
 	cfg.setDefaults()
-	ln, err := aio.ListenTCP(s, cfg.ListenAddr)
+	lns, err := listenAll(s, cfg.ListenAddr, cfg.ExtraListenAddrs)
 	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
+		return nil, err
 	}
 	c := &Client{
 		cfg:      cfg,
-		ln:       ln,
+		lns:      lns,
 		sessions: make(map[[20]byte]*Session),
 		halfOpen: aio.NewSemaphore(cfg.MaxHalfOpen),
 		conns:    aio.NewSemaphore(cfg.MaxConns),
@@ -109,32 +114,73 @@ func NewClient(s aio.Spawner, cfg ClientConfig) (*Client, error) {
 	return c, nil
 }
 
-// Addr is the address the client listens on.
-func (c *Client) Addr() netip.AddrPort { return c.ln.Addr() }
+// listenAll opens the listener on addr, then one on each extra address
+// (port 0: addr's port), and closes them all if one fails.
+func listenAll(s aio.Spawner, addr netip.AddrPort, extra []netip.AddrPort) ([]*aio.TCPListener, error) {
+	var lns []*aio.TCPListener
+	for i, a := range append([]netip.AddrPort{addr}, extra...) {
+		if i > 0 && a.Port() == 0 {
+			a = netip.AddrPortFrom(a.Addr(), lns[0].Addr().Port())
+		}
+		ln, err := aio.ListenTCP(s, a)
+		if err != nil {
+			for _, ln := range lns {
+				ln.Close()
+			}
+			return nil, fmt.Errorf("client: %w", err)
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
+}
+
+// Addr is the address the client listens on (ListenAddr's listener).
+func (c *Client) Addr() netip.AddrPort { return c.lns[0].Addr() }
 
 // PeerID is the client's peer id.
 func (c *Client) PeerID() [20]byte { return c.cfg.PeerID }
 
 // Close stops listening.
-func (c *Client) Close() error { return c.ln.Close() }
+func (c *Client) Close() error {
+	var first error
+	for _, ln := range c.lns {
+		if err := ln.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
 
-// Run accepts incoming connections until t is cancelled or the listener
-// closes. Each connection's handshake runs in its own task, bounded in
+// Run accepts incoming connections until t is cancelled or the listeners
+// close. Each connection's handshake runs in its own task, bounded in
 // number (MaxHalfOpen) and in time (HandshakeTimeout).
 func (c *Client) Run(t *aio.Task) error {
 	g := aio.NewGroup(t)
 	defer g.Wait(t)
 	defer g.Cancel()
-	for {
-		conn, err := c.ln.Accept(t)
-		if errors.Is(err, aio.ErrCanceled) || errors.Is(err, aio.ErrClosed) {
+	for _, ln := range c.lns[1:] {
+		g.Go("accept "+ln.Addr().String(), func(t *aio.Task) error {
+			c.accept(t, g, ln)
 			return nil
+		})
+	}
+	c.accept(t, g, c.lns[0])
+	return nil
+}
+
+// accept takes connections from ln until t is cancelled or ln closes, and
+// starts each one's handshake in g.
+func (c *Client) accept(t *aio.Task, g *aio.Group, ln *aio.TCPListener) {
+	for {
+		conn, err := ln.Accept(t)
+		if errors.Is(err, aio.ErrCanceled) || errors.Is(err, aio.ErrClosed) {
+			return
 		}
 		if err != nil {
 			// EMFILE and friends: wait a moment rather than spin.
 			c.cfg.Logf("accept: %v", err)
 			if err := aio.Sleep(t, 100*time.Millisecond); err != nil {
-				return nil
+				return
 			}
 			continue
 		}

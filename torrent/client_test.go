@@ -1,12 +1,15 @@
 package torrent
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/peer"
 )
 
 // TestClientMaxConns: a seeder whose client takes at most two connections
@@ -154,3 +157,51 @@ func TestClientHandshakeLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestClientTakesPeersOnExtraListenAddrs: on OpenBSD a [::] listener
+// hears no IPv4 peers, so the CLI gives the client a second listener on
+// 0.0.0.0. Here the first listens on [::1], the second on 127.0.0.1 with
+// port 0 (meaning the first's port); a handshake that arrives over IPv4
+// must reach the client (it answers an unknown info-hash by hanging up
+// and logging it).
+func TestClientTakesPeersOnExtraListenAddrs(t *testing.T) {
+	var logged []string
+	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+		c, err := NewClient(at, ClientConfig{
+			ListenAddr:       netip.MustParseAddrPort("[::1]:0"),
+			ExtraListenAddrs: []netip.AddrPort{loopback},
+			Logf:             func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) },
+		})
+		if err != nil {
+			return struct{}{}, errNoIPv6
+		}
+		defer c.Close()
+		aio.Spawn(at, "listener", func(t *aio.Task) (struct{}, error) { return struct{}{}, c.Run(t) })
+		v4 := netip.AddrPortFrom(loopback.Addr(), c.Addr().Port())
+		conn, err := aio.DialTCP(at, v4, time.Second)
+		if err != nil {
+			return struct{}{}, fmt.Errorf("dial the extra listener at %v: %w", v4, err)
+		}
+		defer conn.Close()
+		hs := peer.AppendHandshake(nil, peer.Handshake{InfoHash: [20]byte{1, 2, 3}})
+		if err := conn.WriteAll(at, hs); err != nil {
+			return struct{}{}, err
+		}
+		conn.SetDeadline(at.Loop().Now().Add(5 * time.Second))
+		if n, err := conn.Read(at, make([]byte, 1)); n != 0 || err == nil {
+			return struct{}{}, fmt.Errorf("read %d bytes, %v; want the connection closed", n, err)
+		}
+		return struct{}{}, nil
+	})
+	if err == errNoIPv6 {
+		t.Skip("no IPv6 loopback")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logged) != 1 || !strings.Contains(logged[0], "unknown info-hash 0102030000") {
+		t.Fatalf("client logged %q, want one line about the unknown info-hash", logged)
+	}
+}
+
+var errNoIPv6 = errors.New("no IPv6 loopback")

@@ -69,12 +69,13 @@ func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error)
 	}
 	var firstErr error
 	for port := plan.port; port <= plan.port+10 && port < 65536; port++ {
-		// [::] takes IPv6 and IPv4 peers alike (a dual-stack socket); on a
+		// [::] takes IPv6 and IPv4 peers alike (see peerListenAddrs); on a
 		// machine without IPv6, 0.0.0.0 takes the IPv4 ones.
-		cfg.ListenAddr = netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(port))
+		cfg.ListenAddr, cfg.ExtraListenAddrs = peerListenAddrs(uint16(port))
 		c, err := torrent.NewClient(t, cfg)
 		if err != nil && !errors.Is(err, syscall.EADDRINUSE) {
 			cfg.ListenAddr = netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(port))
+			cfg.ExtraListenAddrs = nil
 			c, err = torrent.NewClient(t, cfg)
 		}
 		if err == nil {
