@@ -134,9 +134,13 @@ func TestBadExtensionMessages(t *testing.T) {
 	}
 }
 
+// FuzzExtension parses arbitrary bytes as a ut_metadata message and as an
+// extension handshake: failures wrap ErrBadExtension, and whatever parses
+// re-encodes to something that parses back to the same value.
 func FuzzExtension(f *testing.F) {
 	f.Add([]byte("d8:msg_typei1e5:piecei0e10:total_sizei5eeabcde"))
 	f.Add([]byte("d1:md11:ut_metadatai3ee13:metadata_sizei31235ee"))
+	f.Add([]byte("d1:md6:ut_pexi1ee1:pi6881e4:reqqi250e1:v3:abc6:yourip4:abcde"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if m, err := ParseMetadataMsg(b); err == nil {
 			round := AppendMetadataMsg(nil, 1, m)
@@ -147,7 +151,23 @@ func FuzzExtension(f *testing.F) {
 			if _, err := ParseMetadataMsg(msg.Payload); err != nil {
 				t.Fatalf("re-encoded message does not decode: %v", err)
 			}
+		} else if !errors.Is(err, ErrBadExtension) {
+			t.Fatalf("ParseMetadataMsg: got %v, want ErrBadExtension", err)
 		}
-		ParseExtHandshake(b)
+		h, err := ParseExtHandshake(b)
+		if err != nil {
+			if !errors.Is(err, ErrBadExtension) {
+				t.Fatalf("ParseExtHandshake: got %v, want ErrBadExtension", err)
+			}
+			return
+		}
+		if h.P < 0 || h.P > 65535 || h.Reqq < 0 || (h.YourIP != nil && len(h.YourIP) != 4 && len(h.YourIP) != 16) {
+			t.Fatalf("accepted %+v", h)
+		}
+		frame := AppendExtHandshake(nil, h)
+		got, err := ParseExtHandshake(frame[6:])
+		if err != nil || !equalExtHandshake(got, h) {
+			t.Fatalf("parse(encode(%+v)) = %+v, %v", h, got, err)
+		}
 	})
 }
