@@ -169,7 +169,8 @@ func appendFlagsKey(dst []byte, key string, m PexMsg, v4 bool, n int) []byte {
 
 // ParsePexMsg decodes a ut_pex payload, which must be one bencoded
 // dictionary and at most MaxPexMessage bytes; unknown keys are ignored.
-// A compact list whose length is not a whole number of peers is an error.
+// A known key whose value is not a string, or a compact list whose length
+// is not a whole number of peers, is an error.
 //
 // The rest is lenient, because PEX only suggests addresses to dial. Flags
 // are advisory too, so an added.f shorter than its list leaves the peers
