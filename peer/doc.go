@@ -1,7 +1,10 @@
 // Package peer speaks the BitTorrent peer wire protocol: the handshake
 // (BEP 3), the framed messages of BEP 3, the port message of BEP 5, the fast
-// extension's messages (BEP 6) and the envelope of the extension protocol
-// (BEP 10) with BEP 9's ut_metadata (extension.go).
+// extension's messages and allowed fast set (BEP 6, fast.go), the envelope
+// of the extension protocol and its handshake (BEP 10) with BEP 9's
+// ut_metadata (extension.go), and BEP 11's peer exchange: the ut_pex codec
+// (pex.go) and PexState, which turns the connected peers into the diffs
+// each peer is sent (pex_state.go).
 //
 // # Architecture
 //

@@ -2,6 +2,7 @@ package peer_test
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/aiotorrent/aiotorrent/peer"
 )
@@ -64,4 +65,31 @@ func ExampleReserved() {
 	// Output:
 	// true false
 	// 68
+}
+
+// A session keeps one PexState per peer that speaks ut_pex and, once a
+// minute, sends it what changed among the connected peers.
+func ExamplePexState() {
+	theirID := uint8(2) // from their extension handshake's m["ut_pex"]
+	var st peer.PexState
+	connected := map[netip.AddrPort]peer.PexFlags{
+		netip.MustParseAddrPort("192.0.2.1:6881"):     peer.PexReachable,
+		netip.MustParseAddrPort("[2001:db8::9]:6881"): peer.PexSeed | peer.PexReachable,
+	}
+	for minute := range 3 {
+		if minute == 2 {
+			delete(connected, netip.MustParseAddrPort("192.0.2.1:6881"))
+		}
+		m, ok := st.Update(connected)
+		if !ok {
+			fmt.Printf("minute %d: nothing to send\n", minute)
+			continue
+		}
+		frame := peer.AppendPexMsg(nil, theirID, m)
+		fmt.Printf("minute %d: %d bytes, added %v, dropped %v\n", minute, len(frame), m.Added, m.Dropped)
+	}
+	// Output:
+	// minute 0: 88 bytes, added [192.0.2.1:6881 [2001:db8::9]:6881], dropped []
+	// minute 1: nothing to send
+	// minute 2: 45 bytes, added [], dropped [192.0.2.1:6881]
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/anacrolix/torrent/bencode"
 )
@@ -46,12 +47,38 @@ const (
 // ErrBadExtension is wrapped by every error decoding BEP 9/10 messages.
 var ErrBadExtension = errors.New("bad extension message")
 
-// ExtHandshake is the BEP 10 handshake dictionary (the keys we use).
+// ExtHandshake is the BEP 10 handshake dictionary (the keys we use). Zero
+// fields are left out when encoding and mean "not sent" when decoding.
 type ExtHandshake struct {
 	M            map[string]int `bencode:"m"`
 	V            string         `bencode:"v,omitempty"`
 	MetadataSize int            `bencode:"metadata_size,omitempty"`
-	Reqq         int            `bencode:"reqq,omitempty"`
+	// Reqq is how many requests the sender queues without dropping any
+	// (libtorrent: 250). Read it through RequestQueue.
+	Reqq int `bencode:"reqq,omitempty"`
+	// P is the sender's TCP listen port: the port to give out in PEX for a
+	// peer that connected to us from an ephemeral one.
+	P int `bencode:"p,omitempty"`
+	// YourIP is the address the sender sees the receiver at, 4 or 16
+	// bytes, without a port: a hint at our external address.
+	YourIP []byte `bencode:"yourip,omitempty"`
+}
+
+// RequestQueue is how many requests to keep out to the peer: its reqq
+// clamped to [1, max] (a huge reqq is the peer's claim, not our budget),
+// or def if it sent none.
+func (h ExtHandshake) RequestQueue(def, max int) int {
+	if h.Reqq <= 0 {
+		return def
+	}
+	return min(h.Reqq, max)
+}
+
+// YourAddr returns YourIP as an address (an IPv4-mapped one unmapped), and
+// false if the peer sent none.
+func (h ExtHandshake) YourAddr() (netip.Addr, bool) {
+	a, ok := netip.AddrFromSlice(h.YourIP)
+	return a.Unmap(), ok
 }
 
 // AppendExtHandshake appends a whole extended-handshake frame.
@@ -64,7 +91,11 @@ func AppendExtHandshake(dst []byte, h ExtHandshake) []byte {
 }
 
 // ParseExtHandshake decodes the payload of an extended message with ext id
-// 0. Unknown keys are ignored, as BEP 10 requires.
+// 0. Unknown keys are ignored, as BEP 10 requires. An extension id outside
+// 0..255, a metadata_size over MaxMetadataSize, a p outside 0..65535 or a
+// negative reqq is an error. A yourip that is neither 4 nor 16 bytes is
+// dropped rather than failing the handshake: it is only a hint, and the
+// rest of the dictionary is still good.
 func ParseExtHandshake(payload []byte) (ExtHandshake, error) {
 	var h ExtHandshake
 	if err := bencode.Unmarshal(payload, &h); err != nil {
@@ -75,8 +106,16 @@ func ParseExtHandshake(payload []byte) (ExtHandshake, error) {
 			return ExtHandshake{}, fmt.Errorf("extension handshake: %q has id %d: %w", name, id, ErrBadExtension)
 		}
 	}
-	if h.MetadataSize < 0 || h.MetadataSize > MaxMetadataSize {
+	switch {
+	case h.MetadataSize < 0 || h.MetadataSize > MaxMetadataSize:
 		return ExtHandshake{}, fmt.Errorf("extension handshake: metadata_size %d: %w", h.MetadataSize, ErrBadExtension)
+	case h.P < 0 || h.P > 65535:
+		return ExtHandshake{}, fmt.Errorf("extension handshake: p %d: %w", h.P, ErrBadExtension)
+	case h.Reqq < 0:
+		return ExtHandshake{}, fmt.Errorf("extension handshake: reqq %d: %w", h.Reqq, ErrBadExtension)
+	}
+	if len(h.YourIP) != 4 && len(h.YourIP) != 16 {
+		h.YourIP = nil
 	}
 	return h, nil
 }

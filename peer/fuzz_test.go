@@ -3,6 +3,7 @@ package peer
 import (
 	"bytes"
 	"errors"
+	"net/netip"
 	"testing"
 )
 
@@ -165,4 +166,58 @@ func FuzzHandshake(f *testing.F) {
 			t.Fatalf("parse(encode(%+v)) = %+v, %v", h, got, err)
 		}
 	})
+}
+
+// FuzzParsePex parses arbitrary bytes as a ut_pex payload: failures wrap
+// ErrBadExtension, what parses keeps ParsePexMsg's promises (a flag per
+// added peer, no undialable or IPv4-mapped address, the per-family caps),
+// and re-encodes to a frame that parses back to the same message.
+func FuzzParsePex(f *testing.F) {
+	f.Add([]byte("d5:added6:\x01\x02\x03\x04\x1a\xe17:added.f1:\x127:dropped0:e"))
+	f.Add([]byte("d6:added618:" + ip6 + "\xc8\xd58:added6.f0:8:dropped618:" + ip6 + "\x00\x01e"))
+	f.Add([]byte("d6:added618:\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x0b\x0c\x0d\x0e\x00\x07e"))
+	f.Add([]byte("d5:added6:\x00\x00\x00\x00\x00\x011:xli1eee"))
+	f.Add([]byte("le"))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		m, err := ParsePexMsg(payload)
+		if err != nil {
+			if !errors.Is(err, ErrBadExtension) {
+				t.Fatalf("got %v, want ErrBadExtension", err)
+			}
+			return
+		}
+		checkPexInvariants(t, m)
+		frame := AppendPexMsg(nil, 9, m)
+		msg, n, err := ParseMessage(frame, Limits{MaxExtended: MaxPexMessage + 1})
+		if err != nil || n != len(frame) || msg.ExtID != 9 {
+			t.Fatalf("re-encoded frame: %v, n = %d of %d, %v", msg, n, len(frame), err)
+		}
+		got, err := ParsePexMsg(msg.Payload)
+		if err != nil || !equalPex(got, m) {
+			t.Fatalf("parse(encode(%+v)) = %+v, %v", m, got, err)
+		}
+	})
+}
+
+func checkPexInvariants(t *testing.T, m PexMsg) {
+	if len(m.Flags) != len(m.Added) {
+		t.Fatalf("%d flags for %d added peers", len(m.Flags), len(m.Added))
+	}
+	for _, list := range [][]netip.AddrPort{m.Added, m.Dropped} {
+		var n4, n6 int
+		for _, ap := range list {
+			a := ap.Addr()
+			if ap.Port() == 0 || a.IsUnspecified() || a.Is4In6() || a.Zone() != "" {
+				t.Fatalf("kept %v", ap)
+			}
+			if a.Is4() {
+				n4++
+			} else {
+				n6++
+			}
+		}
+		if n4 > MaxPexPeers || n6 > MaxPexPeers {
+			t.Fatalf("%d IPv4 and %d IPv6 peers in one list, limit %d each", n4, n6, MaxPexPeers)
+		}
+	}
 }
