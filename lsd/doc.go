@@ -1,0 +1,2 @@
+// Package lsd is BEP 14 Local Service Discovery.
+package lsd
