@@ -174,6 +174,7 @@ type Session struct {
 
 	corruptUploads bool            // tests: send every block with a flipped byte
 	onVerify       func(piece int) // tests: called as a piece's check is submitted
+	pexInterval    time.Duration   // between two ut_pex messages to a peer (tests shorten it)
 }
 
 // ErrIncomplete is returned by Run with RequireComplete when data is
@@ -210,23 +211,24 @@ func (c *Client) Add(m *metainfo.Torrent, opts SessionOptions) (*Session, error)
 	}
 	picker.SetSequential(opts.Sequential)
 	s := &Session{
-		client:    c,
-		meta:      m,
-		opts:      opts,
-		picker:    picker,
-		addrs:     aio.NewQueue[netip.AddrPort](1024),
-		peerList:  newPeerList(defaultMaxPeerList),
-		newPeers:  aio.NewEvent(),
-		slots:     aio.NewSemaphore(c.cfg.MaxPeers),
-		dialing:   aio.NewSemaphore(c.cfg.MaxDialing),
-		complete:  aio.NewEvent(),
-		peers:     make(map[piece.PeerID]*peerConn),
-		bannedIDs: make(map[[20]byte]bool),
-		pieces:    make(map[int]*pieceBuf),
-		maxBufs:   maxActive,
-		suspect:   make(map[int][]blockRecord),
-		cache:     newReadCache(opts.ReadCacheBytes, m.PieceLength),
-		wanted:    wanted,
+		client:      c,
+		meta:        m,
+		opts:        opts,
+		picker:      picker,
+		addrs:       aio.NewQueue[netip.AddrPort](1024),
+		peerList:    newPeerList(defaultMaxPeerList),
+		pexInterval: defaultPexInterval,
+		newPeers:    aio.NewEvent(),
+		slots:       aio.NewSemaphore(c.cfg.MaxPeers),
+		dialing:     aio.NewSemaphore(c.cfg.MaxDialing),
+		complete:    aio.NewEvent(),
+		peers:       make(map[piece.PeerID]*peerConn),
+		bannedIDs:   make(map[[20]byte]bool),
+		pieces:      make(map[int]*pieceBuf),
+		maxBufs:     maxActive,
+		suspect:     make(map[int][]blockRecord),
+		cache:       newReadCache(opts.ReadCacheBytes, m.PieceLength),
+		wanted:      wanted,
 
 		wantedBytes: wantedBytes,
 		choker:      newChoker(opts.Choke, rand.New(rand.NewPCG(rand.Uint64(), 2))),
@@ -402,6 +404,7 @@ func (s *Session) tickLoop(t *aio.Task) error {
 			p.tick(tick, now)
 		}
 		s.rechoke(now)
+		s.sendPex(now)
 		s.report()
 		aio.TraceCounter(s.loop, s.traceNames[2], s.downRate.perSecond()/1e6)
 		aio.TraceCounter(s.loop, s.traceNames[3], float64(len(s.peers)))

@@ -10,22 +10,30 @@ import (
 const maxQueuedOut = 4 << 20
 
 // extState is what we know of a peer's extensions (BEP 10): the id it
-// wants ut_metadata messages sent under, 0 if it has none.
+// wants ut_metadata messages sent under (0 if it has none), and its PEX.
 type extState struct {
 	theirMetadataID uint8
+	pex             pexState
 }
 
 // extHandshakeFrame is our BEP 10 handshake, sent right after the
 // bitfield to peers that set the extension bit: it offers ut_metadata and
-// the size of our info dictionary.
+// the size of our info dictionary, ut_pex unless the torrent is private,
+// and our listen port, so that a peer we dialled can pass us on.
 func (s *Session) extHandshakeFrame() []byte {
-	return peer.AppendExtHandshake(nil, ExtHandshakeOurs(len(s.meta.InfoBytes)))
+	h := ExtHandshakeOurs(len(s.meta.InfoBytes))
+	if s.pexEnabled() {
+		h.M[peer.UTPex] = ourUTPexID
+	}
+	h.P = int(s.client.Addr().Port())
+	return peer.AppendExtHandshake(nil, h)
 }
 
 // onExtended handles an extended message: the peer's extension handshake,
-// and its ut_metadata requests (BEP 9), which we answer from the info
-// dictionary, so that a peer holding only a magnet link can start.
-// Anything else is ignored: we offer no other extension.
+// its ut_metadata requests (BEP 9), which we answer from the info
+// dictionary, so that a peer holding only a magnet link can start, and
+// its ut_pex messages (session_pex.go). Anything else is ignored: we
+// offer no other extension.
 func (s *Session) onExtended(p *peerConn, ext *extState, m peer.Message) error {
 	switch m.ExtID {
 	case peer.ExtHandshakeID:
@@ -34,6 +42,14 @@ func (s *Session) onExtended(p *peerConn, ext *extState, m peer.Message) error {
 			return err
 		}
 		ext.theirMetadataID = uint8(h.M[peer.UTMetadata])
+		if s.pexEnabled() {
+			ext.pex.theirID = uint8(h.M[peer.UTPex])
+		}
+		if !s.onTheirListenPort(p, h.P) {
+			return fmt.Errorf("peer %s: its listen address is banned", p.conn.RemoteAddr())
+		}
+	case ourUTPexID:
+		return s.onPex(p, m.Payload)
 	case ourUTMetadataID:
 		req, err := peer.ParseMetadataMsg(m.Payload)
 		if err != nil {
