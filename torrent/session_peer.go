@@ -175,8 +175,8 @@ type peerConn struct {
 	// outgoing: we dialled (else it connected to us). Of two connections
 	// with one peer, this decides which stays (oneConnectionPerPeer).
 	outgoing bool
-	conn   *peer.Conn
-	wake   *aio.Event // something is queued: the writer flushes
+	conn     *peer.Conn
+	wake     *aio.Event // something is queued: the writer flushes
 
 	amChoking, amInterested     bool
 	peerChoking, peerInterested bool

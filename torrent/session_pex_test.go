@@ -72,7 +72,7 @@ func TestPexAbuseDropsThePeer(t *testing.T) {
 		{"flood", func() [][]byte {
 			var out [][]byte
 			for i := range 7 {
-				m := peer.PexMsg{Added: []netip.AddrPort{netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 9}), uint16(1000 + i))}}
+				m := peer.PexMsg{Added: []netip.AddrPort{netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 9}), uint16(1000+i))}}
 				out = append(out, peer.AppendPexMsg(nil, ourUTPexID, m))
 			}
 			return out
