@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/lsd"
 	"github.com/aiotorrent/aiotorrent/peer"
 )
 
@@ -41,6 +42,12 @@ type ClientConfig struct {
 	// MaxDownloadRate and MaxUploadRate limit the payload bytes per
 	// second across every torrent (0: no limit).
 	MaxDownloadRate, MaxUploadRate int64
+	// LSD turns on local service discovery (BEP 14): every torrent that is
+	// not private is announced on the local network, and peers found
+	// there are dialled. LSDConfig tunes it (its ListenPort is ours). A
+	// network without multicast is logged and done without.
+	LSD       bool
+	LSDConfig lsd.Config
 	// Logf receives one line per notable event (a dropped peer and why);
 	// nil discards them.
 	Logf func(format string, args ...any)
@@ -84,6 +91,7 @@ type Client struct {
 	sessions map[[20]byte]*Session
 	halfOpen *aio.Semaphore
 	conns    *aio.Semaphore // MaxConns: held by every dial and connection
+	lsd      *lsd.Service   // nil: LSD off or unavailable
 
 	// The rate limits, shared by all sessions; nil when unlimited.
 	down, up *tokenBucket
@@ -110,6 +118,19 @@ func NewClient(s aio.Spawner, cfg ClientConfig) (*Client, error) {
 	}
 	if cfg.MaxUploadRate > 0 {
 		c.up = newTokenBucket(cfg.MaxUploadRate, time.Time{})
+	}
+	if cfg.LSD {
+		lc := cfg.LSDConfig
+		lc.ListenPort = c.Addr().Port()
+		if lc.Logf == nil {
+			lc.Logf = cfg.Logf
+		}
+		svc, err := lsd.New(s, lc)
+		if err != nil {
+			cfg.Logf("local peer discovery is off: %v", err)
+		} else {
+			c.lsd = svc
+		}
 	}
 	return c, nil
 }
@@ -158,6 +179,14 @@ func (c *Client) Run(t *aio.Task) error {
 	g := aio.NewGroup(t)
 	defer g.Wait(t)
 	defer g.Cancel()
+	if c.lsd != nil {
+		g.Go("local peer discovery", func(t *aio.Task) error {
+			if err := c.lsd.Run(t); err != nil && !errors.Is(err, aio.ErrCanceled) {
+				c.cfg.Logf("local peer discovery: %v", err)
+			}
+			return nil
+		})
+	}
 	for _, ln := range c.lns[1:] {
 		g.Go("accept "+ln.Addr().String(), func(t *aio.Task) error {
 			c.accept(t, g, ln)

@@ -279,6 +279,11 @@ func (s *Session) Run(t *aio.Task) error {
 			s.client.cfg.Logf("trackers: %v", err)
 		}
 	}
+	if svc := s.client.lsd; svc != nil {
+		// Private torrents are registered too: the service announces
+		// none of them and ignores what others announce of them.
+		defer svc.Register(s.meta.InfoHash, s.meta.Private, func(a netip.AddrPort) { s.learn(a, fromLSD) })()
+	}
 	s.group.Go("peer intake", s.intakeLoop)
 	s.group.Go("dialer", s.dialLoop)
 	s.group.Go("ticker", s.tickLoop)

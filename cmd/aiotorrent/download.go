@@ -20,6 +20,7 @@ type DownloadOptions struct {
 	Port     int
 	MaxPeers int
 	MaxConns int
+	NoLSD    bool // --no-lsd
 	Quiet    bool
 	Verbose  bool
 	Peers    []string
@@ -71,7 +72,7 @@ Exit codes: 0 complete, 1 failure, 2 usage, 130 interrupted.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.OutDir, "output", "o", ".", "download directory")
-	addPeerFlags(cmd, &opts.Port, &opts.MaxPeers, &opts.MaxConns, &opts.MaxUploadRate)
+	addPeerFlags(cmd, &opts.Port, &opts.MaxPeers, &opts.MaxConns, &opts.MaxUploadRate, &opts.NoLSD)
 	fl.StringVar(&opts.MaxDownloadRate, "max-download-rate", "", "limit downloads to this much per second, all torrents together (e.g. 2MiB)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
@@ -87,8 +88,9 @@ Exit codes: 0 complete, 1 failure, 2 usage, 130 interrupted.`,
 }
 
 // addPeerFlags adds the flags download and seed share.
-func addPeerFlags(cmd *cobra.Command, port, maxPeers, maxConns *int, maxUp *string) {
+func addPeerFlags(cmd *cobra.Command, port, maxPeers, maxConns *int, maxUp *string, noLSD *bool) {
 	fl := cmd.Flags()
+	fl.BoolVar(noLSD, "no-lsd", false, "do not look for peers on the local network (BEP 14 local service discovery)")
 	fl.IntVar(port, "port", 6881, "port to listen on for peers (the next free one is taken if busy; 0: any)")
 	fl.IntVar(maxPeers, "max-peers", 50, "most peer connections per torrent")
 	fl.IntVar(maxConns, "max-conns", 200, "most peer connections in all")
@@ -128,7 +130,7 @@ func downloadRun(f *Factory, opts *DownloadOptions) error {
 		return err
 	}
 	return runSessions(f, sessionsPlan{
-		metas: metas, magnets: magnets, runtime: opts.Runtime, dir: opts.OutDir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns,
+		metas: metas, magnets: magnets, runtime: opts.Runtime, dir: opts.OutDir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns, noLSD: opts.NoLSD,
 		peers: peers, seed: opts.Seed || opts.SeedRatio > 0 || opts.SeedTime > 0,
 		seedRatio: opts.SeedRatio, seedTime: opts.SeedTime, maxDown: down, maxUp: up,
 		skips: skips, sequential: opts.Sequential,

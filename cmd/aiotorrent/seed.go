@@ -14,6 +14,7 @@ type SeedOptions struct {
 	Port            int
 	MaxPeers        int
 	MaxConns        int
+	NoLSD           bool // --no-lsd
 	MaxUploadRate   string
 	MaxDownloadRate string
 	Partial         bool
@@ -43,7 +44,7 @@ missing pieces are downloaded too.`,
 		},
 	}
 	fl := cmd.Flags()
-	addPeerFlags(cmd, &opts.Port, &opts.MaxPeers, &opts.MaxConns, &opts.MaxUploadRate)
+	addPeerFlags(cmd, &opts.Port, &opts.MaxPeers, &opts.MaxConns, &opts.MaxUploadRate, &opts.NoLSD)
 	fl.StringVar(&opts.MaxDownloadRate, "max-download-rate", "", "with --partial: limit downloads to this much per second")
 	fl.BoolVar(&opts.Partial, "partial", false, "seed incomplete data (and download the rest)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
@@ -69,7 +70,7 @@ func seedRun(f *Factory, opts *SeedOptions) error {
 		return usageError{errors.New("seed needs the .torrent file, not a magnet link")}
 	}
 	return runSessions(f, sessionsPlan{
-		metas: metas, runtime: opts.Runtime, dir: opts.Dir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns,
+		metas: metas, runtime: opts.Runtime, dir: opts.Dir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns, noLSD: opts.NoLSD,
 		maxDown: down, maxUp: up,
 		seed: true, requireComplete: !opts.Partial, quiet: opts.Quiet, verbose: opts.Verbose, ready: opts.ready,
 	})

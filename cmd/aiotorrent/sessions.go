@@ -22,6 +22,7 @@ type sessionsPlan struct {
 	dir                string
 	port               int
 	maxPeers, maxConns int
+	noLSD              bool
 	maxDown, maxUp     int64 // bytes per second, 0: no limit
 	peers              []netip.AddrPort
 	seed               bool
@@ -63,6 +64,7 @@ func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error)
 	cfg := torrent.ClientConfig{
 		MaxPeers: plan.maxPeers, MaxConns: plan.maxConns,
 		MaxDownloadRate: plan.maxDown, MaxUploadRate: plan.maxUp,
+		LSD: !plan.noLSD,
 	}
 	if plan.verbose {
 		cfg.Logf = func(format string, args ...any) { fmt.Fprintf(f.Err, format+"\n", args...) }
