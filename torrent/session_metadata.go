@@ -17,9 +17,12 @@ type extState struct {
 
 // extHandshakeFrame is our BEP 10 handshake, sent right after the
 // bitfield to peers that set the extension bit: it offers ut_metadata and
-// the size of our info dictionary.
+// the size of our info dictionary, and tells the peer how many requests
+// we hold for it (reqq; see session_upload.go).
 func (s *Session) extHandshakeFrame() []byte {
-	return peer.AppendExtHandshake(nil, ExtHandshakeOurs(len(s.meta.InfoBytes)))
+	h := ExtHandshakeOurs(len(s.meta.InfoBytes))
+	h.Reqq = maxUploads
+	return peer.AppendExtHandshake(nil, h)
 }
 
 // onExtended handles an extended message: the peer's extension handshake,
