@@ -57,8 +57,8 @@ func needLibtorrent(t testing.TB) {
 type ltPeer struct {
 	*child
 	name  string
-	lines *lineWriter // stdout
-	errs  *lineWriter // stderr: --alerts
+	lines *lineWriter    // stdout
+	errs  *lineWriter    // stderr: --alerts
 	stdin io.WriteCloser // open while the test runs: peer.py exits when it closes
 	port  int            // from READY
 }
