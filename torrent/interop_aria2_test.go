@@ -71,12 +71,24 @@ type child struct {
 // when the test ends; its output is logged if the test fails.
 func startChild(t *testing.T, timeout time.Duration, dir, bin string, args ...string) *child {
 	t.Helper()
+	return startChildWith(t, timeout, dir, nil, bin, args...)
+}
+
+// startChildWith is startChild with setup, if not nil, called on the
+// command before it starts (to add a stdin pipe, or to read the output
+// as it comes: whatever it sets as Stdout and Stderr must end up in
+// the one they hold, which is read only once the child is done).
+func startChildWith(t testing.TB, timeout time.Duration, dir string, setup func(*exec.Cmd), bin string, args ...string) *child {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	c := &child{name: filepath.Base(bin), done: make(chan struct{})}
 	c.cmd = exec.CommandContext(ctx, bin, args...)
 	c.cmd.Dir = dir
 	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.out
 	c.cmd.WaitDelay = 5 * time.Second // output pipes held open by a grandchild
+	if setup != nil {
+		setup(c.cmd)
+	}
 	if err := c.cmd.Start(); err != nil {
 		cancel()
 		t.Fatalf("start %s: %v", bin, err)
@@ -89,7 +101,8 @@ func startChild(t *testing.T, timeout time.Duration, dir, bin string, args ...st
 		cancel() // kills it, if still running
 		<-c.done
 		if t.Failed() {
-			t.Logf("%s %s output:\n%s", c.name, strings.Join(args, " "), c.out.String())
+			// The tail: a libtorrent peer run with --alerts logs every message.
+			t.Logf("%s %s output (last 256 KiB):\n%s", c.name, strings.Join(args, " "), tail(c.out.Bytes(), 256<<10))
 		}
 	})
 	return c

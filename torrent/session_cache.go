@@ -17,7 +17,7 @@ import (
 // Evicted buffers are left to the garbage collector rather than reused: a
 // writer may still be sending from one (QueuePiece does not copy). So the
 // memory in use is the bound plus what sits in send queues, itself bounded
-// by maxUploads per peer.
+// by uploadBatch per peer (session_upload.go).
 //
 // Two peers missing the same line at once share one read: the first
 // starts it, the others await the same future.

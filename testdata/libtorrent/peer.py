@@ -13,6 +13,14 @@ protocol on stdout, which the Go tests read:
                                  unless --stay)
     ERROR <text>                 then it exits 1
 
+With --alerts, every libtorrent alert (peer_log included: each message
+in and out, each choke decision) goes to stderr as
+
+    ALERT <seconds> <alert type> <message>
+
+which explains most interop failures; the Go tests print it when a test
+fails.
+
 It never reaches outside 127.0.0.1: DHT, LSD, UPnP and NAT-PMP are off
 unless a flag turns one on. It exits when stdin closes (the test died),
 at --timeout, or as above.
@@ -42,6 +50,10 @@ def parse_args():
                    help="drop every peer not learnt through PEX from --connect's list after the first")
     p.add_argument("--choke-slots", type=int, default=0,
                    help="unchoke slots applied to loopback peers too (0: libtorrent's local class ignores them)")
+    p.add_argument("--alerts", action="store_true",
+                   help="every alert category (peer_log too), each alert to stderr")
+    p.add_argument("--upload-rate", type=int, default=0,
+                   help="upload limit in bytes per second, applied to loopback peers too (0: none)")
     p.add_argument("--stay", action="store_true", help="keep seeding after a download finished")
     p.add_argument("--timeout", type=float, default=120, help="give up after this many seconds")
     p.add_argument("--report", type=float, default=1.0, help="seconds between PROGRESS lines")
@@ -69,6 +81,11 @@ def settings(args):
         | lt.alert.category_t.peer_notification,
         "user_agent": "lt-interop",
     }
+    if args.alerts:
+        s["alert_mask"] = lt.alert.category_t.all_categories
+        # A transfer of a few MiB logs tens of thousands of peer messages;
+        # the default queue of 2000 drops the excess between two pops.
+        s["alert_queue_size"] = 1000000
     if args.lsd:
         # Announce at once, and over loopback (the only interface a test may use).
         s["local_service_announce_interval"] = 1
@@ -112,6 +129,12 @@ def main():
         local = ses.get_peer_class(lt.session.local_peer_class_id)
         local["ignore_unchoke_slots"] = False
         ses.set_peer_class(lt.session.local_peer_class_id, local)
+    if args.upload_rate > 0:
+        # The local class is also exempt from the global rate limits.
+        for cid in (lt.session.global_peer_class_id, lt.session.local_peer_class_id):
+            pc = ses.get_peer_class(cid)
+            pc["upload_limit"] = args.upload_rate
+            ses.set_peer_class(cid, pc)
     params = lt.add_torrent_params()
     params.ti = lt.torrent_info(args.torrent)
     params.save_path = args.save
@@ -134,6 +157,8 @@ def main():
     finished = False
     while time.monotonic() < deadline:
         for a in ses.pop_alerts():
+            if args.alerts:
+                log_alert(a)
             if isinstance(a, (lt.torrent_error_alert, lt.file_error_alert)):
                 say("ERROR", a.message())
                 return 1
@@ -156,6 +181,13 @@ def main():
     report_peers(h)
     say("ERROR timeout")
     return 1
+
+
+START = time.monotonic()
+
+
+def log_alert(a):
+    print("ALERT %.3f %s %s" % (time.monotonic() - START, type(a).__name__, a.message()), file=sys.stderr)
 
 
 def report_peers(h):
