@@ -421,6 +421,7 @@ func (s *Session) tickLoop(t *aio.Task) error {
 func (s *Session) handshake() peer.Handshake {
 	h := peer.Handshake{InfoHash: s.meta.InfoHash, PeerID: s.client.cfg.PeerID}
 	h.Reserved.Set(peer.ExtensionProtocolBit)
+	h.Reserved.Set(peer.FastExtensionBit)
 	return h
 }
 

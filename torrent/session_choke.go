@@ -107,9 +107,20 @@ func (p *peerConn) setChoking(on bool) {
 	}
 	p.amChoking = on
 	if on {
-		clear(p.uploads)
-		p.uploads = p.uploads[:0]
+		// Queued requests are void (BEP 3); a fast peer is told so after
+		// the CHOKE, one REJECT each, except for its allowed fast
+		// pieces, which we still serve (BEP 6).
 		p.conn.Queue(peer.AppendChoke(nil))
+		kept := p.uploads[:0]
+		for _, u := range p.uploads {
+			if p.allowedWhileChoked(u.Index) {
+				kept = append(kept, u)
+			} else {
+				p.reject(u)
+			}
+		}
+		clear(p.uploads[len(kept):])
+		p.uploads = kept
 	} else {
 		p.conn.Queue(peer.AppendUnchoke(nil))
 		r := &p.s.chokes

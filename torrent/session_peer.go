@@ -200,7 +200,8 @@ type peerConn struct {
 	reqSince time.Time
 	snubbed  bool // one request at a time until it sends a block
 
-	ext extState // BEP 10: what the peer told us of its extensions
+	ext  extState  // BEP 10: what the peer told us of its extensions
+	fast fastState // BEP 6
 }
 
 const (
@@ -235,13 +236,11 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 		amChoking: true, peerChoking: true,
 		pipeline: minPipeline,
 	}
+	p.fast.on = hs.Reserved.Has(peer.FastExtensionBit)
 	s.peers[p.id] = p
 	defer s.dropPeer(p)
 	conn.SetIdleTimeout(idleTimeout)
-	if bf := s.picker.Bitfield(); bf.Count() > 0 {
-		conn.Queue(peer.AppendBitfield(nil, bf.Bytes()))
-		p.wake.Set()
-	}
+	s.sayWhatWeHave(p)
 	if hs.Reserved.Has(peer.ExtensionProtocolBit) {
 		conn.Queue(s.extHandshakeFrame()) // BEP 10: after the bitfield
 		p.wake.Set()
@@ -364,6 +363,9 @@ func (p *peerConn) handle(m peer.Message) error {
 	case peer.KeepAlive:
 	case peer.Choke:
 		p.peerChoking = true
+		if p.fast.on {
+			break // it REJECTs what it will not serve (BEP 6)
+		}
 		// The requests are void (BEP 3); the picker remembers them, so a
 		// block already on the wire is taken for late, not unrequested.
 		s.picker.PeerChoked(p.id)
@@ -378,6 +380,7 @@ func (p *peerConn) handle(m peer.Message) error {
 		p.peerInterested = false
 		s.onNotInterested(p)
 	case peer.Have:
+		p.fast.announced = true
 		known := s.picker.PeerHas(p.id, int(m.Index))
 		if err := s.picker.PeerHave(p.id, int(m.Index)); err != nil {
 			return err
@@ -399,12 +402,9 @@ func (p *peerConn) handle(m peer.Message) error {
 		if err != nil {
 			return err
 		}
-		if err := s.picker.PeerBitfield(p.id, bf); err != nil {
-			return err
-		}
-		p.pieces = bf.Count()
-		p.setInterested(p.wantsFrom(bf))
-		return p.checkBothSeeds()
+		return p.onAvailability(bf)
+	case peer.HaveAll, peer.HaveNone, peer.Reject, peer.AllowedFast, peer.Suggest:
+		return p.onFast(m)
 	case peer.Request:
 		return p.queueUpload(m)
 	case peer.Cancel:
@@ -464,10 +464,12 @@ func (p *peerConn) setInterested(on bool) {
 	p.wake.Set()
 }
 
-// refill keeps the request pipeline full.
+// refill keeps the request pipeline full. A peer that chokes us is asked
+// only for the pieces it allowed (BEP 6): libtorrent drops a peer that
+// keeps requesting others while choked.
 func (p *peerConn) refill() {
 	s := p.s
-	if p.peerChoking || !p.amInterested {
+	if !p.amInterested || p.peerChoking && len(p.fast.allowedIn) == 0 {
 		return
 	}
 	out := s.picker.Requests(p.id)
@@ -478,7 +480,11 @@ func (p *peerConn) refill() {
 	if out == 0 {
 		p.reqSince = s.loop.Now()
 	}
-	s.pickScratch = s.picker.Pick(p.id, want, s.pickScratch[:0])
+	if p.peerChoking {
+		s.pickScratch = s.picker.PickFrom(p.id, want, p.fast.allowedIn, s.pickScratch[:0])
+	} else {
+		s.pickScratch = s.picker.Pick(p.id, want, s.pickScratch[:0])
+	}
 	for _, b := range s.pickScratch {
 		s.frameScratch = peer.AppendRequest(s.frameScratch[:0], uint32(b.Piece), uint32(b.Begin), uint32(b.Length))
 		p.conn.Queue(s.frameScratch)

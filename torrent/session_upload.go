@@ -43,11 +43,12 @@ func (p *peerConn) queueUpload(m peer.Message) error {
 	if !s.picker.Have(int(m.Index)) {
 		return fmt.Errorf("requested piece %d, which we do not have", m.Index)
 	}
-	if p.amChoking {
+	if p.amChoking && !p.allowedWhileChoked(m.Index) {
+		p.reject(m)
 		return nil
 	}
 	if len(p.uploads) >= maxUploads {
-		p.dropExcessRequest(m)
+		p.reject(m) // beyond our reqq: rejected (BEP 6) or dropped, never the peer
 		return nil
 	}
 	p.uploads = append(p.uploads, peer.Message{ID: peer.Request, Index: m.Index, Begin: m.Begin, Length: m.Length})
@@ -55,21 +56,21 @@ func (p *peerConn) queueUpload(m peer.Message) error {
 	return nil
 }
 
-// dropExcessRequest disposes of a request beyond the maxUploads we hold
-// for a peer. Without the Fast extension (BEP 6) a seeder has no way to
-// refuse one: the request is dropped, and the peer asks again after its
-// own request timeout. A peer that speaks the Fast extension is sent a
-// REJECT REQUEST for it instead, so that it asks again at once; that reply
-// belongs here. The peer is never disconnected for it: a queue longer
+// A request beyond the maxUploads we hold for a peer is answered with a
+// REJECT when the peer speaks the Fast extension (BEP 6), so that it asks
+// again at once, and dropped otherwise (it asks again after its own
+// request timeout). The peer is never disconnected for it: a queue longer
 // than our advertised reqq is a client's tuning (libtorrent's high
 // performance preset asks for 1500), not an attack, and costs us nothing
 // we keep.
-func (p *peerConn) dropExcessRequest(m peer.Message) {}
 
+// cancelUpload takes a CANCEL: the request leaves the queue, and a fast
+// peer is told so with a REJECT (BEP 6 has every request answered).
 func (p *peerConn) cancelUpload(m peer.Message) {
 	for i, u := range p.uploads {
 		if u.Index == m.Index && u.Begin == m.Begin && u.Length == m.Length {
 			p.uploads = append(p.uploads[:i], p.uploads[i+1:]...)
+			p.reject(u)
 			return
 		}
 	}
@@ -81,7 +82,7 @@ func (p *peerConn) cancelUpload(m peer.Message) {
 // requests.
 func (p *peerConn) serveUploads(t *aio.Task) error {
 	s := p.s
-	for len(p.uploads) > 0 && !p.amChoking {
+	for len(p.uploads) > 0 && (!p.amChoking || p.allowedWhileChoked(p.uploads[0].Index)) {
 		if p.conn.Queued() >= uploadBatch {
 			if err := p.conn.Flush(t); err != nil {
 				return err
@@ -99,8 +100,9 @@ func (p *peerConn) serveUploads(t *aio.Task) error {
 		if err := p.throttleUpload(t, int(u.Length)); err != nil {
 			return err
 		}
-		if p.amChoking {
-			return nil // choked while we read or waited: the request is void
+		if p.amChoking && !p.allowedWhileChoked(u.Index) {
+			p.reject(u) // choked while we read or waited: the request is void
+			return nil
 		}
 		if s.corruptUploads {
 			block = append([]byte(nil), block...)
