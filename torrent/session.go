@@ -175,6 +175,7 @@ type Session struct {
 	corruptUploads bool            // tests: send every block with a flipped byte
 	onVerify       func(piece int) // tests: called as a piece's check is submitted
 	pexInterval    time.Duration   // between two ut_pex messages to a peer (tests shorten it)
+	fastCounts     fastCounts      // BEP 6 events, for tests
 }
 
 // ErrIncomplete is returned by Run with RequireComplete when data is

@@ -30,6 +30,14 @@ const (
 	maxAllowedFast = 64                // ALLOWED_FAST entries we keep from a peer
 )
 
+// fastCounts counts the Fast extension's events in a session, for tests
+// and traces: what was sent and received, and the blocks that came while
+// their sender choked us (allowed fast pieces).
+type fastCounts struct {
+	haveAllIn, rejectsIn, allowedFastIn, blocksWhileChoked int
+	haveAllOut, rejectsOut, allowedFastOut, servedChoked   int
+}
+
 // fastState is one connection's Fast extension state.
 type fastState struct {
 	on bool // both sides set the bit
@@ -49,6 +57,7 @@ func (s *Session) sayWhatWeHave(p *peerConn) {
 	switch n := bf.Count(); {
 	case p.fast.on && n == bf.Len():
 		p.conn.Queue(peer.AppendHaveAll(nil))
+		s.fastCounts.haveAllOut++
 	case p.fast.on && n == 0:
 		p.conn.Queue(peer.AppendHaveNone(nil))
 	case n > 0:
@@ -59,6 +68,7 @@ func (s *Session) sayWhatWeHave(p *peerConn) {
 		for _, i := range peer.AllowedFastSet(ip, s.meta.InfoHash, s.meta.NumPieces(), allowedFastK) {
 			p.fast.allowedOut = append(p.fast.allowedOut, i)
 			p.conn.Queue(peer.AppendAllowedFast(nil, i))
+			s.fastCounts.allowedFastOut++
 		}
 	}
 	p.wake.Set()
@@ -79,6 +89,7 @@ func (p *peerConn) reject(m peer.Message) {
 	}
 	p.conn.Queue(peer.AppendReject(nil, m.Index, m.Begin, m.Length))
 	p.wake.Set()
+	p.s.fastCounts.rejectsOut++
 }
 
 // onFast handles the Fast extension's messages from p.
@@ -96,6 +107,7 @@ func (p *peerConn) onFast(m peer.Message) error {
 		bf := piece.NewBitfield(n)
 		if m.ID == peer.HaveAll {
 			bf.SetAll()
+			s.fastCounts.haveAllIn++
 		}
 		return p.onAvailability(bf)
 	case peer.Reject:
@@ -103,6 +115,7 @@ func (p *peerConn) onFast(m peer.Message) error {
 		if !s.picker.RequestRejected(p.id, b) {
 			return fmt.Errorf("peer %s: rejected %d:%d+%d, which we never requested", p.conn.RemoteAddr(), m.Index, m.Begin, m.Length)
 		}
+		s.fastCounts.rejectsIn++
 		// The block is back in the pool; it is asked again at the next
 		// tick, of whoever has room, rather than at once of a peer that
 		// has just refused it.
@@ -113,6 +126,7 @@ func (p *peerConn) onFast(m peer.Message) error {
 		if len(p.fast.allowedIn) < maxAllowedFast && !slices.Contains(p.fast.allowedIn, int(m.Index)) {
 			p.fast.allowedIn = append(p.fast.allowedIn, int(m.Index))
 		}
+		s.fastCounts.allowedFastIn++
 		if s.wants(int(m.Index)) && s.picker.PeerHas(p.id, int(m.Index)) {
 			p.setInterested(true)
 		}

@@ -137,6 +137,9 @@ func (p *peerConn) onBlock(m peer.Message) error {
 	}
 	p.reqSince, p.snubbed = s.loop.Now(), false
 	s.downloaded += int64(b.Length)
+	if p.peerChoking {
+		s.fastCounts.blocksWhileChoked++ // an allowed fast piece (BEP 6)
+	}
 	for _, other := range arr.Cancel {
 		if o := s.peers[other]; o != nil {
 			o.cancel(b)

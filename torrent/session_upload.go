@@ -110,6 +110,9 @@ func (p *peerConn) serveUploads(t *aio.Task) error {
 		}
 		p.conn.QueuePiece(u.Index, u.Begin, block)
 		s.uploaded += int64(u.Length)
+		if p.amChoking {
+			s.fastCounts.servedChoked++ // an allowed fast piece (BEP 6)
+		}
 	}
 	return nil
 }

@@ -7,8 +7,10 @@ protocol on stdout, which the Go tests read:
 
     READY <listen port>          listening, torrent added and checked
     PROGRESS <ppm> <peers>       every --report seconds
-    PEER <ip:port> <json>        at exit, one line per connected peer:
-                                 how it was found and how it is connected
+    PEER <ip:port> <json>        one line per peer, when it is first seen
+                                 connected (checked with every PROGRESS) and
+                                 again at exit: how it was found and how it
+                                 is connected
     DONE                         a download finished (then it exits 0,
                                  unless --stay)
     ERROR <text>                 then it exits 1
@@ -99,21 +101,24 @@ def say(*words):
     print(*words, flush=True)
 
 
+def flag(name):
+    """A peer_info flag by name, 0 if this libtorrent's binding lacks it."""
+    return getattr(lt.peer_info, name, 0)
+
+
 def peer_json(p):
-    src = p.source
-    flags = p.flags
+    src, flags = p.source, p.flags
     return json.dumps({
         "client": p.client.decode("utf-8", "replace") if isinstance(p.client, bytes) else str(p.client),
-        "tracker": bool(src & lt.peer_info.tracker),
-        "dht": bool(src & lt.peer_info.dht),
-        "pex": bool(src & lt.peer_info.pex),
-        "lsd": bool(src & lt.peer_info.lsd),
-        "incoming": not bool(flags & lt.peer_info.outgoing_connection),
-        "seed": bool(flags & lt.peer_info.seed),
-        "utp": bool(flags & lt.peer_info.utp_socket),
-        "rc4": bool(flags & lt.peer_info.rc4_encrypted),
-        "plaintext_encrypted": bool(flags & lt.peer_info.plaintext_encrypted),
-        "fast": bool(flags & getattr(lt.peer_info, "supports_fast", 0)) if hasattr(lt.peer_info, "supports_fast") else None,
+        "tracker": bool(src & flag("tracker")),
+        "dht": bool(src & flag("dht")),
+        "pex": bool(src & flag("pex")),
+        "lsd": bool(src & flag("lsd")),
+        "incoming": not bool(flags & flag("outgoing_connection")),
+        "seed": bool(flags & flag("seed")),
+        "utp": bool(flags & flag("utp_socket")),
+        "rc4": bool(flags & flag("rc4_encrypted")),
+        "plaintext_encrypted": bool(flags & flag("plaintext_encrypted")),
         "downloaded": p.total_download,
         "uploaded": p.total_upload,
     }, sort_keys=True)
@@ -155,6 +160,7 @@ def main():
 
     next_report = 0.0
     finished = False
+    seen = set()  # peers already reported
     while time.monotonic() < deadline:
         for a in ses.pop_alerts():
             if args.alerts:
@@ -166,6 +172,7 @@ def main():
         now = time.monotonic()
         if now >= next_report:
             say("PROGRESS", st.progress_ppm, st.num_peers)
+            report_peers(h, seen)
             next_report = now + args.report
         if not args.seed and not finished and st.is_seeding:
             finished = True
@@ -190,9 +197,16 @@ def log_alert(a):
     print("ALERT %.3f %s %s" % (time.monotonic() - START, type(a).__name__, a.message()), file=sys.stderr)
 
 
-def report_peers(h):
+def report_peers(h, seen=None):
+    """Prints a PEER line for each connected peer not in seen (all of them
+    if seen is None), and adds it there."""
     for p in h.get_peer_info():
-        say("PEER", "%s:%d" % (p.ip[0], p.ip[1]), peer_json(p))
+        addr = "%s:%d" % (p.ip[0], p.ip[1])
+        if seen is not None:
+            if addr in seen:
+                continue
+            seen.add(addr)
+        say("PEER", addr, peer_json(p))
 
 
 if __name__ == "__main__":
