@@ -42,6 +42,9 @@ def parse_args():
     p.add_argument("--save", required=True, help="data directory")
     p.add_argument("--port", type=int, default=0, help="listen port (0: any)")
     p.add_argument("--seed", action="store_true", help="the data is complete: seed it")
+    p.add_argument("--verify", action="store_true",
+                   help="with --seed: check the whole data before READY (seed mode trusts it, "
+                        "then hashes each piece the first time a peer asks for it)")
     p.add_argument("--connect", action="append", default=[], help="ip:port to dial (repeatable)")
     p.add_argument("--set", action="append", default=[],
                    help="a session setting, name=value (value parsed as JSON if it can be)")
@@ -138,7 +141,7 @@ def main():
     params = lt.add_torrent_params()
     params.ti = lt.torrent_info(args.torrent)
     params.save_path = args.save
-    if args.seed:
+    if args.seed and not args.verify:
         params.flags |= lt.torrent_flags.seed_mode
     h = ses.add_torrent(params)
 
