@@ -102,6 +102,11 @@ def say(*words):
     print(*words, flush=True)
 
 
+# The 2.0 Python bindings do not export peer_info.utp_socket; it is bit 17
+# of the flags (include/libtorrent/peer_info.hpp).
+UTP_SOCKET = getattr(lt.peer_info, "utp_socket", 1 << 17)
+
+
 def peer_json(p):
     src = p.source
     flags = p.flags
@@ -113,7 +118,7 @@ def peer_json(p):
         "lsd": bool(src & lt.peer_info.lsd),
         "incoming": not bool(flags & lt.peer_info.outgoing_connection),
         "seed": bool(flags & lt.peer_info.seed),
-        "utp": bool(flags & lt.peer_info.utp_socket),
+        "utp": bool(flags & UTP_SOCKET),
         "rc4": bool(flags & lt.peer_info.rc4_encrypted),
         "plaintext_encrypted": bool(flags & lt.peer_info.plaintext_encrypted),
         "fast": bool(flags & getattr(lt.peer_info, "supports_fast", 0)) if hasattr(lt.peer_info, "supports_fast") else None,
