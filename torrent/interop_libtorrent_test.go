@@ -165,12 +165,20 @@ func (lp *ltPeer) await(at *aio.Task, word string, timeout time.Duration) (strin
 	}
 }
 
-// chokedUs counts the CHOKE messages a libtorrent peer run with --alerts
-// sent to peers other than libtorrent (that is, to us).
+// chokedUs counts the times a libtorrent peer run with --alerts choked a
+// peer other than libtorrent (that is, us) and unchoked it again: chokes
+// in the middle of our download, not the one that may follow its end.
 func (lp *ltPeer) chokedUs() int {
-	n := 0
+	n, choked := 0, false
 	for _, l := range lp.errs.since(0) {
-		if strings.Contains(l, "==> CHOKE") && !strings.Contains(l, "client: libtorrent") {
+		if strings.Contains(l, "client: libtorrent") {
+			continue
+		}
+		switch {
+		case strings.Contains(l, "==> CHOKE"):
+			choked = true
+		case strings.Contains(l, "==> UNCHOKE") && choked:
+			choked = false
 			n++
 		}
 	}
@@ -397,28 +405,29 @@ func leechFromLibtorrent(at *aio.Task, sw *swarm, dst string, addr netip.AddrPor
 // the other leechers; the download must neither stall nor corrupt.
 func TestLibtorrentSeedsToUsAmongRotatingChokes(t *testing.T) {
 	needLibtorrent(t)
-	sw, torrentPath := bigSwarm(t, 16<<20)
+	sw, torrentPath := bigSwarm(t, 6<<20)
 	dst := t.TempDir()
 	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
 		seeder := startLibtorrent(t, "libtorrent seeder", torrentPath, sw.src, interopTimeout,
 			append(ltSettings, "--seed", "--choke-slots", "1", "--alerts",
-				// Slow enough that the download spans several rounds of
-				// unchoking, each of which may end ours: round robin moves
-				// the slot on after 2 pieces.
-				"--upload-rate", fmt.Sprint(8<<20), "--set", "seeding_piece_quota=2",
+				// Slow enough that our download needs at least four
+				// one-second rounds of unchoking (libtorrent keeps a
+				// peer unchoked across two when the optimistic slot
+				// follows the regular one); round robin moves the
+				// regular slot on after 2 pieces.
+				"--upload-rate", fmt.Sprint(3<<19), "--set", "seeding_piece_quota=2",
 				"--set", "unchoke_interval=1", "--set", "optimistic_unchoke_interval=1")...)
 		addr, err := seeder.ready(at)
 		if err != nil {
 			return struct{}{}, err
 		}
-		var others []*ltPeer
+		// Competitors for the slot, killed when the test ends.
 		for i := range 2 {
 			lt := startLibtorrent(t, fmt.Sprintf("libtorrent leecher %d", i), torrentPath, t.TempDir(), interopTimeout,
 				append(ltSettings, "--connect", addr.String())...)
 			if _, err := lt.ready(at); err != nil {
 				return struct{}{}, err
 			}
-			others = append(others, lt)
 		}
 		if err := leechFromLibtorrent(at, sw, dst, addr); err != nil {
 			return struct{}{}, err
@@ -427,11 +436,6 @@ func TestLibtorrentSeedsToUsAmongRotatingChokes(t *testing.T) {
 			return struct{}{}, fmt.Errorf("the seeder never choked us: the test did not test rotation")
 		}
 		t.Logf("our download went on through %d chokes", seeder.chokedUs())
-		for _, lt := range others {
-			if err := lt.done(at, interopTimeout); err != nil {
-				return struct{}{}, err
-			}
-		}
 		return struct{}{}, nil
 	})
 	if err != nil {

@@ -44,6 +44,9 @@ def parse_args():
     p.add_argument("--save", required=True, help="data directory")
     p.add_argument("--port", type=int, default=0, help="listen port (0: any)")
     p.add_argument("--seed", action="store_true", help="the data is complete: seed it")
+    p.add_argument("--verify", action="store_true",
+                   help="with --seed: check the whole data before READY (seed mode trusts it, "
+                        "then hashes each piece the first time a peer asks for it)")
     p.add_argument("--connect", action="append", default=[], help="ip:port to dial (repeatable)")
     p.add_argument("--set", action="append", default=[],
                    help="a session setting, name=value (value parsed as JSON if it can be)")
@@ -106,6 +109,11 @@ def flag(name):
     return getattr(lt.peer_info, name, 0)
 
 
+# The 2.0 Python bindings do not export peer_info.utp_socket; it is bit 17
+# of the flags (include/libtorrent/peer_info.hpp).
+UTP_SOCKET = getattr(lt.peer_info, "utp_socket", 1 << 17)
+
+
 def peer_json(p):
     src, flags = p.source, p.flags
     return json.dumps({
@@ -116,7 +124,7 @@ def peer_json(p):
         "lsd": bool(src & flag("lsd")),
         "incoming": not bool(flags & flag("outgoing_connection")),
         "seed": bool(flags & flag("seed")),
-        "utp": bool(flags & flag("utp_socket")),
+        "utp": bool(flags & UTP_SOCKET),
         "rc4": bool(flags & flag("rc4_encrypted")),
         "plaintext_encrypted": bool(flags & flag("plaintext_encrypted")),
         "downloaded": p.total_download,
@@ -143,7 +151,7 @@ def main():
     params = lt.add_torrent_params()
     params.ti = lt.torrent_info(args.torrent)
     params.save_path = args.save
-    if args.seed:
+    if args.seed and not args.verify:
         params.flags |= lt.torrent_flags.seed_mode
     h = ses.add_torrent(params)
 
