@@ -107,7 +107,7 @@ func (a *Announcer) Run(t *aio.Task) error {
 		if a.completed.IsSet() && !a.sentCompleted && event != EventStarted {
 			event = EventCompleted
 		}
-		wait, err := a.announce(t, event)
+		wait, err := a.announceShieldedIfCompleted(t, event)
 		if errors.Is(err, aio.ErrCanceled) {
 			return a.stop(t, event != EventStarted)
 		}
@@ -123,6 +123,27 @@ func (a *Announcer) Run(t *aio.Task) error {
 			return a.stop(t, event != EventStarted)
 		}
 	}
+}
+
+// announceShieldedIfCompleted is announce, with "completed" in a shield
+// bounded by StopTimeout: a download that completes is usually stopped at
+// once, and a "completed" cut off mid-flight may have reached the tracker
+// or not; sent again from stop, it was counted twice.
+func (a *Announcer) announceShieldedIfCompleted(t *aio.Task, event Event) (time.Duration, error) {
+	if event != EventCompleted {
+		return a.announce(t, event)
+	}
+	var wait time.Duration
+	err := aio.Shield(t, a.cfg.StopTimeout, func(t *aio.Task) error {
+		var err error
+		wait, err = a.announce(t, event)
+		return err
+	})
+	if err == nil && t.Cancelled() {
+		a.sentCompleted = true
+		err = aio.ErrCanceled // delivered: now stop
+	}
+	return wait, err
 }
 
 // announce sends one announce and hands its peers on. It returns when to
