@@ -131,16 +131,16 @@ func (l *Loop) runStep(t *Task) {
 	t.state = taskRunning
 	t.budget = budgetPerStep
 	l.current = t
-	var start time.Time
+	var alive bool
 	if l.observed() {
-		start = time.Now()
+		start := time.Now()
+		_, alive = t.resume()
+		l.afterStep(t, start)
+	} else {
+		_, alive = t.resume()
 	}
-	_, alive := t.resume()
 	l.current = nil
 	l.stats.Switches++
-	if !start.IsZero() {
-		l.afterStep(t, start)
-	}
 	if !alive {
 		l.finish(t)
 	}
