@@ -108,8 +108,11 @@ type Node struct {
 	limit   *limiter
 	pending map[uint16]*pending
 	nextTxn uint16
-	out     *aio.Queue[datagram]
-	stats   Stats
+	// verifying holds the addresses of unknown queriers we are pinging;
+	// its entries are a subset of pending's.
+	verifying map[netip.AddrPort]bool
+	out       *aio.Queue[datagram]
+	stats     Stats
 }
 
 type datagram struct {
@@ -130,12 +133,13 @@ func New(l *aio.Loop, cfg Config) *Node {
 	now := l.Now()
 	return &Node{
 		cfg: cfg, loop: l,
-		table:   NewTable(cfg.ID, now),
-		tokens:  newTokens(now),
-		store:   newPeerStore(cfg.MaxTorrents, cfg.MaxPeers),
-		limit:   newLimiter(cfg.RateLimit, cfg.RateBurst, maxLimited),
-		pending: map[uint16]*pending{},
-		out:     aio.NewQueue[datagram](sendQueueLen),
+		table:     NewTable(cfg.ID, now),
+		tokens:    newTokens(now),
+		store:     newPeerStore(cfg.MaxTorrents, cfg.MaxPeers),
+		limit:     newLimiter(cfg.RateLimit, cfg.RateBurst, maxLimited),
+		pending:   map[uint16]*pending{},
+		verifying: map[netip.AddrPort]bool{},
+		out:       aio.NewQueue[datagram](sendQueueLen),
 	}
 }
 

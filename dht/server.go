@@ -17,10 +17,13 @@ func (n *Node) handleQuery(from netip.AddrPort, m *Msg) {
 		return // ourselves, or someone using our id
 	}
 	asker := NodeInfo{ID: m.A.ID, Addr: from}
-	if !m.RO && !n.table.Queried(asker, now) && n.table.Wants(asker.ID, now) {
+	if !m.RO && !n.table.Queried(asker, now) && !n.verifying[from] && n.table.Wants(asker.ID, now) {
 		// Anyone can claim any id in a query: a node joins the table
-		// only once it answers one of ours.
-		n.startQuery(from, MethodPing, Args{}, func(*Msg, error) {})
+		// only once it answers one of ours. One ping per address at a
+		// time, however many ids it claims.
+		if n.startQuery(from, MethodPing, Args{}, func(*Msg, error) { delete(n.verifying, from) }) == nil {
+			n.verifying[from] = true
+		}
 	}
 	reply := &Msg{T: m.T, Y: KindResponse, IP: from, R: Return{ID: n.cfg.ID}}
 	switch m.Q {
