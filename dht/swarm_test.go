@@ -129,3 +129,48 @@ func TestDHT30NodesFindNodeFindsEachNode(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A node that restarts with its saved state keeps its id and rejoins
+// through the nodes it knew, with no bootstrap router.
+func TestDHTRestartFromSavedState(t *testing.T) {
+	_, err := aio.Run(func(t *aio.Task) (struct{}, error) {
+		net, err := startNet(t, 10, swarmConfig)
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer net.stop(t)
+		return struct{}{}, aio.Timeout(t, 60*time.Second, func(t *aio.Task) error {
+			for i := 1; i < 10; i++ {
+				if _, err := net.nodes[i].Bootstrap(t, []netip.AddrPort{net.addr(0)}); err != nil {
+					return err
+				}
+			}
+			saved, err := DecodeState(net.nodes[4].State().Encode())
+			if err != nil {
+				return err
+			}
+			conn, err := aio.ListenUDP(t, loopback)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			c := swarmConfig
+			c.ID = saved.ID
+			again := New(t.Loop(), c)
+			h := aio.Spawn(t, "restarted", func(t *aio.Task) (struct{}, error) { return struct{}{}, again.Run(t, conn) })
+			defer h.Cancel()
+			known, err := again.Bootstrap(t, saved.Addrs())
+			if err != nil {
+				return err
+			}
+			if again.ID() != net.nodes[4].ID() || known < len(saved.Nodes) {
+				return fmt.Errorf("restarted node: id %v (want %v), %d nodes known (saved %d)",
+					again.ID(), net.nodes[4].ID(), known, len(saved.Nodes))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
