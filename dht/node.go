@@ -261,6 +261,7 @@ func (n *Node) startQuery(to netip.AddrPort, method string, args Args, done func
 	if len(n.pending) >= maxPending {
 		return ErrBusy
 	}
+	to = netip.AddrPortFrom(to.Addr().Unmap(), to.Port()) // as HandleDatagram sees answers
 	for n.pending[n.nextTxn] != nil {
 		n.nextTxn++
 	}
