@@ -45,6 +45,12 @@ func announceURL(base string, req AnnounceRequest) (string, error) {
 	if req.TrackerID != "" {
 		b.WriteString("&trackerid=" + escapeBytes([]byte(req.TrackerID)))
 	}
+	switch req.Crypto {
+	case CryptoSupport:
+		b.WriteString("&supportcrypto=1")
+	case CryptoRequire:
+		b.WriteString("&supportcrypto=1&requirecrypto=1")
+	}
 	return b.String(), nil
 }
 

@@ -39,6 +39,10 @@ func TestAnnounceURL(t *testing.T) {
 		{"event and extras", "http://t.example/announce", func(r *AnnounceRequest) {
 			r.Event, r.NumWant, r.Key, r.TrackerID = EventStarted, 80, 0xdeadbeef, "id 1"
 		}, "http://t.example/announce?" + base + "&event=started&numwant=80&key=deadbeef&trackerid=id%201"},
+		{"encryption supported", "http://t.example/announce", func(r *AnnounceRequest) { r.Crypto = CryptoSupport },
+			"http://t.example/announce?" + base + "&supportcrypto=1"},
+		{"encryption required", "http://t.example/announce", func(r *AnnounceRequest) { r.Crypto = CryptoRequire },
+			"http://t.example/announce?" + base + "&supportcrypto=1&requirecrypto=1"},
 		{"negative counters are zero", "http://t.example/announce", func(r *AnnounceRequest) {
 			r.Uploaded, r.Event = -5, EventStopped
 		}, "http://t.example/announce?" + strings.Replace(base, "uploaded=1", "uploaded=0", 1) + "&event=stopped"},

@@ -62,7 +62,23 @@ type AnnounceRequest struct {
 	Key uint32
 	// TrackerID is echoed back to an HTTP tracker that sent "tracker id".
 	TrackerID string
+	// Crypto tells an HTTP tracker whether we speak encrypted connections
+	// (MSE): supportcrypto=1 or requirecrypto=1, so that it can hand out
+	// peers that will talk to us. Zero says nothing.
+	Crypto CryptoLevel
 }
+
+// CryptoLevel is what an announce says of our encryption (the
+// supportcrypto / requirecrypto extension to the HTTP announce, from
+// Azureus, which Transmission and libtorrent send too).
+type CryptoLevel uint8
+
+// Crypto levels.
+const (
+	CryptoUnsaid  CryptoLevel = iota // nothing is sent
+	CryptoSupport                    // supportcrypto=1: we accept both
+	CryptoRequire                    // requirecrypto=1: encrypted only
+)
 
 // AnnounceResponse is what a tracker answered. Intervals are as the tracker
 // sent them (zero when absent); the Announcer applies sane bounds.
