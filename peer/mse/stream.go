@@ -38,6 +38,8 @@ const (
 
 func (m Method) String() string {
 	switch m {
+	case 0:
+		return "none"
 	case Plaintext:
 		return "plaintext"
 	case RC4:
