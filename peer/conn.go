@@ -10,7 +10,8 @@ import (
 	"github.com/aiotorrent/aiotorrent/aio"
 )
 
-// Conn is a peer connection on an aio.TCPConn: the read buffer the
+// Conn is a peer connection on a Stream (a TCP socket, or an encrypted
+// stream on one): the read buffer the
 // decoder works in, the output queue the encoders fill, and the counters
 // the session chokes and reports by. Dial and Incoming.Accept return one
 // once the handshake is done.
@@ -21,7 +22,7 @@ import (
 // parked. That is the most aio allows on one socket, and it needs no lock:
 // only one task runs at a time.
 type Conn struct {
-	tc   *aio.TCPConn
+	s    Stream
 	addr netip.AddrPort
 	lim  Limits
 	idle time.Duration
@@ -72,13 +73,13 @@ const (
 // ParseMessage accepted: a bug in readBufSize, never the peer's doing.
 var errBufferFull = errors.New("peer: read buffer full before a whole frame")
 
-// NewConn wraps tc, a connection whose handshake the caller has done (or
+// NewConn wraps s, a connection whose handshake the caller has done (or
 // is about to do through the Conn's buffer, as Dial and Accept do). lim
 // bounds what the peer may send; see SetLimits.
-func NewConn(tc *aio.TCPConn, lim Limits) *Conn {
+func NewConn(s Stream, lim Limits) *Conn {
 	return &Conn{
-		tc:   tc,
-		addr: tc.RemoteAddr(),
+		s:    s,
+		addr: s.RemoteAddr(),
 		lim:  lim,
 		rbuf: make([]byte, readBufSize(lim)),
 	}
@@ -113,7 +114,7 @@ func (c *Conn) SetLimits(lim Limits) {
 func (c *Conn) SetIdleTimeout(d time.Duration) {
 	c.idle = d
 	if d == 0 {
-		c.tc.SetReadDeadline(time.Time{})
+		c.s.SetReadDeadline(time.Time{})
 	}
 }
 
@@ -123,10 +124,10 @@ func (c *Conn) RemoteAddr() netip.AddrPort { return c.addr }
 // Stats returns the connection's counters.
 func (c *Conn) Stats() Stats { return c.stats }
 
-// Close closes the socket. A task parked in ReadMessage or Flush on it
+// Close closes the stream. A task parked in ReadMessage or Flush on it
 // returns an error wrapping aio.ErrClosed, so closing is also how the
 // session stops a connection's tasks.
-func (c *Conn) Close() error { return c.tc.Close() }
+func (c *Conn) Close() error { return c.s.Close() }
 
 // ReadMessage returns the next message from the peer, reading from the
 // socket only when the buffer holds no whole frame. A keep-alive is
@@ -199,9 +200,9 @@ func (c *Conn) readMore(t *aio.Task, need int) error {
 		if c.stats.LastRead.IsZero() {
 			c.stats.LastRead = t.Loop().Now()
 		}
-		c.tc.SetReadDeadline(c.stats.LastRead.Add(c.idle))
+		c.s.SetReadDeadline(c.stats.LastRead.Add(c.idle))
 	}
-	n, err := c.tc.Read(t, c.rbuf[c.w:])
+	n, err := c.s.Read(t, c.rbuf[c.w:])
 	if n > 0 {
 		c.w += n
 		c.stats.BytesRead += uint64(n)

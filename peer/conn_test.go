@@ -180,8 +180,8 @@ func TestReadMessageBadStream(t *testing.T) {
 				if !errors.Is(err, tc.want) {
 					t.Errorf("got error %v, want %v", err, tc.want)
 				}
-				if err != nil && !strings.Contains(err.Error(), sender.tc.LocalAddr().String()) {
-					t.Errorf("error %q does not name the peer %s", err, sender.tc.LocalAddr())
+				if err != nil && !strings.Contains(err.Error(), sender.s.(*aio.TCPConn).LocalAddr().String()) {
+					t.Errorf("error %q does not name the peer %s", err, sender.s.(*aio.TCPConn).LocalAddr())
 				}
 				if len(receiver.rbuf) != bufSize {
 					t.Errorf("read buffer grew from %d to %d bytes", bufSize, len(receiver.rbuf))

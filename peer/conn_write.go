@@ -125,7 +125,7 @@ func (c *Conn) write(t *aio.Task, b batch) error {
 	for rest := iov; len(rest) > 0; {
 		chunk := rest[:min(len(rest), maxIOV)]
 		rest = rest[len(chunk):]
-		n, err := c.tc.Writev(t, chunk)
+		n, err := c.s.Writev(t, chunk)
 		c.stats.BytesWritten += uint64(n)
 		if err != nil {
 			return err

@@ -10,7 +10,9 @@
 //
 // The codec in this package does no I/O, keeps no state and starts nothing.
 // Conn (conn.go, conn_write.go) drives it on the aio loop: it reads from
-// its socket into one buffer it owns, decodes whatever complete frames sit
+// its Stream (stream.go: a TCP socket, or an encrypted stream from the
+// peer/mse subpackage, which sits under Conn and changes nothing above it)
+// into one buffer it owns, decodes whatever complete frames sit
 // at the front, and encodes replies into one output buffer it owns. Because the codec is pure functions over byte
 // slices, it is tested byte for byte, fuzzed, and benchmarked without a loop
 // or a socket.

@@ -29,6 +29,10 @@ var (
 // handshake without the peer ID.
 const handshakePrefix = HandshakeLen - 20
 
+// maxPrefix bounds ReadIncomingPrefix's prefix: it must fit the read
+// buffer with room for a frame behind it.
+const maxPrefix = 64 * 1024
+
 // Dial connects to addr and exchanges handshakes: it sends ours and reads
 // theirs, which must name our info hash (else ErrInfoHashMismatch) and
 // another peer ID (else ErrSelf). timeout bounds the connect and the
@@ -40,8 +44,26 @@ func Dial(t *aio.Task, addr netip.AddrPort, ours Handshake, lim Limits, timeout 
 	if err != nil {
 		return nil, Handshake{}, fmt.Errorf("peer: %w", err) // aio names addr
 	}
-	c := NewConn(tc, lim)
-	theirs, err := c.dialHandshake(t, ours, deadline)
+	return dialStream(t, tc, ours, lim, deadline, true)
+}
+
+// DialStream is Dial's handshake on a stream the caller opened, for
+// example one that peer/mse has encrypted: it sends ours, reads theirs and
+// checks it as Dial does, waiting at most timeout. On error s is closed.
+func DialStream(t *aio.Task, s Stream, ours Handshake, lim Limits, timeout time.Duration) (*Conn, Handshake, error) {
+	return dialStream(t, s, ours, lim, t.Loop().Now().Add(timeout), true)
+}
+
+// DialStreamSent is DialStream for a stream on which ours has gone out
+// already, as the initial payload of an MSE handshake (mse.Initiate): it
+// only reads and checks theirs.
+func DialStreamSent(t *aio.Task, s Stream, ours Handshake, lim Limits, timeout time.Duration) (*Conn, Handshake, error) {
+	return dialStream(t, s, ours, lim, t.Loop().Now().Add(timeout), false)
+}
+
+func dialStream(t *aio.Task, s Stream, ours Handshake, lim Limits, deadline time.Time, send bool) (*Conn, Handshake, error) {
+	c := NewConn(s, lim)
+	theirs, err := c.dialHandshake(t, ours, deadline, send)
 	if err != nil {
 		c.Close()
 		return nil, Handshake{}, err
@@ -49,12 +71,14 @@ func Dial(t *aio.Task, addr netip.AddrPort, ours Handshake, lim Limits, timeout 
 	return c, theirs, nil
 }
 
-func (c *Conn) dialHandshake(t *aio.Task, ours Handshake, deadline time.Time) (Handshake, error) {
-	c.tc.SetDeadline(deadline)
-	defer c.tc.SetDeadline(time.Time{})
-	c.out.frames = AppendHandshake(c.out.frames, ours)
-	if err := c.flush(t); err != nil {
-		return Handshake{}, fmt.Errorf("peer %s: handshake: %w", c.addr, err)
+func (c *Conn) dialHandshake(t *aio.Task, ours Handshake, deadline time.Time, send bool) (Handshake, error) {
+	c.s.SetDeadline(deadline)
+	defer c.s.SetDeadline(time.Time{})
+	if send {
+		c.out.frames = AppendHandshake(c.out.frames, ours)
+		if err := c.flush(t); err != nil {
+			return Handshake{}, fmt.Errorf("peer %s: handshake: %w", c.addr, err)
+		}
 	}
 	if err := c.fill(t, HandshakeLen); err != nil {
 		return Handshake{}, fmt.Errorf("peer %s: handshake: %w", c.addr, err)
@@ -84,10 +108,25 @@ type Incoming struct {
 
 // ReadIncoming reads the start of the handshake a connecting peer sends,
 // waiting at most timeout, so the listener can look up InfoHash among its
-// torrents. It then calls Accept, or closes the socket to refuse. On error
-// the socket is closed.
-func ReadIncoming(t *aio.Task, tc *aio.TCPConn, timeout time.Duration) (*Incoming, error) {
-	c := NewConn(tc, Limits{})
+// torrents. It then calls Accept, or closes the stream to refuse. On error
+// the stream is closed.
+func ReadIncoming(t *aio.Task, s Stream, timeout time.Duration) (*Incoming, error) {
+	return ReadIncomingPrefix(t, s, nil, timeout)
+}
+
+// ReadIncomingPrefix is ReadIncoming for a stream from which the caller
+// has read prefix already: the first bytes a listener peeked at to tell a
+// plaintext handshake from MSE (mse.IsPlaintext), or the initial payload
+// of an MSE handshake (mse.Accepted.InitialPayload), which carries the
+// peer's handshake. prefix is copied; it must be shorter than 64 KiB.
+func ReadIncomingPrefix(t *aio.Task, s Stream, prefix []byte, timeout time.Duration) (*Incoming, error) {
+	c := NewConn(s, Limits{})
+	if len(prefix) > maxPrefix {
+		c.Close()
+		return nil, fmt.Errorf("peer %s: %d bytes read before the handshake, more than %d", c.addr, len(prefix), maxPrefix)
+	}
+	c.w = copy(c.rbuf, prefix)
+	c.stats.BytesRead += uint64(c.w)
 	theirs, err := c.readHandshakePrefix(t, timeout)
 	if err != nil {
 		c.Close()
@@ -97,8 +136,8 @@ func ReadIncoming(t *aio.Task, tc *aio.TCPConn, timeout time.Duration) (*Incomin
 }
 
 func (c *Conn) readHandshakePrefix(t *aio.Task, timeout time.Duration) (Handshake, error) {
-	c.tc.SetDeadline(t.Loop().Now().Add(timeout))
-	defer c.tc.SetDeadline(time.Time{})
+	c.s.SetDeadline(t.Loop().Now().Add(timeout))
+	defer c.s.SetDeadline(time.Time{})
 	if err := c.fill(t, handshakePrefix); err != nil {
 		return Handshake{}, fmt.Errorf("peer %s: handshake: %w", c.addr, err)
 	}
@@ -142,8 +181,8 @@ func (in *Incoming) Accept(t *aio.Task, ours Handshake, lim Limits, timeout time
 }
 
 func (c *Conn) acceptHandshake(t *aio.Task, ours, theirs Handshake, timeout time.Duration) (Handshake, error) {
-	c.tc.SetDeadline(t.Loop().Now().Add(timeout))
-	defer c.tc.SetDeadline(time.Time{})
+	c.s.SetDeadline(t.Loop().Now().Add(timeout))
+	defer c.s.SetDeadline(time.Time{})
 	c.out.frames = AppendHandshake(c.out.frames, ours)
 	if err := c.flush(t); err != nil {
 		return Handshake{}, fmt.Errorf("peer %s: handshake: %w", c.addr, err)
