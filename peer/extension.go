@@ -59,6 +59,9 @@ type ExtHandshake struct {
 	// P is the sender's TCP listen port: the port to give out in PEX for a
 	// peer that connected to us from an ephemeral one.
 	P int `bencode:"p,omitempty"`
+	// E is 1 when the sender prefers encrypted connections (MSE): a peer
+	// passing it on in PEX sets the encryption flag.
+	E int `bencode:"e,omitempty"`
 	// YourIP is the address the sender sees the receiver at, 4 or 16
 	// bytes, without a port: a hint at our external address.
 	YourIP []byte `bencode:"yourip,omitempty"`

@@ -48,6 +48,9 @@ type ClientConfig struct {
 	// network without multicast is logged and done without.
 	LSD       bool
 	LSDConfig lsd.Config
+	// Encryption is which connections we make and take: MSE-encrypted,
+	// plain, or both (the default; see Encryption).
+	Encryption Encryption
 	// Logf receives one line per notable event (a dropped peer and why);
 	// nil discards them.
 	Logf func(format string, args ...any)
@@ -158,6 +161,9 @@ func listenAll(s aio.Spawner, addr netip.AddrPort, extra []netip.AddrPort) ([]*a
 // Addr is the address the client listens on (ListenAddr's listener).
 func (c *Client) Addr() netip.AddrPort { return c.lns[0].Addr() }
 
+// Encryption is the client's encryption policy.
+func (c *Client) Encryption() Encryption { return c.cfg.Encryption }
+
 // PeerID is the client's peer id.
 func (c *Client) PeerID() [20]byte { return c.cfg.PeerID }
 
@@ -235,7 +241,7 @@ func (c *Client) incoming(t *aio.Task, conn *aio.TCPConn) {
 		}
 	}
 	defer release()
-	in, err := peer.ReadIncoming(t, conn, c.cfg.HandshakeTimeout)
+	in, encrypted, err := c.readIncoming(t, conn)
 	if err != nil {
 		c.cfg.Logf("incoming %s: %v", conn.RemoteAddr(), err)
 		return
@@ -252,7 +258,7 @@ func (c *Client) incoming(t *aio.Task, conn *aio.TCPConn) {
 		return
 	}
 	release()
-	s.adopt(pc, hs)
+	s.adopt(pc, hs, encrypted)
 }
 
 // Logf is the client's log function (never nil), for work done on its

@@ -30,7 +30,9 @@ type FetchConfig struct {
 	// peers yet is worth asking about often).
 	Tracker             tracker.Config
 	AnnounceMinInterval time.Duration
-	Logf                func(format string, args ...any)
+	// Encryption is how peers are dialled (see Encryption).
+	Encryption Encryption
+	Logf       func(format string, args ...any)
 
 	retryBase time.Duration // half the first retry backoff (250 ms; tests set more)
 }
@@ -191,7 +193,7 @@ func (f *metadataFetch) dialer(t *aio.Task, g *aio.Group) error {
 // never is.
 func (f *metadataFetch) attempt(t *aio.Task, addr netip.AddrPort) error {
 	defer func() { f.pending--; f.closeIfExhausted() }()
-	info, err := metadataFrom(t, addr, f.mag.InfoHash, f.cfg.PeerID)
+	info, err := metadataFrom(t, addr, f.mag.InfoHash, f.cfg.PeerID, f.cfg.Encryption)
 	f.slots.Release() // checking the metadata needs no peer
 	var m *metainfo.Torrent
 	if err == nil {

@@ -13,8 +13,8 @@ import (
 // metadataFrom downloads the info dictionary from one peer over
 // ut_metadata (BEP 9) and returns its bytes, not yet checked against the
 // info-hash: that is the caller's job, on the executor.
-func metadataFrom(t *aio.Task, addr netip.AddrPort, infoHash, peerID [20]byte) ([]byte, error) {
-	c, err := dialForMetadata(t, addr, infoHash, peerID)
+func metadataFrom(t *aio.Task, addr netip.AddrPort, infoHash, peerID [20]byte, enc Encryption) ([]byte, error) {
+	c, err := dialForMetadata(t, addr, infoHash, peerID, enc)
 	if err != nil {
 		return nil, err
 	}
@@ -53,10 +53,10 @@ func metadataFrom(t *aio.Task, addr netip.AddrPort, infoHash, peerID [20]byte) (
 // dialForMetadata connects to addr offering the extension protocol (BEP
 // 10) and sends our extension handshake. A peer that does not offer the
 // protocol back cannot serve metadata.
-func dialForMetadata(t *aio.Task, addr netip.AddrPort, infoHash, peerID [20]byte) (*peer.Conn, error) {
+func dialForMetadata(t *aio.Task, addr netip.AddrPort, infoHash, peerID [20]byte, enc Encryption) (*peer.Conn, error) {
 	ours := peer.Handshake{InfoHash: infoHash, PeerID: peerID}
 	ours.Reserved.Set(peer.ExtensionProtocolBit)
-	c, theirs, err := peer.Dial(t, addr, ours, peer.Limits{MaxBlock: peer.BlockSize}, 10*time.Second)
+	c, theirs, _, err := dialWith(t, enc, addr, infoHash, ours, peer.Limits{MaxBlock: peer.BlockSize}, 10*time.Second, false)
 	if err != nil {
 		return nil, err
 	}

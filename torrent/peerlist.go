@@ -51,6 +51,9 @@ type peerEntry struct {
 	busy   bool
 	banned bool
 	seed   bool // it has every piece (its bitfield, or a PEX flag)
+	// plainOnly: our last connection found it speaks no MSE, so the next
+	// dial goes plain first (EncryptionPrefer).
+	plainOnly bool
 }
 
 // peerList holds the entries; see the top of the file.
@@ -214,6 +217,19 @@ func (l *peerList) isBanned(addr netip.AddrPort) bool {
 func (l *peerList) setSeed(addr netip.AddrPort, seed bool) {
 	if e := l.entries[addr]; e != nil {
 		e.seed = seed
+	}
+}
+
+// plainFirst reports whether addr is known to speak no MSE.
+func (l *peerList) plainFirst(addr netip.AddrPort) bool {
+	e := l.entries[addr]
+	return e != nil && e.plainOnly
+}
+
+// setPlainOnly records whether addr's last connection had to go plain.
+func (l *peerList) setPlainOnly(addr netip.AddrPort, plain bool) {
+	if e := l.entries[addr]; e != nil {
+		e.plainOnly = plain
 	}
 }
 

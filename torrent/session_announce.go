@@ -39,5 +39,6 @@ func (s *Session) announceRequest() tracker.AnnounceRequest {
 		Downloaded: s.downloaded,
 		Left:       s.meta.Length - s.haveBytes, // of the torrent, not only the wanted files
 		NumWant:    50,
+		Crypto:     s.client.cfg.Encryption.trackerCrypto(),
 	}
 }

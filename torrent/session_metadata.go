@@ -12,8 +12,9 @@ const maxQueuedOut = 4 << 20
 // extState is what we know of a peer's extensions (BEP 10): the id it
 // wants ut_metadata messages sent under (0 if it has none), and its PEX.
 type extState struct {
-	theirMetadataID uint8
-	pex             pexState
+	theirMetadataID   uint8
+	prefersEncryption bool // its "e": PEX passes it on
+	pex               pexState
 }
 
 // extHandshakeFrame is our BEP 10 handshake, sent right after the
@@ -27,6 +28,9 @@ func (s *Session) extHandshakeFrame() []byte {
 		h.M[peer.UTPex] = ourUTPexID
 	}
 	h.P = int(s.client.Addr().Port())
+	if s.client.cfg.Encryption != EncryptionDisable {
+		h.E = 1
+	}
 	h.Reqq = maxUploads
 	return peer.AppendExtHandshake(nil, h)
 }
@@ -44,6 +48,7 @@ func (s *Session) onExtended(p *peerConn, ext *extState, m peer.Message) error {
 			return err
 		}
 		ext.theirMetadataID = uint8(h.M[peer.UTMetadata])
+		ext.prefersEncryption = h.E == 1
 		if s.pexEnabled() {
 			ext.pex.theirID = uint8(h.M[peer.UTPex])
 		}

@@ -74,13 +74,14 @@ func (s *Session) dialLoop(t *aio.Task) error {
 		s.peerList.dialing(addr, s.loop.Now())
 		s.group.Go("dial "+addr.String(), func(t *aio.Task) error {
 			defer s.releaseSlot()
-			conn, hs, err := peer.Dial(t, addr, s.handshake(), s.limits(), s.client.cfg.DialTimeout)
+			conn, hs, how, err := s.client.dialPeer(t, addr, s.meta.InfoHash, s.handshake(), s.limits(), s.peerList.plainFirst(addr))
 			s.dialing.Release()
 			if err != nil {
 				s.dialFailed(addr, err)
 				return nil
 			}
-			s.runPeer(t, conn, hs, addr)
+			s.peerList.setPlainOnly(addr, s.client.cfg.Encryption == EncryptionPrefer && !how.viaMSE)
+			s.runPeer(t, conn, hs, addr, how.encrypted)
 			return nil
 		})
 	}
@@ -147,14 +148,14 @@ func (s *Session) releaseSlot() {
 // closed when the session or the client is full, when the session has not
 // started its peers yet, and when it has ended while the handshake was
 // under way (its group takes no more tasks then).
-func (s *Session) adopt(conn *peer.Conn, hs peer.Handshake) {
+func (s *Session) adopt(conn *peer.Conn, hs peer.Handshake, encrypted bool) {
 	if s.group == nil || !s.tryAcquireSlot() {
 		conn.Close()
 		return
 	}
 	err := s.group.Go("peer "+conn.RemoteAddr().String(), func(t *aio.Task) error {
 		defer s.releaseSlot()
-		s.runPeer(t, conn, hs, netip.AddrPort{})
+		s.runPeer(t, conn, hs, netip.AddrPort{}, encrypted)
 		return nil
 	})
 	if err != nil {
@@ -174,9 +175,10 @@ type peerConn struct {
 	addr   netip.AddrPort // where we dialled, to ban; zero for incoming
 	// outgoing: we dialled (else it connected to us). Of two connections
 	// with one peer, this decides which stays (oneConnectionPerPeer).
-	outgoing bool
-	conn     *peer.Conn
-	wake     *aio.Event // something is queued: the writer flushes
+	outgoing  bool
+	encrypted bool // RC4 inside MSE (PEX says so of it)
+	conn      *peer.Conn
+	wake      *aio.Event // something is queued: the writer flushes
 
 	amChoking, amInterested     bool
 	peerChoking, peerInterested bool
@@ -216,7 +218,7 @@ const (
 // misbehaviour ends only this connection: the reason is logged. addr is
 // the address we dialled (zero for an incoming connection); the peer list
 // hears how the connection went when it ends.
-func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr netip.AddrPort) {
+func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr netip.AddrPort, encrypted bool) {
 	defer conn.Close()
 	if s.bannedIDs[hs.PeerID] {
 		if addr.IsValid() {
@@ -230,7 +232,7 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 	s.nextID++
 	now := s.loop.Now()
 	p := &peerConn{
-		connected: now, lastBlock: now, outgoing: addr.IsValid(),
+		connected: now, lastBlock: now, outgoing: addr.IsValid(), encrypted: encrypted,
 		s: s, id: s.nextID, peerID: hs.PeerID, addr: addr, conn: conn,
 		wake:      aio.NewEvent(),
 		amChoking: true, peerChoking: true,

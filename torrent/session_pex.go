@@ -130,6 +130,9 @@ func (s *Session) pexPeers() map[netip.AddrPort]peer.PexFlags {
 		if p.outgoing {
 			f |= peer.PexReachable
 		}
+		if p.encrypted || p.ext.prefersEncryption {
+			f |= peer.PexEncryption
+		}
 		out[p.addr] = f
 	}
 	return out

@@ -15,16 +15,17 @@ import (
 
 // DownloadOptions are the flags of `aiotorrent download`.
 type DownloadOptions struct {
-	Torrents []string
-	OutDir   string
-	Port     int
-	MaxPeers int
-	MaxConns int
-	NoLSD    bool // --no-lsd
-	Quiet    bool
-	Verbose  bool
-	Peers    []string
-	Seed     bool
+	Torrents   []string
+	OutDir     string
+	Port       int
+	MaxPeers   int
+	MaxConns   int
+	NoLSD      bool   // --no-lsd
+	Encryption string // --encryption
+	Quiet      bool
+	Verbose    bool
+	Peers      []string
+	Seed       bool
 	// SeedRatio and SeedTime end seeding (and imply --seed).
 	SeedRatio float64
 	SeedTime  time.Duration
@@ -72,7 +73,7 @@ Exit codes: 0 complete, 1 failure, 2 usage, 130 interrupted.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.OutDir, "output", "o", ".", "download directory")
-	addPeerFlags(cmd, &opts.Port, &opts.MaxPeers, &opts.MaxConns, &opts.MaxUploadRate, &opts.NoLSD)
+	addPeerFlags(cmd, &opts.Port, &opts.MaxPeers, &opts.MaxConns, &opts.MaxUploadRate, &opts.NoLSD, &opts.Encryption)
 	fl.StringVar(&opts.MaxDownloadRate, "max-download-rate", "", "limit downloads to this much per second, all torrents together (e.g. 2MiB)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
@@ -88,8 +89,9 @@ Exit codes: 0 complete, 1 failure, 2 usage, 130 interrupted.`,
 }
 
 // addPeerFlags adds the flags download and seed share.
-func addPeerFlags(cmd *cobra.Command, port, maxPeers, maxConns *int, maxUp *string, noLSD *bool) {
+func addPeerFlags(cmd *cobra.Command, port, maxPeers, maxConns *int, maxUp *string, noLSD *bool, encryption *string) {
 	fl := cmd.Flags()
+	fl.StringVar(encryption, "encryption", "prefer", "peer connections: prefer (encrypted first, plain if the peer needs it), require (encrypted only) or disable (plain only)")
 	fl.BoolVar(noLSD, "no-lsd", false, "do not look for peers on the local network (BEP 14 local service discovery)")
 	fl.IntVar(port, "port", 6881, "port to listen on for peers (the next free one is taken if busy; 0: any)")
 	fl.IntVar(maxPeers, "max-peers", 50, "most peer connections per torrent")
@@ -130,7 +132,7 @@ func downloadRun(f *Factory, opts *DownloadOptions) error {
 		return err
 	}
 	return runSessions(f, sessionsPlan{
-		metas: metas, magnets: magnets, runtime: opts.Runtime, dir: opts.OutDir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns, noLSD: opts.NoLSD,
+		metas: metas, magnets: magnets, runtime: opts.Runtime, dir: opts.OutDir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns, noLSD: opts.NoLSD, encryption: opts.Encryption,
 		peers: peers, seed: opts.Seed || opts.SeedRatio > 0 || opts.SeedTime > 0,
 		seedRatio: opts.SeedRatio, seedTime: opts.SeedTime, maxDown: down, maxUp: up,
 		skips: skips, sequential: opts.Sequential,

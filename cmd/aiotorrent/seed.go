@@ -14,7 +14,8 @@ type SeedOptions struct {
 	Port            int
 	MaxPeers        int
 	MaxConns        int
-	NoLSD           bool // --no-lsd
+	NoLSD           bool   // --no-lsd
+	Encryption      string // --encryption
 	MaxUploadRate   string
 	MaxDownloadRate string
 	Partial         bool
@@ -44,7 +45,7 @@ missing pieces are downloaded too.`,
 		},
 	}
 	fl := cmd.Flags()
-	addPeerFlags(cmd, &opts.Port, &opts.MaxPeers, &opts.MaxConns, &opts.MaxUploadRate, &opts.NoLSD)
+	addPeerFlags(cmd, &opts.Port, &opts.MaxPeers, &opts.MaxConns, &opts.MaxUploadRate, &opts.NoLSD, &opts.Encryption)
 	fl.StringVar(&opts.MaxDownloadRate, "max-download-rate", "", "with --partial: limit downloads to this much per second")
 	fl.BoolVar(&opts.Partial, "partial", false, "seed incomplete data (and download the rest)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
@@ -70,7 +71,7 @@ func seedRun(f *Factory, opts *SeedOptions) error {
 		return usageError{errors.New("seed needs the .torrent file, not a magnet link")}
 	}
 	return runSessions(f, sessionsPlan{
-		metas: metas, runtime: opts.Runtime, dir: opts.Dir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns, noLSD: opts.NoLSD,
+		metas: metas, runtime: opts.Runtime, dir: opts.Dir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns, noLSD: opts.NoLSD, encryption: opts.Encryption,
 		maxDown: down, maxUp: up,
 		seed: true, requireComplete: !opts.Partial, quiet: opts.Quiet, verbose: opts.Verbose, ready: opts.ready,
 	})

@@ -23,7 +23,8 @@ type sessionsPlan struct {
 	port               int
 	maxPeers, maxConns int
 	noLSD              bool
-	maxDown, maxUp     int64 // bytes per second, 0: no limit
+	encryption         string // --encryption, checked by listen
+	maxDown, maxUp     int64  // bytes per second, 0: no limit
 	peers              []netip.AddrPort
 	seed               bool
 	seedRatio          float64
@@ -66,6 +67,11 @@ func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error)
 		MaxDownloadRate: plan.maxDown, MaxUploadRate: plan.maxUp,
 		LSD: !plan.noLSD,
 	}
+	enc, err := torrent.ParseEncryption(plan.encryption)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Encryption = enc
 	if plan.verbose {
 		cfg.Logf = func(format string, args ...any) { fmt.Fprintf(f.Err, format+"\n", args...) }
 	}
@@ -116,7 +122,7 @@ func runAll(t *aio.Task, f *Factory, client *torrent.Client, plan sessionsPlan) 
 			}
 			m, err := torrent.FetchMetadata(t, mag, torrent.FetchConfig{
 				PeerID: client.PeerID(), Port: client.Addr().Port(), Peers: plan.peers,
-				Logf: client.Logf(),
+				Logf: client.Logf(), Encryption: client.Encryption(),
 			})
 			if err != nil {
 				return fmt.Errorf("magnet %x: %w", mag.InfoHash, err)
