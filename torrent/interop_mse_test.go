@@ -2,18 +2,18 @@ package torrent
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
 	"github.com/aiotorrent/aiotorrent/peer"
 	"github.com/aiotorrent/aiotorrent/peer/mse"
+	"github.com/aiotorrent/aiotorrent/tracker"
 )
 
 // TestLibtorrentMSESmoke dials a libtorrent seeder that forces encryption
@@ -45,7 +45,7 @@ func TestLibtorrentMSESmoke(t *testing.T) {
 				// started the torrent, a second or so after READY.
 				for try := 0; ; try++ {
 					err = mseFetchBlock(at, addr, sw.meta.InfoHash, len(sw.meta.Pieces), tc.want, want[:peer.BlockSize])
-					if err == nil || try == 10 || !errors.Is(err, io.ErrUnexpectedEOF) {
+					if err == nil || try == 10 || !hungUp(err) {
 						return struct{}{}, err
 					}
 					if err := aio.Sleep(at, 300*time.Millisecond); err != nil {
@@ -116,4 +116,161 @@ func mseFetchBlock(at *aio.Task, addr netip.AddrPort, ih [20]byte, numPieces int
 			return nil
 		}
 	}
+}
+
+// ltForcedEncryption makes a libtorrent peer take and make encrypted
+// connections only, with the given allowed_enc_level (1 plaintext-in-MSE,
+// 2 RC4).
+func ltForcedEncryption(level string) []string {
+	return []string{"--set", "out_enc_policy=0", "--set", "in_enc_policy=0", "--set", "allowed_enc_level=" + level}
+}
+
+// TestLibtorrentForcedEncryptionSeedsToUs, issue 12 case 1: a libtorrent
+// seeder that forces encryption (RC4, then plaintext-in-MSE) gives us the
+// whole torrent, byte-identical. It gave us nothing before MSE ("handshake:
+// read: EOF").
+func TestLibtorrentForcedEncryptionSeedsToUs(t *testing.T) {
+	needLibtorrent(t)
+	for _, level := range []string{"2", "1"} {
+		t.Run("allowed_enc_level="+level, func(t *testing.T) {
+			sw, torrentPath := bigSwarm(t, 16<<20)
+			dst := t.TempDir()
+			_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+				seeder := startLibtorrent(t, "libtorrent seeder", torrentPath, sw.src, interopTimeout,
+					append([]string{"--seed"}, ltForcedEncryption(level)...)...)
+				addr, err := seeder.ready(at)
+				if err != nil {
+					return struct{}{}, err
+				}
+				return struct{}{}, leechFromLibtorrent(at, sw, dst, addr)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameFile(t, filepath.Join(sw.src, "big.bin"), filepath.Join(dst, "big.bin"))
+		})
+	}
+}
+
+// TestLibtorrentForcedEncryptionLeechesFromUs, case 2: a libtorrent
+// leecher that forces encryption downloads from our seeder.
+func TestLibtorrentForcedEncryptionLeechesFromUs(t *testing.T) {
+	for _, level := range []string{"2", "1"} {
+		t.Run("allowed_enc_level="+level, func(t *testing.T) {
+			leechIntoLibtorrent(t, 16<<20, ltForcedEncryption(level)...)
+		})
+	}
+}
+
+// TestEncryptionDisableAgainstForcedSeederSaysSo, case 4: with encryption
+// disabled, a seeder that forces it hangs up on our plain handshake; the
+// log names encryption rather than a bare EOF.
+func TestEncryptionDisableAgainstForcedSeederSaysSo(t *testing.T) {
+	needLibtorrent(t)
+	sw, torrentPath := bigSwarm(t, 1<<20)
+	var logged []string
+	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+		seeder := startLibtorrent(t, "libtorrent seeder", torrentPath, sw.src, interopTimeout,
+			append([]string{"--seed"}, ltForcedEncryption("3")...)...)
+		addr, err := seeder.ready(at)
+		if err != nil {
+			return struct{}{}, err
+		}
+		// libtorrent refuses every connection for a second or so after
+		// READY, encrypted or not; the refusal this test is about comes
+		// after that.
+		if err := aio.Sleep(at, 2*time.Second); err != nil {
+			return struct{}{}, err
+		}
+		leech, h, err := sw.nodeWith(at, "leecher", t.TempDir(), false, ClientConfig{Encryption: EncryptionDisable},
+			SessionOptions{NoTrackers: true, Peers: []netip.AddrPort{addr}})
+		if err != nil {
+			return struct{}{}, err
+		}
+		leech.client.cfg.Logf = func(f string, a ...any) {
+			line := fmt.Sprintf(f, a...)
+			t.Log("leecher: " + line)
+			logged = append(logged, line)
+		}
+		for range 50 {
+			if strings.Contains(strings.Join(logged, "\n"), "may require encryption") {
+				break
+			}
+			if err := aio.Sleep(at, 200*time.Millisecond); err != nil {
+				return struct{}{}, err
+			}
+		}
+		h.Cancel()
+		if p := leech.Progress(); p.Downloaded != 0 {
+			return struct{}{}, fmt.Errorf("downloaded %d bytes from a seeder that forces encryption, with it disabled", p.Downloaded)
+		}
+		return struct{}{}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(logged, "\n"), "may require encryption") {
+		t.Fatalf("no log line names encryption; log: %q", logged)
+	}
+}
+
+// TestAria2RequireCrypto, case 3: aria2c with --bt-require-crypto=true
+// seeds to us and leeches from us.
+func TestAria2RequireCrypto(t *testing.T) {
+	aria2 := needTool(t, "aria2c", "aria2")
+	t.Run("aria2c seeds", func(t *testing.T) {
+		dst := t.TempDir()
+		var src string
+		_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+			srv, err := tracker.Serve(at, tracker.ServerConfig{HTTPAddr: loopback, Interval: time.Second})
+			if err != nil {
+				return struct{}{}, err
+			}
+			defer srv.Close()
+			sw, torrentPath := interopSwarm(t, srv.AnnounceURL())
+			src = sw.src
+			startChild(t, interopTimeout+10*time.Second, "", aria2,
+				aria2Args(t, sw.src, "--check-integrity=true", "--seed-ratio=0.0", "--bt-require-crypto=true", torrentPath)...)
+			if err := waitSeeders(at, srv.AnnounceURL(), sw.meta.InfoHash, 1); err != nil {
+				return struct{}{}, err
+			}
+			leech, h, err := sw.node(at, "leecher", dst, false, nil)
+			if err != nil {
+				return struct{}{}, err
+			}
+			if _, err := aio.AwaitTimeout(at, h, interopTimeout); err != nil {
+				return struct{}{}, fmt.Errorf("download from aria2c: %w (progress %+v)", err, leech.Progress())
+			}
+			return struct{}{}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameTree(t, filepath.Join(src, "payload"), filepath.Join(dst, "payload"))
+	})
+	t.Run("aria2c leeches", func(t *testing.T) {
+		dst := t.TempDir()
+		var src string
+		_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+			srv, err := tracker.Serve(at, tracker.ServerConfig{HTTPAddr: loopback, Interval: time.Second})
+			if err != nil {
+				return struct{}{}, err
+			}
+			defer srv.Close()
+			sw, torrentPath := interopSwarm(t, srv.AnnounceURL())
+			src = sw.src
+			if _, _, err := sw.node(at, "seeder", sw.src, true, nil); err != nil {
+				return struct{}{}, err
+			}
+			if err := waitSeeders(at, srv.AnnounceURL(), sw.meta.InfoHash, 1); err != nil {
+				return struct{}{}, err
+			}
+			c := startChild(t, interopTimeout, "", aria2, aria2Args(t, dst, "--seed-time=0", "--bt-require-crypto=true", torrentPath)...)
+			return struct{}{}, c.wait(at)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameTree(t, filepath.Join(src, "payload"), filepath.Join(dst, "payload"))
+	})
 }

@@ -267,7 +267,7 @@ func TestDownloadFlags(t *testing.T) {
 	want := DownloadOptions{
 		Torrents: []string{"a.torrent"}, OutDir: ".", Port: 6881, MaxPeers: 50, MaxConns: 80,
 		SeedRatio: 1.5, SeedTime: time.Hour, MaxUploadRate: "1MiB", MaxDownloadRate: "500k",
-		Files: "0,2", Exclude: []string{"*.txt"}, Sequential: true,
+		Files: "0,2", Exclude: []string{"*.txt"}, Sequential: true, Encryption: "prefer",
 	}
 	if fmt.Sprint(*got) != fmt.Sprint(want) {
 		t.Errorf("got %+v\nwant %+v", *got, want)
