@@ -96,6 +96,12 @@ func TestEncryptionPolicies(t *testing.T) {
 			if rc4 != c.rc4 {
 				t.Fatalf("RC4 connection: %v, want %v", rc4, c.rc4)
 			}
+			// A peer that speaks no MSE is remembered: the next dial goes
+			// plain first.
+			seedAddr := l.opts.Peers[0]
+			if want := c.seed == EncryptionDisable && c.leech == EncryptionPrefer; l.peerList.plainFirst(seedAddr) != want {
+				t.Fatalf("plain first for the seeder: %v, want %v", l.peerList.plainFirst(seedAddr), want)
+			}
 		})
 	}
 }
