@@ -285,6 +285,7 @@ func (s *Session) Run(t *aio.Task) error {
 		// none of them and ignores what others announce of them.
 		defer svc.Register(s.meta.InfoHash, s.meta.Private, func(a netip.AddrPort) { s.learn(a, fromLSD) })()
 	}
+	s.startDHT()
 	s.group.Go("peer intake", s.intakeLoop)
 	s.group.Go("dialer", s.dialLoop)
 	s.group.Go("ticker", s.tickLoop)
@@ -423,6 +424,9 @@ func (s *Session) handshake() peer.Handshake {
 	h := peer.Handshake{InfoHash: s.meta.InfoHash, PeerID: s.client.cfg.PeerID}
 	h.Reserved.Set(peer.ExtensionProtocolBit)
 	h.Reserved.Set(peer.FastExtensionBit)
+	if s.dhtEnabled() {
+		h.Reserved.Set(peer.DHTBit) // BEP 5: we answer PORT with ours
+	}
 	return h
 }
 
