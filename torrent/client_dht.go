@@ -59,7 +59,10 @@ type clientDHT struct {
 	// Invariant: node is nil until ready is set, and set once.
 	node  *dht.Node
 	ready *aio.Event
-	logf  func(format string, args ...any)
+	// booted is set once the first bootstrap has ended, well or not: a
+	// lookup before it would search an empty table and find nothing.
+	booted *aio.Event
+	logf   func(format string, args ...any)
 }
 
 func (c *DHTConfig) setDefaults() {
@@ -88,7 +91,7 @@ func (c *Client) openDHT(s aio.Spawner) {
 		c.cfg.Logf("dht is off: %v", err)
 		return
 	}
-	c.dht = &clientDHT{cfg: cfg, conn: conn, ready: aio.NewEvent(), logf: c.cfg.Logf}
+	c.dht = &clientDHT{cfg: cfg, conn: conn, ready: aio.NewEvent(), booted: aio.NewEvent(), logf: c.cfg.Logf}
 }
 
 // DHTAddr is the DHT node's UDP address (invalid when the client has no
@@ -126,12 +129,12 @@ func (c *Client) DHTLookup() func(t *aio.Task, infoHash [20]byte, found func(net
 	}
 }
 
-// wait parks t until the node exists.
+// wait parks t until the node exists and has been bootstrapped.
 func (d *clientDHT) wait(t *aio.Task) (*dht.Node, error) {
 	if d == nil {
 		return nil, ErrNoDHT
 	}
-	if err := d.ready.Wait(t); err != nil {
+	if err := d.booted.Wait(t); err != nil {
 		return nil, err
 	}
 	return d.node, nil
@@ -160,6 +163,7 @@ func (d *clientDHT) run(t *aio.Task) error {
 		return nil
 	})
 	g.Go("dht bootstrap", func(t *aio.Task) error {
+		defer d.booted.Set()
 		d.bootstrap(t, saved.Addrs())
 		return nil
 	})
