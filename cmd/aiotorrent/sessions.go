@@ -23,6 +23,7 @@ type sessionsPlan struct {
 	port               int
 	maxPeers, maxConns int
 	noLSD              bool
+	dht                dhtFlags
 	maxDown, maxUp     int64 // bytes per second, 0: no limit
 	peers              []netip.AddrPort
 	seed               bool
@@ -65,6 +66,7 @@ func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error)
 		MaxPeers: plan.maxPeers, MaxConns: plan.maxConns,
 		MaxDownloadRate: plan.maxDown, MaxUploadRate: plan.maxUp,
 		LSD: !plan.noLSD,
+		DHT: !plan.dht.Off, DHTConfig: plan.dht.config(),
 	}
 	if plan.verbose {
 		cfg.Logf = func(format string, args ...any) { fmt.Fprintf(f.Err, format+"\n", args...) }
@@ -74,6 +76,7 @@ func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error)
 		// [::] takes IPv6 and IPv4 peers alike (see peerListenAddrs); on a
 		// machine without IPv6, 0.0.0.0 takes the IPv4 ones.
 		cfg.ListenAddr, cfg.ExtraListenAddrs = peerListenAddrs(uint16(port))
+		cfg.DHTConfig.ListenAddr = dhtListenAddr(uint16(port))
 		c, err := torrent.NewClient(t, cfg)
 		if err != nil && !errors.Is(err, syscall.EADDRINUSE) {
 			cfg.ListenAddr = netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(port))
@@ -116,7 +119,7 @@ func runAll(t *aio.Task, f *Factory, client *torrent.Client, plan sessionsPlan) 
 			}
 			m, err := torrent.FetchMetadata(t, mag, torrent.FetchConfig{
 				PeerID: client.PeerID(), Port: client.Addr().Port(), Peers: plan.peers,
-				Logf: client.Logf(),
+				DHT: client.DHTLookup(), Logf: client.Logf(),
 			})
 			if err != nil {
 				return fmt.Errorf("magnet %x: %w", mag.InfoHash, err)
