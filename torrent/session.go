@@ -15,6 +15,7 @@ package torrent
 //	session_select.go    selective download (wanted pieces and bytes)
 //	session_seed.go      when seeding ends (ratio, time)
 //	session_metadata.go  extension handshake, serving ut_metadata (BEP 9/10)
+//	session_dht.go       DHT announces feeding the peer list, PORT (BEP 5)
 //
 // The decisions live in pure components that the session feeds with
 // events and the loop's time: piece.Picker (what to request), choker
