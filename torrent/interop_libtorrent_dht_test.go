@@ -83,4 +83,3 @@ func peersFrom(s *Session, src peerSource) int {
 	}
 	return n
 }
-
