@@ -48,6 +48,13 @@ type ClientConfig struct {
 	// network without multicast is logged and done without.
 	LSD       bool
 	LSDConfig lsd.Config
+	// DHT turns on the Mainline DHT (BEP 5, client_dht.go): one node for
+	// the client, through which every torrent that is not private finds
+	// peers and announces itself, and magnet links without trackers find
+	// theirs. DHTConfig tunes it. A socket that cannot be opened is
+	// logged and done without.
+	DHT       bool
+	DHTConfig DHTConfig
 	// Encryption is which connections we make and take: MSE-encrypted,
 	// plain, or both (the default; see Encryption).
 	Encryption Encryption
@@ -95,6 +102,7 @@ type Client struct {
 	halfOpen *aio.Semaphore
 	conns    *aio.Semaphore // MaxConns: held by every dial and connection
 	lsd      *lsd.Service   // nil: LSD off or unavailable
+	dht      *clientDHT     // nil: DHT off or unavailable
 
 	// The rate limits, shared by all sessions; nil when unlimited.
 	down, up *tokenBucket
@@ -134,6 +142,9 @@ func NewClient(s aio.Spawner, cfg ClientConfig) (*Client, error) {
 		} else {
 			c.lsd = svc
 		}
+	}
+	if cfg.DHT {
+		c.openDHT(s)
 	}
 	return c, nil
 }
@@ -175,6 +186,9 @@ func (c *Client) Close() error {
 			first = err
 		}
 	}
+	if c.dht != nil {
+		c.dht.conn.Close()
+	}
 	return first
 }
 
@@ -192,6 +206,9 @@ func (c *Client) Run(t *aio.Task) error {
 			}
 			return nil
 		})
+	}
+	if c.dht != nil {
+		g.Go("dht", c.dht.run)
 	}
 	for _, ln := range c.lns[1:] {
 		g.Go("accept "+ln.Addr().String(), func(t *aio.Task) error {

@@ -32,7 +32,14 @@ type FetchConfig struct {
 	AnnounceMinInterval time.Duration
 	// Encryption is how peers are dialled (see Encryption).
 	Encryption Encryption
-	Logf       func(format string, args ...any)
+	// DHT, when set, looks the info-hash up (Client.DHTLookup): it calls
+	// found with each peer as a lookup names it and returns when the
+	// lookup ends; the fetch runs it again every DHTInterval (default
+	// 10 s). With a DHT the fetch never runs out of peers to wait for:
+	// it gives up only at Timeout.
+	DHT         func(t *aio.Task, infoHash [20]byte, found func(netip.AddrPort)) error
+	DHTInterval time.Duration
+	Logf        func(format string, args ...any)
 
 	retryBase time.Duration // half the first retry backoff (250 ms; tests set more)
 }
@@ -74,6 +81,9 @@ func (cfg FetchConfig) withDefaults() FetchConfig {
 	if cfg.PeerID == ([20]byte{}) {
 		cfg.PeerID = peer.NewPeerID()
 	}
+	if cfg.DHTInterval <= 0 {
+		cfg.DHTInterval = 10 * time.Second
+	}
 	if cfg.retryBase <= 0 {
 		cfg.retryBase = 250 * time.Millisecond
 	}
@@ -110,6 +120,7 @@ func fetchMetadata(t *aio.Task, mag *metainfo.Magnet, cfg FetchConfig) (*metainf
 	f := newMetadataFetch(mag, cfg)
 	g := aio.NewGroup(t)
 	f.startAnnouncer(g)
+	f.startDHT(g)
 	f.closeIfExhausted() // no peer known and no tracker: nothing to wait for
 	g.Go("metadata dialer", func(t *aio.Task) error { return f.dialer(t, g) })
 	return f.result(g.Wait(t))
@@ -124,10 +135,8 @@ func newMetadataFetch(mag *metainfo.Magnet, cfg FetchConfig) *metadataFetch {
 		slots: aio.NewSemaphore(cfg.Parallel),
 		tries: map[netip.AddrPort]int{},
 	}
-	for _, ap := range mag.PeerAddrs() {
-		f.addrs.TryPut(ap)
-	}
-	for _, ap := range cfg.Peers {
+	for _, ap := range append(mag.PeerAddrs(), cfg.Peers...) {
+		f.tries[ap] = 0 // known, so the DHT does not queue it again
 		f.addrs.TryPut(ap)
 	}
 	return f
@@ -155,9 +164,9 @@ func (f *metadataFetch) startAnnouncer(g *aio.Group) {
 
 // closeIfExhausted closes the address queue once no address can come any
 // more: none queued, no attempt running or waiting to retry, and no
-// tracker to ask. The dialer then returns and the fetch gives up.
+// tracker or DHT to ask. The dialer then returns and the fetch gives up.
 func (f *metadataFetch) closeIfExhausted() {
-	if f.pending == 0 && f.addrs.Len() == 0 && len(f.mag.Trackers) == 0 {
+	if f.pending == 0 && f.addrs.Len() == 0 && len(f.mag.Trackers) == 0 && f.cfg.DHT == nil {
 		f.addrs.Close()
 	}
 }
@@ -251,4 +260,34 @@ func (f *metadataFetch) result(err error) (*metainfo.Torrent, error) {
 		f.found.Announce = f.mag.Trackers[0]
 	}
 	return f.found, nil
+}
+
+// startDHT looks the info-hash up in the DHT every cfg.DHTInterval and
+// queues each peer not asked yet (one asked before comes back through
+// retryLater, if it is worth it).
+func (f *metadataFetch) startDHT(g *aio.Group) {
+	if f.cfg.DHT == nil {
+		return
+	}
+	g.Go("dht (metadata)", func(t *aio.Task) error {
+		found := func(a netip.AddrPort) {
+			a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+			if _, asked := f.tries[a]; !asked {
+				f.tries[a] = 0 // known: a later lookup does not queue it twice
+				f.addrs.TryPut(a)
+			}
+		}
+		for {
+			err := f.cfg.DHT(t, f.mag.InfoHash, found)
+			if errors.Is(err, aio.ErrCanceled) || errors.Is(err, ErrNoDHT) {
+				return nil
+			}
+			if err != nil {
+				f.cfg.Logf("metadata: dht lookup: %v", err)
+			}
+			if err := aio.Sleep(t, f.cfg.DHTInterval); err != nil {
+				return nil
+			}
+		}
+	})
 }

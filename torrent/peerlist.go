@@ -25,6 +25,7 @@ const (
 	fromPEX                             // another peer's ut_pex (BEP 11)
 	fromLSD                             // local service discovery (BEP 14)
 	fromIncoming                        // it connected to us and gave its listen port
+	fromDHT                             // a DHT lookup (BEP 5)
 )
 
 // Peer list limits and back-off.

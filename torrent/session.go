@@ -15,6 +15,7 @@ package torrent
 //	session_select.go    selective download (wanted pieces and bytes)
 //	session_seed.go      when seeding ends (ratio, time)
 //	session_metadata.go  extension handshake, serving ut_metadata (BEP 9/10)
+//	session_dht.go       DHT announces feeding the peer list, PORT (BEP 5)
 //
 // The decisions live in pure components that the session feeds with
 // events and the loop's time: piece.Picker (what to request), choker
@@ -285,6 +286,7 @@ func (s *Session) Run(t *aio.Task) error {
 		// none of them and ignores what others announce of them.
 		defer svc.Register(s.meta.InfoHash, s.meta.Private, func(a netip.AddrPort) { s.learn(a, fromLSD) })()
 	}
+	s.startDHT()
 	s.group.Go("peer intake", s.intakeLoop)
 	s.group.Go("dialer", s.dialLoop)
 	s.group.Go("ticker", s.tickLoop)
@@ -423,6 +425,9 @@ func (s *Session) handshake() peer.Handshake {
 	h := peer.Handshake{InfoHash: s.meta.InfoHash, PeerID: s.client.cfg.PeerID}
 	h.Reserved.Set(peer.ExtensionProtocolBit)
 	h.Reserved.Set(peer.FastExtensionBit)
+	if s.dhtEnabled() {
+		h.Reserved.Set(peer.DHTBit) // BEP 5: we answer PORT with ours
+	}
 	return h
 }
 

@@ -204,6 +204,8 @@ type peerConn struct {
 
 	ext  extState  // BEP 10: what the peer told us of its extensions
 	fast fastState // BEP 6
+
+	dhtPinged bool // its PORT's node was pinged (once per connection)
 }
 
 const (
@@ -247,6 +249,7 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 		conn.Queue(s.extHandshakeFrame()) // BEP 10: after the bitfield
 		p.wake.Set()
 	}
+	s.sendDHTPort(p, hs)
 	g := aio.NewGroup(t)
 	g.Go("read "+conn.RemoteAddr().String(), p.readLoop)
 	g.Go("write "+conn.RemoteAddr().String(), p.writeLoop)
@@ -416,8 +419,7 @@ func (p *peerConn) handle(m peer.Message) error {
 	case peer.Extended:
 		return s.onExtended(p, &p.ext, m)
 	case peer.Port:
-		// DHT is not implemented; we did not advertise it, but the
-		// message is harmless.
+		s.onDHTPort(p, m.Port) // harmless without a DHT of ours
 	default:
 		return fmt.Errorf("unexpected %v (extension not advertised)", m.ID)
 	}

@@ -20,8 +20,9 @@ type DownloadOptions struct {
 	Port       int
 	MaxPeers   int
 	MaxConns   int
-	NoLSD      bool   // --no-lsd
-	Encryption string // --encryption
+	NoLSD      bool     // --no-lsd
+	Encryption string   // --encryption
+	DHT        dhtFlags // --no-dht, --dht-node, --state-dir
 	Quiet      bool
 	Verbose    bool
 	Peers      []string
@@ -74,6 +75,7 @@ Exit codes: 0 complete, 1 failure, 2 usage, 130 interrupted.`,
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.OutDir, "output", "o", ".", "download directory")
 	addPeerFlags(cmd, &opts.Port, &opts.MaxPeers, &opts.MaxConns, &opts.MaxUploadRate, &opts.NoLSD, &opts.Encryption)
+	opts.DHT.register(fl)
 	fl.StringVar(&opts.MaxDownloadRate, "max-download-rate", "", "limit downloads to this much per second, all torrents together (e.g. 2MiB)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
@@ -133,7 +135,7 @@ func downloadRun(f *Factory, opts *DownloadOptions) error {
 	}
 	return runSessions(f, sessionsPlan{
 		metas: metas, magnets: magnets, runtime: opts.Runtime, dir: opts.OutDir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns, noLSD: opts.NoLSD, encryption: opts.Encryption,
-		peers: peers, seed: opts.Seed || opts.SeedRatio > 0 || opts.SeedTime > 0,
+		dht: opts.DHT, peers: peers, seed: opts.Seed || opts.SeedRatio > 0 || opts.SeedTime > 0,
 		seedRatio: opts.SeedRatio, seedTime: opts.SeedTime, maxDown: down, maxUp: up,
 		skips: skips, sequential: opts.Sequential,
 		quiet: opts.Quiet, verbose: opts.Verbose, ready: opts.ready,

@@ -10,3 +10,10 @@ func peerListenAddrs(port uint16) (netip.AddrPort, []netip.AddrPort) {
 	return netip.AddrPortFrom(netip.IPv6Unspecified(), port),
 		[]netip.AddrPort{netip.AddrPortFrom(netip.IPv4Unspecified(), 0)}
 }
+
+// dhtListenAddr is the DHT's UDP address: 0.0.0.0, since a [::] socket
+// would hear no IPv4 node, and most of the DHT is IPv4. (Port 0 on a
+// client listening on any port.)
+func dhtListenAddr(port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(netip.IPv4Unspecified(), port)
+}

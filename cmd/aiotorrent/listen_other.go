@@ -11,3 +11,7 @@ import "net/netip"
 func peerListenAddrs(port uint16) (netip.AddrPort, []netip.AddrPort) {
 	return netip.AddrPortFrom(netip.IPv6Unspecified(), port), nil
 }
+
+// dhtListenAddr is the DHT's UDP address: the zero address, which is the
+// peer listener's ([::], dual-stack).
+func dhtListenAddr(uint16) netip.AddrPort { return netip.AddrPort{} }

@@ -27,7 +27,7 @@ func TestDownloadMagnetLink(t *testing.T) {
 	link := fmt.Sprintf("magnet:?xt=urn:btih:%x&dn=share&x.pe=%s", m.InfoHash, seeder.peer)
 
 	dst := t.TempDir()
-	r := runCLI(t, "", "download", link, "-o", dst, "--port", "0")
+	r := runCLI(t, "", "download", link, "-o", dst, "--port", "0", "--no-dht")
 	if r.code != exitOK {
 		t.Fatalf("exit %d, stdout %q, stderr %q; seeder %q", r.code, r.out, r.errOut, seeder.out.String())
 	}

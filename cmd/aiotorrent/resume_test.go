@@ -87,7 +87,7 @@ func newResumeFixture(t *testing.T, bin string) *resumeFixture {
 	if err := os.WriteFile(f.torrentPath, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startProc(t, bin, "seed", f.torrentPath, f.src, "--port", "0", "-q")
+	startProc(t, bin, "seed", f.torrentPath, f.src, "--port", "0", "-q", "--no-dht")
 	f.waitSwarm(t, "the seeder registered", func(s tracker.ScrapeStats) bool { return s.Complete == 1 })
 	return f
 }
@@ -120,7 +120,7 @@ func (f *resumeFixture) scrape() (tracker.ScrapeStats, error) {
 // download starts `aiotorrent download` into dst (plain progress lines,
 // since its stdout is a pipe) with extra flags.
 func (f *resumeFixture) download(t *testing.T, dst string, extra ...string) *proc {
-	args := append([]string{"download", f.torrentPath, "-o", dst, "--port", "0"}, extra...)
+	args := append([]string{"download", f.torrentPath, "-o", dst, "--port", "0", "--no-dht"}, extra...)
 	return startProc(t, f.bin, args...)
 }
 

@@ -66,6 +66,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdVerify(f, nil),
 		NewCmdTracker(f, nil),
 		NewCmdDemo(f, nil),
+		NewCmdDHT(f, nil),
 	)
 	return root
 }

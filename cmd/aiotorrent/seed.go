@@ -14,8 +14,9 @@ type SeedOptions struct {
 	Port            int
 	MaxPeers        int
 	MaxConns        int
-	NoLSD           bool   // --no-lsd
-	Encryption      string // --encryption
+	NoLSD           bool     // --no-lsd
+	DHT             dhtFlags // --no-dht, --dht-node, --state-dir
+	Encryption      string   // --encryption
 	MaxUploadRate   string
 	MaxDownloadRate string
 	Partial         bool
@@ -46,6 +47,7 @@ missing pieces are downloaded too.`,
 	}
 	fl := cmd.Flags()
 	addPeerFlags(cmd, &opts.Port, &opts.MaxPeers, &opts.MaxConns, &opts.MaxUploadRate, &opts.NoLSD, &opts.Encryption)
+	opts.DHT.register(fl)
 	fl.StringVar(&opts.MaxDownloadRate, "max-download-rate", "", "with --partial: limit downloads to this much per second")
 	fl.BoolVar(&opts.Partial, "partial", false, "seed incomplete data (and download the rest)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
@@ -72,7 +74,7 @@ func seedRun(f *Factory, opts *SeedOptions) error {
 	}
 	return runSessions(f, sessionsPlan{
 		metas: metas, runtime: opts.Runtime, dir: opts.Dir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns, noLSD: opts.NoLSD, encryption: opts.Encryption,
-		maxDown: down, maxUp: up,
+		dht: opts.DHT, maxDown: down, maxUp: up,
 		seed: true, requireComplete: !opts.Partial, quiet: opts.Quiet, verbose: opts.Verbose, ready: opts.ready,
 	})
 }

@@ -24,7 +24,8 @@ type sessionsPlan struct {
 	maxPeers, maxConns int
 	noLSD              bool
 	encryption         string // --encryption, checked by listen
-	maxDown, maxUp     int64  // bytes per second, 0: no limit
+	dht                dhtFlags
+	maxDown, maxUp     int64 // bytes per second, 0: no limit
 	peers              []netip.AddrPort
 	seed               bool
 	seedRatio          float64
@@ -66,6 +67,7 @@ func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error)
 		MaxPeers: plan.maxPeers, MaxConns: plan.maxConns,
 		MaxDownloadRate: plan.maxDown, MaxUploadRate: plan.maxUp,
 		LSD: !plan.noLSD,
+		DHT: !plan.dht.Off, DHTConfig: plan.dht.config(),
 	}
 	enc, err := torrent.ParseEncryption(plan.encryption)
 	if err != nil {
@@ -80,6 +82,7 @@ func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error)
 		// [::] takes IPv6 and IPv4 peers alike (see peerListenAddrs); on a
 		// machine without IPv6, 0.0.0.0 takes the IPv4 ones.
 		cfg.ListenAddr, cfg.ExtraListenAddrs = peerListenAddrs(uint16(port))
+		cfg.DHTConfig.ListenAddr = dhtListenAddr(uint16(port))
 		c, err := torrent.NewClient(t, cfg)
 		if err != nil && !errors.Is(err, syscall.EADDRINUSE) {
 			cfg.ListenAddr = netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(port))
@@ -122,7 +125,7 @@ func runAll(t *aio.Task, f *Factory, client *torrent.Client, plan sessionsPlan) 
 			}
 			m, err := torrent.FetchMetadata(t, mag, torrent.FetchConfig{
 				PeerID: client.PeerID(), Port: client.Addr().Port(), Peers: plan.peers,
-				Logf: client.Logf(), Encryption: client.Encryption(),
+				DHT: client.DHTLookup(), Logf: client.Logf(), Encryption: client.Encryption(),
 			})
 			if err != nil {
 				return fmt.Errorf("magnet %x: %w", mag.InfoHash, err)

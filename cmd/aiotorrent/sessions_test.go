@@ -152,7 +152,7 @@ func TestSeedServesDownloadsUntilInterrupted(t *testing.T) {
 	defer seeder.stop(t)
 
 	full := t.TempDir()
-	r := runCLI(t, "", "download", tp, "-o", full, "--port", "0", "--peer", seeder.peer, "--seed-time", "100ms")
+	r := runCLI(t, "", "download", tp, "-o", full, "--port", "0", "--no-dht", "--peer", seeder.peer, "--seed-time", "100ms")
 	if r.code != exitOK || !strings.Contains(r.out, "share: 361.3 KiB in ") {
 		t.Fatalf("full download: exit %d, stdout %q, stderr %q; want 0 and a summary", r.code, r.out, r.errOut)
 	}
@@ -165,7 +165,7 @@ func TestSeedServesDownloadsUntilInterrupted(t *testing.T) {
 	// only the pieces it shares are there.
 	for _, args := range [][]string{{"--files", "0,2"}, {"--exclude", "*.txt"}} {
 		dst := t.TempDir()
-		r := runCLI(t, "", append([]string{"download", tp, "-o", dst, "--port", "0", "--peer", seeder.peer, "-q"}, args...)...)
+		r := runCLI(t, "", append([]string{"download", tp, "-o", dst, "--port", "0", "--no-dht", "--peer", seeder.peer, "-q"}, args...)...)
 		if r.code != exitOK {
 			t.Fatalf("%q: exit %d, stderr %q", args, r.code, r.errOut)
 		}
@@ -201,7 +201,7 @@ func TestDownloadSeveralTorrentsOneProcess(t *testing.T) {
 	defer seeder.stop(t)
 
 	dst := t.TempDir()
-	r := runCLI(t, "", "download", ta, tb, "-o", dst, "--port", "0", "--peer", seeder.peer)
+	r := runCLI(t, "", "download", ta, tb, "-o", dst, "--port", "0", "--no-dht", "--peer", seeder.peer)
 	if r.code != exitOK {
 		t.Fatalf("exit %d, stderr %q", r.code, r.errOut)
 	}
@@ -223,7 +223,7 @@ func TestSeedRefusesIncompleteData(t *testing.T) {
 	if err := os.Remove(filepath.Join(root, "share", "b.txt")); err != nil {
 		t.Fatal(err)
 	}
-	r := runCLI(t, "", "seed", tp, root, "--port", "0", "-q")
+	r := runCLI(t, "", "seed", tp, root, "--port", "0", "-q", "--no-dht")
 	if r.code != exitFailure || !strings.Contains(r.errOut, "data is incomplete") {
 		t.Fatalf("exit %d, stderr %q; want %d and \"data is incomplete\"", r.code, r.errOut, exitFailure)
 	}
@@ -268,6 +268,7 @@ func TestDownloadFlags(t *testing.T) {
 		Torrents: []string{"a.torrent"}, OutDir: ".", Port: 6881, MaxPeers: 50, MaxConns: 80,
 		SeedRatio: 1.5, SeedTime: time.Hour, MaxUploadRate: "1MiB", MaxDownloadRate: "500k",
 		Files: "0,2", Exclude: []string{"*.txt"}, Sequential: true, Encryption: "prefer",
+		DHT: dhtFlags{Routers: defaultRouters, StateDir: defaultStateDir()},
 	}
 	if fmt.Sprint(*got) != fmt.Sprint(want) {
 		t.Errorf("got %+v\nwant %+v", *got, want)

@@ -24,7 +24,10 @@ which explains most interop failures; the Go tests print it when a test
 fails.
 
 It never reaches outside 127.0.0.1: DHT, LSD, UPnP and NAT-PMP are off
-unless a flag turns one on. It exits when stdin closes (the test died),
+unless a flag turns one on. --dht-node turns the DHT on with the settings
+that make libtorrent accept loopback nodes, no bootstrap router (no DNS),
+and the given nodes introduced with add_dht_node; the node shares the
+listen port (UDP). It exits when stdin closes (the test died),
 at --timeout, or as above.
 """
 
@@ -51,6 +54,8 @@ def parse_args():
     p.add_argument("--set", action="append", default=[],
                    help="a session setting, name=value (value parsed as JSON if it can be)")
     p.add_argument("--lsd", action="store_true", help="turn local service discovery on")
+    p.add_argument("--dht-node", action="append", default=[],
+                   help="ip:port of a DHT node to join through (repeatable); turns the DHT on")
     p.add_argument("--pex-only", action="store_true",
                    help="drop every peer not learnt through PEX from --connect's list after the first")
     p.add_argument("--choke-slots", type=int, default=0,
@@ -91,6 +96,19 @@ def settings(args):
         # A transfer of a few MiB logs tens of thousands of peer messages;
         # the default queue of 2000 drops the excess between two pops.
         s["alert_queue_size"] = 1000000
+    if args.dht_node:
+        # libtorrent refuses loopback DHT nodes by default; these let it
+        # run a DHT on 127.0.0.1 (issue 13). A zero upload limit crashes
+        # 2.0.8.
+        s.update({
+            "enable_dht": True,
+            "dht_bootstrap_nodes": "",
+            "dht_restrict_routing_ips": False,
+            "dht_restrict_search_ips": False,
+            "dht_block_ratelimit": 10000,
+            "dht_prefer_verified_node_ids": False,
+            "dht_upload_rate_limit": 1000000,
+        })
     if args.lsd:
         # Announce at once, and over loopback (the only interface a test may use).
         s["local_service_announce_interval"] = 1
@@ -154,6 +172,9 @@ def main():
     if args.seed and not args.verify:
         params.flags |= lt.torrent_flags.seed_mode
     h = ses.add_torrent(params)
+    for addr in args.dht_node:
+        host, _, port = addr.rpartition(":")
+        ses.add_dht_node((host.strip("[]"), int(port)))
 
     deadline = time.monotonic() + args.timeout
     while h.status().state in (lt.torrent_status.checking_files, lt.torrent_status.checking_resume_data):

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/hex"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/dht"
+)
+
+// The DHT is on by default with the well-known routers and a state file
+// in the cache directory; --dht-node adds nodes, --state-dir moves the
+// state, --no-dht turns it off.
+func TestDHTFlags(t *testing.T) {
+	got, err := parseCmd(NewCmdSeed, "a.torrent", "dir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DHT.Off || !slices.Equal(got.DHT.Routers, defaultRouters) || got.DHT.StateDir != defaultStateDir() {
+		t.Errorf("seed defaults: %+v, want on, the routers, state in %q", got.DHT, defaultStateDir())
+	}
+	dl, err := parseCmd(NewCmdDownload, "a.torrent", "--no-dht", "--dht-node", "127.0.0.1:7000", "--dht-node", "host:7001", "--state-dir", "/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := dl.DHT.config()
+	wantBoot := append(slices.Clone(defaultRouters), "127.0.0.1:7000", "host:7001")
+	if !dl.DHT.Off || !slices.Equal(cfg.Bootstrap, wantBoot) || cfg.StateFile != filepath.Join("/s", "dht.state") {
+		t.Errorf("got off %v, bootstrap %q, state %q; want off, %q, /s/dht.state", dl.DHT.Off, cfg.Bootstrap, cfg.StateFile, wantBoot)
+	}
+	// Options built in code (as tests build them) reach no router.
+	if cfg := (dhtFlags{}).config(); len(cfg.Bootstrap) != 0 || cfg.StateFile != "" {
+		t.Errorf("zero flags: bootstrap %q, state %q; want none", cfg.Bootstrap, cfg.StateFile)
+	}
+}
+
+func TestDHTCommandUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"dht", "--listen", ""},
+		{"dht", "--listen", "nowhere:1"},
+		{"dht", "--listen", "127.0.0.1:0", "--stats-every", "0s"},
+		{"dht", "extra"},
+	} {
+		if r := runCLI(t, "", args...); r.code != exitUsage {
+			t.Errorf("%q: exit %d, want %d (stderr %q)", args, r.code, exitUsage, r.errOut)
+		}
+	}
+}
+
+// `aiotorrent dht` as a process: it prints its address and id, answers a
+// KRPC ping with that id, counts the ping in its --stats line, and exits
+// on SIGINT with 130.
+func TestDHTCommandAnswersPing(t *testing.T) {
+	bin := buildCLI(t)
+	p := startProc(t, bin, "dht", "--listen", "127.0.0.1:0", "--stats", "--stats-every", "50ms")
+	line := p.waitLine(t, func(l string) bool { return strings.HasPrefix(l, "dht node listening on ") })
+	addrStr, idHex, _ := strings.Cut(strings.TrimPrefix(line, "dht node listening on "), " (id ")
+	idHex = strings.TrimSuffix(idHex, ")")
+	addr, err := netip.ParseAddrPort(addrStr)
+	if err != nil {
+		t.Fatalf("line %q: %v", line, err)
+	}
+	var wantID dht.ID
+	if b, err := hex.DecodeString(idHex); err != nil || len(b) != len(wantID) {
+		t.Fatalf("line %q: id %q", line, idHex)
+	} else {
+		copy(wantID[:], b)
+	}
+
+	reply, err := aio.Run(func(t *aio.Task) (*dht.Msg, error) {
+		conn, err := aio.ListenUDP(t, netip.MustParseAddrPort("127.0.0.1:0"))
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close()
+		ping := &dht.Msg{T: []byte("pg"), Y: dht.KindQuery, Q: dht.MethodPing, A: dht.Args{ID: dht.RandomID()}}
+		if _, err := conn.WriteTo(t, ping.Encode(), addr); err != nil {
+			return nil, err
+		}
+		// The node also pings us, to see whether we may join its table:
+		// skip its queries.
+		return aio.WaitFor(t, 10*time.Second, func(t *aio.Task) (*dht.Msg, error) {
+			buf := make([]byte, 2048)
+			for {
+				n, _, err := conn.ReadFrom(t, buf)
+				if err != nil {
+					return nil, err
+				}
+				m, err := dht.Decode(buf[:n])
+				if err != nil || m.Y != dht.KindQuery {
+					return m, err
+				}
+			}
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply.Y != dht.KindResponse || string(reply.T) != "pg" || reply.R.ID != wantID {
+		t.Fatalf("reply %+v, want a response to \"pg\" with id %s", reply, wantID)
+	}
+	p.waitLine(t, func(l string) bool { return strings.Contains(l, "received 1,") })
+
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t); code != exitInterrupt {
+		t.Fatalf("exit %d after SIGINT, want %d", code, exitInterrupt)
+	}
+}
