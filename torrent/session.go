@@ -15,6 +15,7 @@ package torrent
 //	session_select.go    selective download (wanted pieces and bytes)
 //	session_seed.go      when seeding ends (ratio, time)
 //	session_metadata.go  extension handshake, serving ut_metadata (BEP 9/10)
+//	session_webseed.go   web seeds (BEP 19): HTTP sources with every piece
 //
 // The decisions live in pure components that the session feeds with
 // events and the loop's time: piece.Picker (what to request), choker
@@ -91,6 +92,10 @@ type SessionOptions struct {
 	MaxInFlight int64
 	// Choke tunes the choking algorithm (see ChokeConfig).
 	Choke ChokeConfig
+	// WebSeeds are web seed URLs (BEP 19) used besides the torrent's
+	// url-list; NoWebSeeds ignores the url-list (see session_webseed.go).
+	WebSeeds   []string
+	NoWebSeeds bool
 }
 
 // inFlightBuffers is how many piece buffers (pieces in flight) a budget of
@@ -176,6 +181,7 @@ type Session struct {
 	onVerify       func(piece int) // tests: called as a piece's check is submitted
 	pexInterval    time.Duration   // between two ut_pex messages to a peer (tests shorten it)
 	fastCounts     fastCounts      // BEP 6 events, for tests
+	ws             webSeeds        // session_webseed.go
 }
 
 // ErrIncomplete is returned by Run with RequireComplete when data is
@@ -289,6 +295,7 @@ func (s *Session) Run(t *aio.Task) error {
 	s.group.Go("dialer", s.dialLoop)
 	s.group.Go("ticker", s.tickLoop)
 	s.group.Go("until complete", s.untilComplete)
+	s.startWebSeeds()
 	err = s.group.Wait(t)
 	s.report()
 	switch {
