@@ -50,9 +50,9 @@ const (
 type webSeeds struct {
 	seeds   []*webSeed
 	byID    map[piece.PeerID]*webSeedTask // the running tasks
-	nextID  piece.PeerID  // the last id given out; they count down from -1
-	backoff time.Duration // after a failed fetch, doubling (tests shorten it)
-	bytes   int64         // wanted bytes delivered by web seeds
+	nextID  piece.PeerID                  // the last id given out; they count down from -1
+	backoff time.Duration                 // after a failed fetch, doubling (tests shorten it)
+	bytes   int64                         // wanted bytes delivered by web seeds
 }
 
 // webSeed is one URL.
