@@ -127,6 +127,7 @@ type Progress struct {
 	Elapsed              time.Duration
 	ChecksFailed, Banned int
 	PeersSeen            int // connections that completed a handshake
+	WebSeeds             int // web seed URLs in use (BEP 19)
 }
 
 // Session downloads and seeds one torrent: it owns the storage, the piece
@@ -393,6 +394,7 @@ func (s *Session) Progress() Progress {
 		ChecksFailed: s.failed,
 		Banned:       len(s.bannedIDs),
 		PeersSeen:    int(s.nextID),
+		WebSeeds:     s.WebSeeds(),
 	}
 }
 

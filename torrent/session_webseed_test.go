@@ -137,6 +137,9 @@ func TestWebSeedOnlyMultiFile(t *testing.T) {
 	if s.ws.bytes != m.Length {
 		t.Errorf("web seeds delivered %d bytes, want all %d", s.ws.bytes, m.Length)
 	}
+	if p := s.Progress(); p.WebSeeds != 1 {
+		t.Errorf("progress shows %d web seeds, want 1", p.WebSeeds)
+	}
 	for _, p := range []string{"/web seed ü/a b.txt", "/web seed ü/ü/small.bin", "/web seed ü/big naïve.bin"} {
 		if _, ok := asked.Load(p); !ok {
 			t.Errorf("%q was never asked for", p)
@@ -250,8 +253,8 @@ func TestWebSeedCorruptIsStruckAndDropped(t *testing.T) {
 	if seed.strikes < webSeedMaxStrikes || !strings.Contains(seed.dropped, "failed their hash") {
 		t.Fatalf("web seed: %d strikes, dropped %q; want dropped for its hash failures", seed.strikes, seed.dropped)
 	}
-	if p := s.Progress(); p.Banned != 0 {
-		t.Fatalf("%d peers banned for the web seed's bad data", p.Banned)
+	if p := s.Progress(); p.Banned != 0 || p.WebSeeds != 0 {
+		t.Fatalf("progress %+v: want no peer banned for the web seed's data, and no web seed left", p)
 	}
 }
 
