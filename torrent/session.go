@@ -16,6 +16,7 @@ package torrent
 //	session_seed.go      when seeding ends (ratio, time)
 //	session_metadata.go  extension handshake, serving ut_metadata (BEP 9/10)
 //	session_dht.go       DHT announces feeding the peer list, PORT (BEP 5)
+//	session_webseed.go   web seeds (BEP 19): HTTP sources with every piece
 //
 // The decisions live in pure components that the session feeds with
 // events and the loop's time: piece.Picker (what to request), choker
@@ -92,6 +93,10 @@ type SessionOptions struct {
 	MaxInFlight int64
 	// Choke tunes the choking algorithm (see ChokeConfig).
 	Choke ChokeConfig
+	// WebSeeds are web seed URLs (BEP 19) used besides the torrent's
+	// url-list; NoWebSeeds ignores the url-list (see session_webseed.go).
+	WebSeeds   []string
+	NoWebSeeds bool
 }
 
 // inFlightBuffers is how many piece buffers (pieces in flight) a budget of
@@ -123,6 +128,7 @@ type Progress struct {
 	Elapsed              time.Duration
 	ChecksFailed, Banned int
 	PeersSeen            int // connections that completed a handshake
+	WebSeeds             int // web seed URLs in use (BEP 19)
 }
 
 // Session downloads and seeds one torrent: it owns the storage, the piece
@@ -177,6 +183,7 @@ type Session struct {
 	onVerify       func(piece int) // tests: called as a piece's check is submitted
 	pexInterval    time.Duration   // between two ut_pex messages to a peer (tests shorten it)
 	fastCounts     fastCounts      // BEP 6 events, for tests
+	ws             webSeeds        // session_webseed.go
 }
 
 // ErrIncomplete is returned by Run with RequireComplete when data is
@@ -291,6 +298,7 @@ func (s *Session) Run(t *aio.Task) error {
 	s.group.Go("dialer", s.dialLoop)
 	s.group.Go("ticker", s.tickLoop)
 	s.group.Go("until complete", s.untilComplete)
+	s.startWebSeeds()
 	err = s.group.Wait(t)
 	s.report()
 	switch {
@@ -388,6 +396,7 @@ func (s *Session) Progress() Progress {
 		ChecksFailed: s.failed,
 		Banned:       len(s.bannedIDs),
 		PeersSeen:    int(s.nextID),
+		WebSeeds:     s.WebSeeds(),
 	}
 }
 

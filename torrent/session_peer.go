@@ -505,6 +505,7 @@ func (s *Session) refillAll() {
 	for _, p := range s.peers {
 		p.refill()
 	}
+	s.wakeWebSeeds()
 }
 
 // cancel tells the peer we no longer want b: another peer delivered it in

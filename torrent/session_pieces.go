@@ -242,6 +242,7 @@ func (s *Session) pieceVerified(i int, sums [][20]byte) {
 func (s *Session) pieceFailed(i int, buf *pieceBuf, sums [][20]byte) {
 	s.failed++
 	s.picker.PieceFailed(i)
+	s.strikeWebSeed(i, buf.from)
 	senders := map[piece.PeerID]bool{}
 	for blk, id := range buf.from {
 		senders[id] = true

@@ -38,6 +38,10 @@ type DownloadOptions struct {
 	Files      string
 	Exclude    []string
 	Sequential bool
+	// WebSeeds are --web-seed URLs (BEP 19), used besides the torrents'
+	// url-lists; NoWebSeeds (--no-web-seeds) ignores those url-lists.
+	WebSeeds   []string
+	NoWebSeeds bool
 	// Runtime are --trace, --stats and --debug.
 	Runtime runtimeFlags
 
@@ -87,6 +91,8 @@ Exit codes: 0 complete, 1 failure, 2 usage, 130 interrupted.`,
 	fl.StringVar(&opts.Files, "files", "", "download only these files, by index (e.g. 0,2,5-7; one torrent only)")
 	fl.StringArrayVar(&opts.Exclude, "exclude", nil, "skip files matching this glob (repeatable)")
 	fl.BoolVar(&opts.Sequential, "sequential", false, "download pieces in order (to play a file while it downloads)")
+	fl.StringArrayVar(&opts.WebSeeds, "web-seed", nil, "download from this web seed too (http:// URL, BEP 19; repeatable)")
+	fl.BoolVar(&opts.NoWebSeeds, "no-web-seeds", false, "ignore the web seeds (url-list) in the torrents")
 	return cmd
 }
 
@@ -138,6 +144,7 @@ func downloadRun(f *Factory, opts *DownloadOptions) error {
 		dht: opts.DHT, peers: peers, seed: opts.Seed || opts.SeedRatio > 0 || opts.SeedTime > 0,
 		seedRatio: opts.SeedRatio, seedTime: opts.SeedTime, maxDown: down, maxUp: up,
 		skips: skips, sequential: opts.Sequential,
+		webSeeds: opts.WebSeeds, noWebSeeds: opts.NoWebSeeds,
 		quiet: opts.Quiet, verbose: opts.Verbose, ready: opts.ready,
 	})
 }

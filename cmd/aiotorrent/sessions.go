@@ -32,6 +32,8 @@ type sessionsPlan struct {
 	seedTime           time.Duration
 	skips              [][]bool // per torrent, see selectFiles
 	sequential         bool
+	webSeeds           []string // BEP 19, besides each torrent's url-list
+	noWebSeeds         bool
 	requireComplete    bool
 	quiet, verbose     bool
 	ready              func(addr netip.AddrPort, interrupt func())
@@ -148,6 +150,8 @@ func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan session
 		Sequential:      plan.sequential,
 		RequireComplete: plan.requireComplete,
 		SkipFiles:       skip,
+		WebSeeds:        plan.webSeeds,
+		NoWebSeeds:      plan.noWebSeeds,
 	})
 	if err != nil {
 		return err
