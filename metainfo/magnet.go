@@ -29,11 +29,13 @@ type Magnet struct {
 	Trackers []string
 	// Peers from x.pe, each "host:port" (IPv6 hosts in brackets).
 	Peers []string
+	// WebSeeds from ws (BEP 19 web seeds), absolute http or https URLs.
+	WebSeeds []string
 }
 
 // ParseMagnet parses a magnet link. It needs exactly one BitTorrent v1
 // info-hash (40 hex or 32 base32 characters); other parameters it does
-// not know, such as ws or xl, are ignored.
+// not know, such as xl, are ignored.
 func ParseMagnet(s string) (*Magnet, error) {
 	if len(s) > MaxMagnetLength {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBadMagnet, len(s), MaxMagnetLength)
@@ -64,6 +66,12 @@ func ParseMagnet(s string) (*Magnet, error) {
 			return nil, fmt.Errorf("%w: x.pe %q: %w", ErrBadMagnet, pe, err)
 		}
 		m.Peers = append(m.Peers, pe)
+	}
+	for _, ws := range q["ws"] {
+		if u, err := url.Parse(ws); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%w: ws %q: want an http or https URL", ErrBadMagnet, ws)
+		}
+		m.WebSeeds = append(m.WebSeeds, ws)
 	}
 	return m, nil
 }
@@ -148,6 +156,10 @@ func (m *Magnet) String() string {
 	for _, pe := range m.Peers {
 		b.WriteString("&x.pe=")
 		b.WriteString(url.QueryEscape(pe))
+	}
+	for _, ws := range m.WebSeeds {
+		b.WriteString("&ws=")
+		b.WriteString(url.QueryEscape(ws))
 	}
 	return b.String()
 }

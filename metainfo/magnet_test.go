@@ -37,9 +37,9 @@ func TestParseMagnet(t *testing.T) {
 		{"lower-case base32", "magnet:?xt=urn:btih:" + strings.ToLower(testHashB32), Magnet{InfoHash: h}},
 		{"everything",
 			"magnet:?xt=urn:btih:" + testHashHex + "&dn=My+File%2F1&tr=http%3A%2F%2Ft1%2Fannounce&tr=udp://t2:80" +
-				"&x.pe=127.0.0.1:6881&x.pe=%5B::1%5D:6882&x.pe=peer.example:1&ws=http://ignored/",
+				"&x.pe=127.0.0.1:6881&x.pe=%5B::1%5D:6882&x.pe=peer.example:1&ws=http://seed.example/files/",
 			Magnet{InfoHash: h, Name: "My File/1", Trackers: []string{"http://t1/announce", "udp://t2:80"},
-				Peers: []string{"127.0.0.1:6881", "[::1]:6882", "peer.example:1"}}},
+				Peers: []string{"127.0.0.1:6881", "[::1]:6882", "peer.example:1"}, WebSeeds: []string{"http://seed.example/files/"}}},
 		{"hybrid v1+v2", "magnet:?xt=urn:btmh:1220" + strings.Repeat("ab", 32) + "&xt=urn:btih:" + testHashHex,
 			Magnet{InfoHash: h}},
 		{"same hash twice", "magnet:?xt=urn:btih:" + testHashHex + "&xt=urn:btih:" + testHashB32, Magnet{InfoHash: h}},
@@ -79,6 +79,8 @@ func TestParseMagnetErrors(t *testing.T) {
 		{"peer port 0", "magnet:?xt=urn:btih:" + testHashHex + "&x.pe=127.0.0.1:0"},
 		{"peer port too big", "magnet:?xt=urn:btih:" + testHashHex + "&x.pe=127.0.0.1:65536"},
 		{"peer empty host", "magnet:?xt=urn:btih:" + testHashHex + "&x.pe=:80"},
+		{"web seed not http", "magnet:?xt=urn:btih:" + testHashHex + "&ws=ftp://seed.example/f"},
+		{"web seed relative", "magnet:?xt=urn:btih:" + testHashHex + "&ws=/files/f"},
 		{"bad escape", "magnet:?xt=urn:btih:" + testHashHex + "&dn=%zz"},
 		{"too long", "magnet:?xt=urn:btih:" + testHashHex + "&dn=" + strings.Repeat("a", MaxMagnetLength)},
 	}

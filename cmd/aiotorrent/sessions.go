@@ -132,9 +132,11 @@ func runAll(t *aio.Task, f *Factory, client *torrent.Client, plan sessionsPlan) 
 			if err != nil {
 				return fmt.Errorf("magnet %x: %w", mag.InfoHash, err)
 			}
-			// The magnet's own peers (x.pe) are peers of the download too.
+			// The magnet's own peers (x.pe) and web seeds (ws) are the
+			// download's too.
 			withPeers := plan
 			withPeers.peers = append(slices.Clone(plan.peers), mag.PeerAddrs()...)
+			withPeers.webSeeds = append(slices.Clone(plan.webSeeds), mag.WebSeeds...)
 			return startSession(g, f, client, withPeers, m, nil)
 		})
 	}
