@@ -136,7 +136,9 @@ func runAll(t *aio.Task, f *Factory, client *torrent.Client, plan sessionsPlan) 
 			// download's too.
 			withPeers := plan
 			withPeers.peers = append(slices.Clone(plan.peers), mag.PeerAddrs()...)
-			withPeers.webSeeds = append(slices.Clone(plan.webSeeds), mag.WebSeeds...)
+			if !plan.noWebSeeds {
+				withPeers.webSeeds = append(slices.Clone(plan.webSeeds), mag.WebSeeds...)
+			}
 			return startSession(g, f, client, withPeers, m, nil)
 		})
 	}
