@@ -44,7 +44,7 @@ func newProgressView(f *Factory, name string, total int64, quiet bool) *progress
 func (v *progressView) update(p torrent.Progress) {
 	switch {
 	case v.bar != nil:
-		v.bar.Describe(fmt.Sprintf("%s  %d peers  %s/s", v.name, p.Peers, humanBytes(p.DownRate)))
+		v.bar.Describe(fmt.Sprintf("%s  %s  %s/s", v.name, sources(p), humanBytes(p.DownRate)))
 		v.bar.Set64(p.Verified)
 	case v.plain:
 		if time.Since(v.lastLine) < 2*time.Second && !p.Complete {
@@ -55,9 +55,26 @@ func (v *progressView) update(p torrent.Progress) {
 		if p.Total > 0 {
 			pct = 100 * float64(p.Verified) / float64(p.Total)
 		}
-		fmt.Fprintf(v.out, "%s: %s / %s (%.1f%%), %s/s, %d peers\n", v.name,
-			humanBytes(float64(p.Verified)), humanBytes(float64(p.Total)), pct, humanBytes(p.DownRate), p.Peers)
+		fmt.Fprintf(v.out, "%s: %s / %s (%.1f%%), %s/s, %s\n", v.name,
+			humanBytes(float64(p.Verified)), humanBytes(float64(p.Total)), pct, humanBytes(p.DownRate), sources(p))
 	}
+}
+
+// sources says where the data comes from: "3 peers", "1 peer, 1 web seed".
+func sources(p torrent.Progress) string {
+	s := plural(p.Peers, "peer")
+	if p.WebSeeds > 0 {
+		s += ", " + plural(p.WebSeeds, "web seed")
+	}
+	return s
+}
+
+// plural is "1 peer", "2 peers".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func (v *progressView) finish() {
