@@ -177,6 +177,7 @@ type peerConn struct {
 	// with one peer, this decides which stays (oneConnectionPerPeer).
 	outgoing  bool
 	encrypted bool // RC4 inside MSE (PEX says so of it)
+	dropped   bool // out of the session (dropPeer): it only winds down
 	conn      *peer.Conn
 	wake      *aio.Event // something is queued: the writer flushes
 
@@ -283,6 +284,7 @@ func (s *Session) oneConnectionPerPeer(theirs [20]byte, addr netip.AddrPort) boo
 	weAreLower := bytes.Compare(s.client.cfg.PeerID[:], theirs[:]) < 0
 	if old.outgoing != outgoing && outgoing == weAreLower {
 		old.conn.Close()
+		s.dropPeer(old) // at once: its tasks may take a step to see the close
 		return true
 	}
 	switch {
@@ -313,7 +315,15 @@ func (s *Session) addrFree(p *peerConn) {
 	s.newPeers.Set() // its back-off has a new end
 }
 
+// dropPeer takes p out of the session: its requests back to the pool, its
+// upload slot to another, its address free in the peer list. It runs once
+// per connection, when the connection ends or when a newer connection
+// with the same peer replaces it (oneConnectionPerPeer).
 func (s *Session) dropPeer(p *peerConn) {
+	if p.dropped {
+		return
+	}
+	p.dropped = true
 	delete(s.peers, p.id)
 	s.addrFree(p)
 	s.picker.PeerGone(p.id)
@@ -328,6 +338,9 @@ func (p *peerConn) readLoop(t *aio.Task) error {
 		msg, err := p.conn.ReadMessage(t)
 		if err != nil {
 			return err
+		}
+		if p.dropped {
+			return nil // replaced by another connection: what it still had buffered is not ours
 		}
 		if err := p.handle(msg); err != nil {
 			return err
