@@ -25,39 +25,7 @@ func fastHandshake(m *metainfo.Torrent) peer.Handshake {
 // fastFakePeer accepts connections for m with the Fast extension on, and
 // runs behave on each (its first message is behave's to send).
 func fastFakePeer(at *aio.Task, m *metainfo.Torrent, behave func(t *aio.Task, c *peer.Conn) error) (netip.AddrPort, error) {
-	ln, err := aio.ListenTCP(at, loopback)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	aio.Spawn(at, "fast fake peer", func(t *aio.Task) (struct{}, error) {
-		defer ln.Close()
-		for {
-			tc, err := ln.Accept(t)
-			if err != nil {
-				return struct{}{}, err
-			}
-			aio.Spawn(t, "fast fake conn", func(t *aio.Task) (struct{}, error) {
-				in, err := peer.ReadIncoming(t, tc, time.Second)
-				if err != nil {
-					return struct{}{}, err
-				}
-				c, _, err := in.Accept(t, fastHandshake(m), peer.Limits{NumPieces: m.NumPieces()}, time.Second)
-				if err != nil {
-					return struct{}{}, err
-				}
-				defer c.Close()
-				if err := behave(t, c); err != nil {
-					return struct{}{}, nil
-				}
-				for {
-					if _, err := c.ReadMessage(t); err != nil {
-						return struct{}{}, nil
-					}
-				}
-			})
-		}
-	})
-	return ln.Addr(), nil
+	return fakePeerWith(at, m, fastHandshake(m), behave)
 }
 
 // TestFastPeerChokingUsIsAskedOnlyForAllowedPieces: a seeder that says

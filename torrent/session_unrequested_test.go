@@ -16,6 +16,17 @@ import (
 // fakePeer accepts connections for m and runs behave on each after the
 // handshake, with the bitfield given sent.
 func fakePeer(at *aio.Task, m *metainfo.Torrent, has *piece.Bitfield, behave func(t *aio.Task, c *peer.Conn) error) (netip.AddrPort, error) {
+	hs := peer.Handshake{InfoHash: m.InfoHash, PeerID: peer.NewPeerID()}
+	return fakePeerWith(at, m, hs, func(t *aio.Task, c *peer.Conn) error {
+		c.Queue(peer.AppendBitfield(nil, has.Bytes()))
+		return behave(t, c)
+	})
+}
+
+// fakePeerWith accepts connections for m with our handshake hs and runs
+// behave on each (its first message is behave's to send), then listens
+// until the other side hangs up.
+func fakePeerWith(at *aio.Task, m *metainfo.Torrent, hs peer.Handshake, behave func(t *aio.Task, c *peer.Conn) error) (netip.AddrPort, error) {
 	ln, err := aio.ListenTCP(at, loopback)
 	if err != nil {
 		return netip.AddrPort{}, err
@@ -32,12 +43,11 @@ func fakePeer(at *aio.Task, m *metainfo.Torrent, has *piece.Bitfield, behave fun
 				if err != nil {
 					return struct{}{}, err
 				}
-				c, _, err := in.Accept(t, peer.Handshake{InfoHash: m.InfoHash, PeerID: peer.NewPeerID()}, peer.Limits{NumPieces: m.NumPieces()}, time.Second)
+				c, _, err := in.Accept(t, hs, peer.Limits{NumPieces: m.NumPieces()}, time.Second)
 				if err != nil {
 					return struct{}{}, err
 				}
 				defer c.Close()
-				c.Queue(peer.AppendBitfield(nil, has.Bytes()))
 				if err := behave(t, c); err != nil {
 					return struct{}{}, nil // the leecher hung up
 				}
