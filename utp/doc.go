@@ -7,15 +7,15 @@
 // Everything runs on the aio loop thread, with no goroutine, channel or
 // lock, and no task of its own per connection:
 //
-//	   UDP port ──► Socket.Receive ──► decodePacket ──► Conn.handle
-//	  (readLoop,        │ (one per       (packet.go)     acks, SACK, loss,
-//	   or the DHT's     │  datagram)                     reorder buffer
-//	   demultiplexer)   ▼                                (conn_recv.go)
-//	              Socket.Flush ──► Conn.flush ──► trySend / STATE
-//	              (one per batch)                 (conn_send.go)
-//	                                                 │
-//	   Conn.Writev ──► queueData ──► trySend ────────┴──► Transport.SendTo
-//	   Conn.Read   ◄── byteRing  ◄── deliver
+//	 UDP port ──► Socket.Receive ──► decodePacket ──► Conn.handle
+//	(readLoop,        │ (one per       (packet.go)     acks, SACK, loss,
+//	 or the DHT's     │  datagram)                     reorder buffer
+//	 demultiplexer)   ▼                                (conn_recv.go)
+//	            Socket.Flush ──► Conn.flush ──► trySend / STATE
+//	            (one per batch)                 (conn_send.go)
+//	                                               │
+//	 Conn.Writev ──► queueData ──► trySend ────────┴──► Transport.SendTo
+//	 Conn.Read   ◄── byteRing  ◄── deliver
 //
 // A Socket owns the connections on one port, keyed by remote address and
 // receive id. Datagrams reach it through Receive, either from the task
