@@ -61,3 +61,22 @@ func (u *UDPConn) TryWriteTo(p []byte, addr netip.AddrPort) error {
 		}
 	}
 }
+
+// SetReadBuffer asks the kernel for a receive buffer of n bytes
+// (SO_RCVBUF, capped by net.core.rmem_max on Linux). A transport that
+// keeps many datagrams in flight needs more than the default ~200 KiB, or
+// a burst that arrives while the loop is busy overflows it and is lost.
+func (u *UDPConn) SetReadBuffer(n int) error {
+	if err := unix.SetsockoptInt(u.pd.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n); err != nil {
+		return fmt.Errorf("setsockopt SO_RCVBUF: %w", err)
+	}
+	return nil
+}
+
+// SetWriteBuffer is SetReadBuffer for the send buffer (SO_SNDBUF).
+func (u *UDPConn) SetWriteBuffer(n int) error {
+	if err := unix.SetsockoptInt(u.pd.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, n); err != nil {
+		return fmt.Errorf("setsockopt SO_SNDBUF: %w", err)
+	}
+	return nil
+}

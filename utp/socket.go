@@ -127,6 +127,9 @@ func Listen(t *aio.Task, addr netip.AddrPort, cfg Config) (*Socket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("utp: listen: %w", err)
 	}
+	// Best effort: a smaller buffer only means more loss under bursts.
+	_ = u.SetReadBuffer(socketBuffer)
+	_ = u.SetWriteBuffer(socketBuffer)
 	s := NewSocket(t.Loop(), udpTransport{u}, cfg)
 	s.udp = u
 	aio.Spawn(t, "utp-read", s.readLoop)
@@ -140,6 +143,10 @@ func (s *Socket) Addr() netip.AddrPort {
 	}
 	return s.udp.LocalAddr()
 }
+
+// socketBuffer is the kernel buffer Listen asks for, each way: several
+// connections' windows of datagrams.
+const socketBuffer = 4 << 20
 
 // maxDrain bounds one batch: acks go out at least every maxDrain datagrams.
 const maxDrain = 64
