@@ -432,7 +432,8 @@ func (s *Socket) getOut() *outPacket {
 }
 
 func (s *Socket) putOut(p *outPacket) {
-	*p = outPacket{buf: p.buf}
+	// Field by field: copying a zero outPacket would copy its 1.4 KB buffer.
+	p.size, p.typ, p.seq, p.sentAt, p.transmissions, p.lost, p.sacked = 0, 0, 0, 0, 0, false, false
 	s.outPool = append(s.outPool, p)
 }
 
