@@ -343,8 +343,8 @@ func TestFetchMetadataWithDHTWaitsForPeers(t *testing.T) {
 // timeout, a second per dead node in a local DHT and three on the real
 // one, which is full of them. Here a dead node sits next to the client's
 // id, and the query timeout and the lookup bound are longer than the
-// fetch may take: the fetch
-// must start its lookup once the table has nodes enough.
+// fetch may take: the fetch must start its lookup once the table has
+// nodes enough.
 func TestDHTLookupNotHeldByADeadNodeNearOurID(t *testing.T) {
 	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
 		sw, err := newSwarm(t, at, map[string]int{"x": 100_000}, 16<<10)
