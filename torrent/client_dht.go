@@ -59,8 +59,11 @@ type clientDHT struct {
 	// Invariant: node is nil until ready is set, and set once.
 	node  *dht.Node
 	ready *aio.Event
-	// booted is set once the first bootstrap has ended, well or not: a
-	// lookup before it would search an empty table and find nothing.
+	// booted is set once the table holds dht.K nodes or the first
+	// bootstrap has ended, well or not: a lookup before it would search
+	// an empty table and find nothing, and one held until the bootstrap
+	// ends waits on every dead node near our id (a second each, and the
+	// DHT is full of them).
 	booted *aio.Event
 	logf   func(format string, args ...any)
 }
@@ -167,7 +170,26 @@ func (d *clientDHT) run(t *aio.Task) error {
 		d.bootstrap(t, saved.Addrs())
 		return nil
 	})
+	g.Go("dht warm", d.awaitWarm)
 	return g.Wait(t)
+}
+
+// warmPoll is how often awaitWarm looks at the table's size.
+const warmPoll = 10 * time.Millisecond
+
+// awaitWarm sets booted as soon as the table holds dht.K nodes, enough
+// for a lookup to start from, rather than when the bootstrap ends.
+func (d *clientDHT) awaitWarm(t *aio.Task) error {
+	for !d.booted.IsSet() {
+		if d.node.Table().Len() >= dht.K {
+			d.booted.Set()
+			return nil
+		}
+		if err := aio.Sleep(t, warmPoll); err != nil {
+			return nil // the client is stopping
+		}
+	}
+	return nil
 }
 
 // bootstrap joins through the saved nodes, then the configured ones, each

@@ -2,7 +2,9 @@ package torrent
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -82,4 +84,50 @@ func peersFrom(s *Session, src peerSource) int {
 		}
 	}
 	return n
+}
+
+// Issue 13's second interop case: our seeder announces its torrent on a
+// local DHT of our nodes; a libtorrent leecher that knows only one of
+// those nodes (no --connect, no tracker) finds it there, downloads the
+// file byte for byte, and says it learnt our seeder from the DHT.
+func TestLibtorrentDHTLeecherFindsOurSeeder(t *testing.T) {
+	needLibtorrent(t)
+	sw, torrentPath := bigSwarm(t, 4<<20)
+	dst := t.TempDir()
+	var seederAddr netip.AddrPort
+	var lt *ltPeer
+	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+		boot, nodes, err := startLocalDHT(at, 8)
+		if err != nil {
+			return struct{}{}, err
+		}
+		cc := dhtClientConfig(boot)
+		// Half a second of upload: libtorrent drops a seed once it is one,
+		// and peer.py reports only the peers it has seen connected.
+		cc.MaxUploadRate = 8 << 20
+		seeder, _, err := sw.nodeWith(at, "seeder", sw.src, true, cc, SessionOptions{NoTrackers: true})
+		if err != nil {
+			return struct{}{}, err
+		}
+		seederAddr = seeder.client.Addr()
+		if err := waitUntil(at, 20*time.Second, func() bool { return storedPeers(nodes) > 0 }); err != nil {
+			return struct{}{}, fmt.Errorf("our seeder's announce: %w", err)
+		}
+		lt = startLibtorrent(t, "libtorrent leecher", torrentPath, dst, interopTimeout,
+			append([]string{"--dht-node", boot.String()}, ltSettings...)...)
+		if _, err := lt.ready(at); err != nil {
+			return struct{}{}, err
+		}
+		if err := lt.done(at, interopTimeout); err != nil {
+			return struct{}{}, fmt.Errorf("%w (our seeder: %+v)", err, seeder.Progress())
+		}
+		return struct{}{}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFile(t, filepath.Join(sw.src, "big.bin"), filepath.Join(dst, "big.bin"))
+	if !slices.ContainsFunc(lt.peers(), func(p ltPeerInfo) bool { return p.Addr == seederAddr.String() && p.DHT }) {
+		t.Fatalf("libtorrent's peers %+v: want our seeder %v from the DHT", lt.peers(), seederAddr)
+	}
 }

@@ -21,6 +21,7 @@ import (
 type ltPeerInfo struct {
 	Addr     string
 	PEX, LSD bool
+	DHT      bool
 	Incoming bool
 	Seed     bool
 }
@@ -35,12 +36,12 @@ func (lp *ltPeer) peers() []ltPeerInfo {
 		}
 		addr, js, _ := strings.Cut(rest, " ")
 		var p struct {
-			PEX, LSD, Incoming, Seed bool
+			PEX, LSD, DHT, Incoming, Seed bool
 		}
 		if err := json.Unmarshal([]byte(js), &p); err != nil {
 			continue
 		}
-		out = append(out, ltPeerInfo{Addr: addr, PEX: p.PEX, LSD: p.LSD, Incoming: p.Incoming, Seed: p.Seed})
+		out = append(out, ltPeerInfo{Addr: addr, PEX: p.PEX, LSD: p.LSD, DHT: p.DHT, Incoming: p.Incoming, Seed: p.Seed})
 	}
 	return out
 }

@@ -70,8 +70,9 @@ type ltPeer struct {
 var ltSettings = []string{"--set", "enable_outgoing_utp=false", "--set", "out_enc_policy=2"}
 
 // startLibtorrent runs peer.py for the .torrent at torrentPath with its
-// data in dir; args are peer.py's other flags. It returns at once: ready
-// waits for the listen port.
+// data in dir; args are peer.py's other flags (--magnet among them when
+// torrentPath is ""). It returns at once: ready waits for the listen
+// port.
 func startLibtorrent(t testing.TB, name, torrentPath, dir string, timeout time.Duration, args ...string) *ltPeer {
 	t.Helper()
 	script, err := filepath.Abs(filepath.Join("..", "testdata", "libtorrent", "peer.py"))
@@ -79,8 +80,11 @@ func startLibtorrent(t testing.TB, name, torrentPath, dir string, timeout time.D
 		t.Fatal(err)
 	}
 	lp := &ltPeer{name: name, lines: &lineWriter{}, errs: &lineWriter{}}
-	argv := append([]string{script, "--torrent", torrentPath, "--save", dir,
-		"--timeout", fmt.Sprint(timeout.Seconds())}, args...)
+	argv := []string{script, "--save", dir, "--timeout", fmt.Sprint(timeout.Seconds())}
+	if torrentPath != "" {
+		argv = append(argv, "--torrent", torrentPath)
+	}
+	argv = append(argv, args...)
 	lp.child = startChildWith(t, timeout+10*time.Second, "", func(cmd *exec.Cmd) {
 		// One writer for both streams, behind a lock: exec copies each
 		// from its own goroutine. Each is also split into lines.

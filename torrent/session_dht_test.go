@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -334,4 +335,85 @@ func TestFetchMetadataWithDHTWaitsForPeers(t *testing.T) {
 	if got.InfoHash != want.InfoHash || lookups < 3 {
 		t.Fatalf("got %x after %d lookups, want %x after 3", got.InfoHash, lookups, want.InfoHash)
 	}
+}
+
+// Regression: lookups waited for the whole bootstrap, and the bootstrap
+// (a lookup of our own id) waits for every node near our id to answer or
+// time out. One dead node there held every magnet fetch for a query
+// timeout, a second per dead node in a local DHT and three on the real
+// one, which is full of them. Here a dead node sits next to the client's
+// id, and the query timeout and the lookup bound are longer than the
+// fetch may take: the fetch must start its lookup once the table has
+// nodes enough.
+func TestDHTLookupNotHeldByADeadNodeNearOurID(t *testing.T) {
+	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+		sw, err := newSwarm(t, at, map[string]int{"x": 100_000}, 16<<10)
+		if err != nil {
+			return struct{}{}, err
+		}
+		boot, nodes, err := startLocalDHT(at, 12)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if _, _, err := sw.nodeWith(at, "seeder", sw.src, true, dhtClientConfig(boot), SessionOptions{NoTrackers: true}); err != nil {
+			return struct{}{}, err
+		}
+		if err := waitUntil(at, 20*time.Second, func() bool { return storedPeers(nodes) > 0 }); err != nil {
+			return struct{}{}, fmt.Errorf("the seeder's announce: %w", err)
+		}
+		ourID := dht.RandomID()
+		neighbour := ourID
+		neighbour[19] ^= 1
+		if err := joinThenDie(at, boot, nodes, neighbour); err != nil {
+			return struct{}{}, err
+		}
+		cc := dhtClientConfig(boot)
+		cc.ListenAddr, cc.Logf = loopback, t.Logf
+		cc.DHTConfig.Node.ID, cc.DHTConfig.Node.QueryTimeout, cc.DHTConfig.Node.LookupTimeout = ourID, time.Minute, time.Minute
+		c, err := NewClient(at, cc)
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer c.Close()
+		aio.Spawn(at, "leecher listener", func(t *aio.Task) (struct{}, error) { return struct{}{}, c.Run(t) })
+		_, err = FetchMetadata(at, &metainfo.Magnet{InfoHash: sw.meta.InfoHash}, FetchConfig{
+			PeerID: c.PeerID(), Port: c.Addr().Port(), Timeout: 20 * time.Second, Logf: t.Logf,
+			DHT: c.DHTLookup(), DHTInterval: 200 * time.Millisecond,
+		})
+		return struct{}{}, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// joinThenDie runs a node with id until three of nodes (a DHT that boot
+// leads to) have it in their tables, then stops it and closes its socket.
+func joinThenDie(at *aio.Task, boot netip.AddrPort, nodes []*dht.Node, id dht.ID) error {
+	conn, err := aio.ListenUDP(at, loopback)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	cfg := localDHTConfig
+	cfg.ID = id
+	node := dht.New(at.Loop(), cfg)
+	h := aio.Spawn(at, "doomed dht node", func(t *aio.Task) (struct{}, error) { return struct{}{}, node.Run(t, conn) })
+	defer h.Cancel()
+	if _, err := node.Bootstrap(at, []netip.AddrPort{boot}); err != nil {
+		return fmt.Errorf("doomed node: %w", err)
+	}
+	known := func() bool {
+		n := 0
+		for _, nd := range nodes {
+			if slices.ContainsFunc(nd.Table().Nodes(), func(i dht.NodeInfo) bool { return i.ID == id }) {
+				n++
+			}
+		}
+		return n >= 3
+	}
+	if err := waitUntil(at, 10*time.Second, known); err != nil {
+		return fmt.Errorf("the doomed node never joined three tables: %w", err)
+	}
+	return nil
 }

@@ -25,6 +25,7 @@ type DemoOptions struct {
 	Keep     bool
 	Quiet    bool
 	Verbose  bool
+	DHT      bool // a local DHT instead of the tracker
 	PieceLen string
 	Runtime  runtimeFlags
 }
@@ -38,7 +39,11 @@ func NewCmdDemo(f *Factory, runF func(*DemoOptions) error) *cobra.Command {
 		Long: `Make a multi-file payload in a temporary directory, create a torrent for
 it, start the built-in tracker and several seeders on 127.0.0.1, download
 it with a progress bar, check the copy byte for byte, and clean up. Needs
-no network and no arguments; everything runs on one event loop thread.`,
+no network and no arguments; everything runs on one event loop thread.
+
+With --dht there is no tracker: a DHT of a few nodes on 127.0.0.1 takes
+its place, the torrent names no tracker, the seeders announce themselves
+on the DHT and the download finds them there (BEP 5).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -51,6 +56,7 @@ no network and no arguments; everything runs on one event loop thread.`,
 	fl.StringVar(&opts.Size, "size", "64MiB", "payload size")
 	fl.IntVar(&opts.Seeders, "seeders", 3, "number of seeders")
 	fl.StringVar(&opts.PieceLen, "piece-length", "256KiB", "piece length")
+	fl.BoolVar(&opts.DHT, "dht", false, "find peers through a local DHT instead of a tracker")
 	fl.BoolVar(&opts.Keep, "keep", false, "keep the temporary directory")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
@@ -98,18 +104,16 @@ func demoRun(f *Factory, opts *DemoOptions) error {
 
 var demoLoopback = netip.MustParseAddrPort("127.0.0.1:0")
 
-// demoSwarm is the demo on the loop: tracker, torrent, seeders, download,
-// check.
+// demoSwarm is the demo on the loop: tracker or DHT, torrent, seeders,
+// download, check.
 func demoSwarm(t *aio.Task, f *Factory, opts *DemoOptions, say func(string, ...any), src, dst string, pieceLen int64) error {
-	srv, err := tracker.Serve(t, tracker.ServerConfig{HTTPAddr: demoLoopback, UDPAddr: demoLoopback, Interval: 5 * time.Second})
+	peers, err := startDemoSource(t, opts.DHT, say)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
-	say("tracker on %s and %s", srv.AnnounceURL(), srv.UDPAnnounceURL())
+	defer peers.stop(t)
 	meta, _, err := metainfo.Create(t, metainfo.CreateOptions{
-		Path: filepath.Join(src, "demo"), PieceLength: pieceLen,
-		Announce: [][]string{{srv.AnnounceURL()}, {srv.UDPAnnounceURL()}},
+		Path: filepath.Join(src, "demo"), PieceLength: pieceLen, Announce: peers.announce,
 	}, nil)
 	if err != nil {
 		return fmt.Errorf("create torrent: %w", err)
@@ -120,11 +124,12 @@ func demoSwarm(t *aio.Task, f *Factory, opts *DemoOptions, say func(string, ...a
 	if opts.Verbose {
 		logf = func(format string, args ...any) { fmt.Fprintf(f.Err, format+"\n", args...) }
 	}
+	cc := peers.clientConfig(logf)
 	seeders := aio.NewGroup(t)
 	defer seeders.Wait(t)
 	defer seeders.Cancel()
 	for i := range opts.Seeders {
-		c, s, err := demoNode(t, meta, src, true, logf)
+		c, s, err := demoNode(t, meta, src, true, cc)
 		if err != nil {
 			return err
 		}
@@ -134,8 +139,14 @@ func demoSwarm(t *aio.Task, f *Factory, opts *DemoOptions, say func(string, ...a
 			return s.Run(t)
 		})
 	}
+	if peers.dht != nil {
+		if err := peers.dht.waitAnnounced(t, meta.InfoHash, opts.Seeders, 30*time.Second); err != nil {
+			return fmt.Errorf("the seeders' announces on the DHT: %w", err)
+		}
+		say("the DHT names all %d seeders", opts.Seeders)
+	}
 	view := newProgressView(f, meta.Name, meta.Length, opts.Quiet)
-	c, s, err := demoNode(t, meta, dst, false, logf)
+	c, s, err := demoNode(t, meta, dst, false, cc)
 	if err != nil {
 		return err
 	}
@@ -155,8 +166,46 @@ func demoSwarm(t *aio.Task, f *Factory, opts *DemoOptions, say func(string, ...a
 	return nil
 }
 
-func demoNode(t *aio.Task, meta *metainfo.Torrent, dir string, seed bool, logf func(string, ...any)) (*torrent.Client, *torrent.Session, error) {
-	c, err := torrent.NewClient(t, torrent.ClientConfig{ListenAddr: demoLoopback, Logf: logf})
+// demoSource is how the demo's peers find one another: the tracker, or
+// with --dht a local DHT.
+type demoSource struct {
+	announce [][]string // the torrent's trackers: none with --dht
+	dht      *demoDHT   // nil without --dht
+	stop     func(t *aio.Task)
+}
+
+func startDemoSource(t *aio.Task, withDHT bool, say func(string, ...any)) (*demoSource, error) {
+	if withDHT {
+		d, err := startDemoDHT(t, demoDHTNodes)
+		if err != nil {
+			return nil, err
+		}
+		say("DHT of %d nodes on 127.0.0.1, joined through %s; no tracker", demoDHTNodes, d.addrs[0])
+		return &demoSource{dht: d, stop: d.stop}, nil
+	}
+	srv, err := tracker.Serve(t, tracker.ServerConfig{HTTPAddr: demoLoopback, UDPAddr: demoLoopback, Interval: 5 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	say("tracker on %s and %s", srv.AnnounceURL(), srv.UDPAnnounceURL())
+	return &demoSource{
+		announce: [][]string{{srv.AnnounceURL()}, {srv.UDPAnnounceURL()}},
+		stop:     func(*aio.Task) { srv.Close() },
+	}, nil
+}
+
+// clientConfig is a demo client's configuration: on loopback, with the
+// local DHT when there is one.
+func (s *demoSource) clientConfig(logf func(string, ...any)) torrent.ClientConfig {
+	cc := torrent.ClientConfig{ListenAddr: demoLoopback, Logf: logf}
+	if s.dht != nil {
+		cc.DHT, cc.DHTConfig = true, s.dht.clientConfig()
+	}
+	return cc
+}
+
+func demoNode(t *aio.Task, meta *metainfo.Torrent, dir string, seed bool, cc torrent.ClientConfig) (*torrent.Client, *torrent.Session, error) {
+	c, err := torrent.NewClient(t, cc)
 	if err != nil {
 		return nil, nil, err
 	}
