@@ -180,5 +180,20 @@ func dhtStats(t *aio.Task, f *Factory, node *dht.Node, d time.Duration) error {
 		torrents, peers := node.StoredPeers()
 		fmt.Fprintf(f.Out, "table %d nodes; received %d, sent %d, malformed %d, rate-limited %d, timeouts %d; announces %d (%d peers of %d torrents stored); lookups %d\n",
 			node.Table().Len(), s.Received, s.Sent, s.Malformed, s.Limited, s.Timeouts, s.Announces, peers, torrents, s.Lookups)
+		printTable(f, node.Table().Nodes())
+	}
+}
+
+// maxTableLines bounds the nodes --stats lists, each time.
+const maxTableLines = 32
+
+// printTable lists the table's nodes, one "  id address" line each.
+func printTable(f *Factory, nodes []dht.NodeInfo) {
+	for i, n := range nodes {
+		if i == maxTableLines {
+			fmt.Fprintf(f.Out, "  ... and %d more\n", len(nodes)-i)
+			return
+		}
+		fmt.Fprintf(f.Out, "  %x %s\n", n.ID[:], n.Addr)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/hex"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -73,30 +74,44 @@ func TestDHTCommandAnswersPing(t *testing.T) {
 		copy(wantID[:], b)
 	}
 
+	ourID := dht.RandomID()
+	var ourPort uint16
 	reply, err := aio.Run(func(t *aio.Task) (*dht.Msg, error) {
 		conn, err := aio.ListenUDP(t, netip.MustParseAddrPort("127.0.0.1:0"))
 		if err != nil {
 			return nil, err
 		}
 		defer conn.Close()
-		ping := &dht.Msg{T: []byte("pg"), Y: dht.KindQuery, Q: dht.MethodPing, A: dht.Args{ID: dht.RandomID()}}
+		ourPort = conn.LocalAddr().Port()
+		ping := &dht.Msg{T: []byte("pg"), Y: dht.KindQuery, Q: dht.MethodPing, A: dht.Args{ID: ourID}}
 		if _, err := conn.WriteTo(t, ping.Encode(), addr); err != nil {
 			return nil, err
 		}
 		// The node also pings us, to see whether we may join its table:
-		// skip its queries.
-		return aio.WaitFor(t, 10*time.Second, func(t *aio.Task) (*dht.Msg, error) {
+		// answer, so that --stats lists us, and wait for our reply.
+		var reply *dht.Msg
+		return reply, aio.Timeout(t, 10*time.Second, func(t *aio.Task) error {
 			buf := make([]byte, 2048)
-			for {
-				n, _, err := conn.ReadFrom(t, buf)
+			for answered := false; reply == nil || !answered; {
+				n, from, err := conn.ReadFrom(t, buf)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				m, err := dht.Decode(buf[:n])
-				if err != nil || m.Y != dht.KindQuery {
-					return m, err
+				if err != nil {
+					return err
 				}
+				if m.Y != dht.KindQuery {
+					reply = m
+					continue
+				}
+				pong := &dht.Msg{T: m.T, Y: dht.KindResponse, R: dht.Return{ID: ourID}}
+				if _, err := conn.WriteTo(t, pong.Encode(), from); err != nil {
+					return err
+				}
+				answered = true
 			}
+			return nil
 		})
 	})
 	if err != nil {
@@ -105,7 +120,9 @@ func TestDHTCommandAnswersPing(t *testing.T) {
 	if reply.Y != dht.KindResponse || string(reply.T) != "pg" || reply.R.ID != wantID {
 		t.Fatalf("reply %+v, want a response to \"pg\" with id %s", reply, wantID)
 	}
-	p.waitLine(t, func(l string) bool { return strings.Contains(l, "received 1,") })
+	p.waitLine(t, func(l string) bool { return strings.Contains(l, "received 2,") }) // our ping and our answer
+	// --stats lists the table: we answered its ping, so we are in it.
+	p.waitLine(t, func(l string) bool { return l == fmt.Sprintf("  %x 127.0.0.1:%d", ourID[:], ourPort) })
 
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
