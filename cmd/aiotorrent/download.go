@@ -62,10 +62,14 @@ path inside the torrent and the base name ("*.nfo", "extras/*"). A piece
 shared by a wanted and a skipped file is written whole, so the skipped
 file may be created holding just those bytes.
 
-Exit codes: 0 complete, 1 failure, 2 usage, 130 interrupted.`,
+Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
+1 failure, 2 usage (a bad magnet link too), 130 Ctrl-C, 143 SIGTERM.`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Torrents = args
+			if err := (peerFlags{opts.Port, opts.MaxPeers, opts.MaxConns, opts.Encryption}).check(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -131,6 +135,9 @@ func downloadRun(f *Factory, opts *DownloadOptions) error {
 	}
 	skips, err := selectFiles(metas, opts.Files, opts.Exclude)
 	if err != nil {
+		return err
+	}
+	if err := checkOutDir(opts.OutDir); err != nil {
 		return err
 	}
 	return runSessions(f, sessionsPlan{
