@@ -119,7 +119,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 // Main runs the CLI with args and returns the process exit code.
 func Main(args []string, f *Factory) int {
 	root := NewCmdRoot(f)
-	root.SetArgs(args)
+	root.SetArgs(implicitDownload(root, args))
 	cmd, err := root.ExecuteC()
 	if err == nil {
 		return exitOK
@@ -137,6 +137,27 @@ func Main(args []string, f *Factory) int {
 		return exitUsage
 	}
 	return exitFailure
+}
+
+// implicitDownload makes `aiotorrent FILE.torrent ...` and `aiotorrent
+// MAGNET ...` mean `aiotorrent download ...`, as aria2c and
+// transmission-cli take them: when the first argument is no command but a
+// magnet link, a name ending in .torrent or an existing file.
+func implicitDownload(root *cobra.Command, args []string) []string {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return args
+	}
+	a := args[0]
+	for _, c := range root.Commands() {
+		if c.Name() == a || c.HasAlias(a) {
+			return args
+		}
+	}
+	fi, err := os.Stat(a)
+	if strings.HasPrefix(a, "magnet:") || strings.HasSuffix(a, ".torrent") || (err == nil && fi.Mode().IsRegular()) {
+		return append([]string{"download"}, args...)
+	}
+	return args
 }
 
 // isCobraUsage recognises the usage errors cobra makes itself.

@@ -56,7 +56,7 @@ Exit codes: 0 when Ctrl-C or SIGTERM ends seeding complete data, 1 failure
 	fl := cmd.Flags()
 	addPeerFlags(cmd, &opts.Port, &opts.MaxPeers, &opts.MaxConns, &opts.MaxUploadRate, &opts.NoLSD, &opts.Encryption)
 	opts.DHT.register(fl)
-	fl.StringVar(&opts.MaxDownloadRate, "max-download-rate", "", "with --partial: limit downloads to this much per second")
+	fl.StringVarP(&opts.MaxDownloadRate, "max-download-rate", "D", "", "with --partial: limit downloads to this much per second")
 	fl.BoolVar(&opts.Partial, "partial", false, "seed incomplete data (and download the rest)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")

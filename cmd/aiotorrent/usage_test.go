@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,6 +182,59 @@ func TestSeedWrongFolder(t *testing.T) {
 		}
 		if strings.Contains(r.errOut, "listening for peers") {
 			t.Errorf("seed %s: %q before the data was accepted", tc.dir, r.errOut)
+		}
+	}
+}
+
+// TestShortFlagsOfOtherClients: -d/--dir, -u and -D as aria2c and
+// transmission-cli users type them.
+func TestShortFlagsOfOtherClients(t *testing.T) {
+	got, err := parseCmd(NewCmdDownload, "a.torrent", "-d", "/tmp/x", "-u", "1MiB", "-D", "2MiB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.OutDir != "/tmp/x" || got.MaxUploadRate != "1MiB" || got.MaxDownloadRate != "2MiB" {
+		t.Errorf("download -d -u -D: dir %q, up %q, down %q; want /tmp/x, 1MiB, 2MiB", got.OutDir, got.MaxUploadRate, got.MaxDownloadRate)
+	}
+	if got, err := parseCmd(NewCmdDownload, "a.torrent", "--dir", "/tmp/y"); err != nil || got.OutDir != "/tmp/y" {
+		t.Errorf("download --dir /tmp/y: %+v, %v", got, err)
+	}
+	s, err := parseCmd(NewCmdSeed, "a.torrent", "dir", "-u", "3MiB", "-D", "4MiB")
+	if err != nil || s.MaxUploadRate != "3MiB" || s.MaxDownloadRate != "4MiB" {
+		t.Errorf("seed -u -D: %+v, %v", s, err)
+	}
+}
+
+// TestNoSubcommandDownloads: `aiotorrent FILE.torrent` downloads, as
+// aria2c does; a magnet link or a word that is no command and no file is
+// left to the usual errors.
+func TestNoSubcommandDownloads(t *testing.T) {
+	root := t.TempDir()
+	tp := makeShare(t, root, "share", shareSizes)
+	seeder := startSessionsCmd(t, func(f *Factory, ready func(netip.AddrPort, func())) error {
+		return seedRun(f, &SeedOptions{Torrent: tp, Dir: root, Quiet: true, NoLSD: true, DHT: dhtFlags{Off: true}, ready: ready})
+	})
+	defer seeder.stop(t)
+	dst := t.TempDir()
+	r := runCLI(t, "", tp, "-d", dst, "--port", "0", "--no-dht", "--no-lsd", "--peer", seeder.peer)
+	if r.code != exitOK || !strings.Contains(r.out, "share: 361.3 KiB in ") {
+		t.Fatalf("aiotorrent %s: exit %d, stdout %q, stderr %q; want 0 and a summary", tp, r.code, r.out, r.errOut)
+	}
+	for f := range shareSizes {
+		wantSameFile(t, filepath.Join(root, "share", f), filepath.Join(dst, "share", f))
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"magnet:?xt=urn:btih:123"}, "bad magnet link"}, // download's errors
+		{[]string{"no-such.torrent"}, "open no-such.torrent: no such file"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+	} {
+		r := runCLI(t, "", tc.args...)
+		if r.code == exitOK || !strings.Contains(r.errOut, tc.want) {
+			t.Errorf("aiotorrent %q: exit %d, stderr %q; want an error with %q", tc.args, r.code, r.errOut, tc.want)
 		}
 	}
 }
