@@ -10,8 +10,8 @@ import "runtime/debug"
 var version string
 
 // Version is aiotorrent's version: the one set at build time, else the
-// module's (a `go install ...@v1.2.0` knows it; a build in a checkout says
-// "(devel)", with the commit when the build recorded one), else "devel".
+// module's (a `go install ...@v1.2.0` knows it), else "devel", with the
+// commit when the build recorded one.
 func Version() string {
 	if version != "" {
 		return version
@@ -21,7 +21,7 @@ func Version() string {
 		return "devel"
 	}
 	v := bi.Main.Version
-	if v == "" {
+	if v == "" || v == "(devel)" {
 		v = "devel"
 	}
 	var rev, dirty string
@@ -35,7 +35,7 @@ func Version() string {
 			}
 		}
 	}
-	if v == "(devel)" && rev != "" {
+	if v == "devel" && rev != "" {
 		v = "devel (" + rev[:min(12, len(rev))] + dirty + ")"
 	}
 	return v
