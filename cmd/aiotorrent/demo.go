@@ -67,7 +67,7 @@ on the DHT and the download finds them there (BEP 5).`,
 func demoRun(f *Factory, opts *DemoOptions) error {
 	size, err := parseSize(opts.Size)
 	if err != nil || size <= 0 {
-		return usageError{fmt.Errorf("--size: %v", err)}
+		return usageError{fmt.Errorf("--size %q: want a size of at least 1 byte (e.g. 64MiB)", opts.Size)}
 	}
 	pieceLen, err := parseSize(opts.PieceLen)
 	if err != nil || pieceLen < 16<<10 || pieceLen&(pieceLen-1) != 0 {

@@ -58,7 +58,8 @@ func NewCmdDownload(f *Factory, runF func(*DownloadOptions) error) *cobra.Comman
 		Short: "Download torrents, verified piece by piece",
 		Long: `Download one or more torrents into a directory, all in one process with
 one listening port. Data already on disk is checked first, so an
-interrupted download resumes where it stopped.
+interrupted download resumes where it stopped. 'aiotorrent FILE.torrent'
+(or a magnet link) with no command is short for 'aiotorrent download'.
 
 --files and --exclude choose files by their index or path as 'aiotorrent
 info' lists them; --exclude matches its glob against the full path, the
@@ -66,10 +67,14 @@ path inside the torrent and the base name ("*.nfo", "extras/*"). A piece
 shared by a wanted and a skipped file is written whole, so the skipped
 file may be created holding just those bytes.
 
-Exit codes: 0 complete, 1 failure, 2 usage, 130 interrupted.`,
+Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
+1 failure, 2 usage (a bad magnet link too), 130 Ctrl-C, 143 SIGTERM.`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Torrents = args
+			if err := (peerFlags{opts.Port, opts.MaxPeers, opts.MaxConns, opts.Encryption}).check(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -78,9 +83,10 @@ Exit codes: 0 complete, 1 failure, 2 usage, 130 interrupted.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.OutDir, "output", "o", ".", "download directory")
+	fl.StringVarP(&opts.OutDir, "dir", "d", ".", "the same as --output (aria2c's and transmission-cli's name)")
 	addPeerFlags(cmd, &opts.Port, &opts.MaxPeers, &opts.MaxConns, &opts.MaxUploadRate, &opts.NoLSD, &opts.Encryption)
 	opts.DHT.register(fl)
-	fl.StringVar(&opts.MaxDownloadRate, "max-download-rate", "", "limit downloads to this much per second, all torrents together (e.g. 2MiB)")
+	fl.StringVarP(&opts.MaxDownloadRate, "max-download-rate", "D", "", "limit downloads to this much per second, all torrents together (e.g. 2MiB)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
 	opts.Runtime.register(fl)
@@ -104,7 +110,7 @@ func addPeerFlags(cmd *cobra.Command, port, maxPeers, maxConns *int, maxUp *stri
 	fl.IntVar(port, "port", 6881, "port to listen on for peers (the next free one is taken if busy; 0: any)")
 	fl.IntVar(maxPeers, "max-peers", 50, "most peer connections per torrent")
 	fl.IntVar(maxConns, "max-conns", 200, "most peer connections in all")
-	fl.StringVar(maxUp, "max-upload-rate", "", "limit uploads to this much per second, all torrents together (e.g. 512KiB)")
+	fl.StringVarP(maxUp, "max-upload-rate", "u", "", "limit uploads to this much per second, all torrents together (e.g. 512KiB)")
 }
 
 func downloadRun(f *Factory, opts *DownloadOptions) error {
@@ -137,6 +143,9 @@ func downloadRun(f *Factory, opts *DownloadOptions) error {
 	}
 	skips, err := selectFiles(metas, opts.Files, opts.Exclude)
 	if err != nil {
+		return err
+	}
+	if err := checkOutDir(opts.OutDir); err != nil {
 		return err
 	}
 	return runSessions(f, sessionsPlan{

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -53,7 +54,7 @@ func infoRun(opts *InfoOptions) error {
 	if strings.HasPrefix(opts.Source, "magnet:") {
 		mg, err := metainfo.ParseMagnet(opts.Source)
 		if err != nil {
-			return err
+			return usageError{err} // as everywhere a magnet link is taken
 		}
 		if opts.JSON {
 			return writeJSON(opts.IO.Out, magnetJSONOf(mg))
@@ -72,6 +73,9 @@ func infoRun(opts *InfoOptions) error {
 
 // loadMetainfo reads a .torrent from path, or from f.In for "-".
 func loadMetainfo(f *Factory, path string) (*metainfo.Torrent, error) {
+	if strings.HasPrefix(path, "magnet:") {
+		return nil, usageError{errors.New("a magnet link holds no file list: this needs the .torrent file")}
+	}
 	if path != "-" {
 		return metainfo.Load(path)
 	}

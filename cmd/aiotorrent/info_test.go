@@ -223,7 +223,7 @@ func TestInfoErrors(t *testing.T) {
 		{"path escapes", []string{"info", filepath.Join(testdataDir, "bad-dotdot.torrent")}, exitFailure, "bad-dotdot.torrent"},
 		{"truncated", []string{"info", "--json", filepath.Join(testdataDir, "bad-truncated.torrent")}, exitFailure, "bad-truncated.torrent"},
 		{"v2 only", []string{"info", filepath.Join(testdataDir, "bad-v2-only.torrent")}, exitFailure, "not supported"},
-		{"bad magnet", []string{"info", "magnet:?xt=urn:btih:123"}, exitFailure, "bad magnet link"},
+		{"bad magnet", []string{"info", "magnet:?xt=urn:btih:123"}, exitUsage, "bad magnet link"},
 		{"garbage on stdin", []string{"info", "-"}, exitFailure, "parse metainfo"},
 	}
 	for _, tt := range tests {

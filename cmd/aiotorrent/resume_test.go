@@ -264,10 +264,11 @@ func downloadedFromSummary(out string) (float64, error) {
 
 // buildCLI builds the aiotorrent binary into the test's temporary
 // directory (the build cache makes the second build a link).
-func buildCLI(t *testing.T) string {
+func buildCLI(t *testing.T, flags ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "aiotorrent")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	args := append(append([]string{"build", "-o", bin}, flags...), ".")
+	out, err := exec.Command("go", args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

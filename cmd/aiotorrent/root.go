@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -29,16 +30,54 @@ func NewFactory() *Factory {
 	}
 }
 
-// Exit codes.
+// Exit codes, as --help lists them.
 const (
 	exitOK        = 0
 	exitFailure   = 1
 	exitUsage     = 2
-	exitInterrupt = 130 // 128 + SIGINT, what shells expect
+	exitInterrupt = 128 + int(syscall.SIGINT) // 130, what shells expect
+	exitTerminate = 128 + int(syscall.SIGTERM)
 )
 
-// errInterrupted is returned by a command stopped with Ctrl-C.
-var errInterrupted = errors.New("interrupted")
+// interruption ends a command stopped by a signal; Main exits with 128 +
+// the signal's number, as a shell reports a process the signal killed.
+type interruption struct{ sig syscall.Signal }
+
+func (e interruption) Error() string {
+	if e.sig == syscall.SIGTERM {
+		return "terminated"
+	}
+	return "interrupted"
+}
+
+// errInterrupted and errTerminated are returned by a command stopped with
+// Ctrl-C and by `kill` (SIGTERM).
+var (
+	errInterrupted error = interruption{syscall.SIGINT}
+	errTerminated  error = interruption{syscall.SIGTERM}
+)
+
+// interruptionBy is the error for a command stopped by sig.
+func interruptionBy(sig os.Signal) error {
+	if sig == syscall.SIGTERM {
+		return errTerminated
+	}
+	return errInterrupted
+}
+
+// rootLong is the root command's help: the version, and what exit codes
+// mean, which every command shares.
+const rootLong = `aiotorrent %s: a BitTorrent client on its own epoll/kqueue event loop.
+
+  aiotorrent FILE.torrent|MAGNET ...   is short for   aiotorrent download ...
+
+Exit codes:
+  0    done: downloads complete (also when Ctrl-C or SIGTERM ends the
+       seeding of complete data)
+  1    failure: a torrent that cannot be read, data that fails, no disk space
+  2    usage: a bad flag, argument or magnet link
+  130  interrupted by Ctrl-C (SIGINT) before the work was done
+  143  terminated by SIGTERM before the work was done`
 
 // usageError marks an error in the command line itself.
 type usageError struct{ err error }
@@ -51,9 +90,15 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "aiotorrent",
 		Short:         "A BitTorrent client on its own epoll/kqueue event loop",
+		Long:          fmt.Sprintf(rootLong, Version()),
+		Version:       Version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// Declared here so that cobra does not take -v, which every other
+	// command uses for --verbose.
+	root.Flags().Bool("version", false, "print the version")
+	root.SetVersionTemplate("aiotorrent {{.Version}}\n")
 	root.SetOut(f.Out)
 	root.SetErr(f.Err)
 	root.SetIn(f.In)
@@ -74,21 +119,45 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 // Main runs the CLI with args and returns the process exit code.
 func Main(args []string, f *Factory) int {
 	root := NewCmdRoot(f)
-	root.SetArgs(args)
-	err := root.Execute()
-	switch {
-	case err == nil:
+	root.SetArgs(implicitDownload(root, args))
+	cmd, err := root.ExecuteC()
+	if err == nil {
 		return exitOK
-	case errors.Is(err, errInterrupted):
-		fmt.Fprintln(f.Err, "aiotorrent: interrupted")
-		return exitInterrupt
 	}
 	fmt.Fprintf(f.Err, "aiotorrent: %v\n", err)
+	var in interruption
+	if errors.As(err, &in) {
+		return 128 + int(in.sig)
+	}
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
+		if !strings.Contains(err.Error(), "--help") {
+			fmt.Fprintf(f.Err, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		}
 		return exitUsage
 	}
 	return exitFailure
+}
+
+// implicitDownload makes `aiotorrent FILE.torrent ...` and `aiotorrent
+// MAGNET ...` mean `aiotorrent download ...`, as aria2c and
+// transmission-cli take them: when the first argument is no command but a
+// magnet link, a name ending in .torrent or an existing file.
+func implicitDownload(root *cobra.Command, args []string) []string {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return args
+	}
+	a := args[0]
+	for _, c := range root.Commands() {
+		if c.Name() == a || c.HasAlias(a) {
+			return args
+		}
+	}
+	fi, err := os.Stat(a)
+	if strings.HasPrefix(a, "magnet:") || strings.HasSuffix(a, ".torrent") || (err == nil && fi.Mode().IsRegular()) {
+		return append([]string{"download"}, args...)
+	}
+	return args
 }
 
 // isCobraUsage recognises the usage errors cobra makes itself.

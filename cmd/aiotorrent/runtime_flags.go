@@ -44,7 +44,15 @@ func (r *runtimeFlags) loopRun(f *Factory, main func(t *aio.Task) error) error {
 	}
 	var opts []aio.Option
 	var tr *aio.Tracer
+	var traceOut *os.File
 	if r.Trace != "" {
+		// Opened now: a path that cannot be written fails before the
+		// work, not after an hour's download.
+		var err error
+		if traceOut, err = os.Create(r.Trace); err != nil {
+			return fmt.Errorf("--trace: %w", err)
+		}
+		defer traceOut.Close()
 		tr = aio.NewTracer(0)
 		opts = append(opts, aio.WithTracer(tr))
 	}
@@ -65,7 +73,7 @@ func (r *runtimeFlags) loopRun(f *Factory, main func(t *aio.Task) error) error {
 		return struct{}{}, err
 	}, opts...)
 	if tr != nil {
-		if werr := writeTrace(tr, r.Trace); werr != nil && err == nil {
+		if werr := writeTrace(tr, traceOut); werr != nil && err == nil {
 			err = werr
 		} else if werr == nil {
 			fmt.Fprintf(f.Err, "trace: %d events written to %s\n", tr.Len(), r.Trace)
@@ -74,31 +82,31 @@ func (r *runtimeFlags) loopRun(f *Factory, main func(t *aio.Task) error) error {
 	return err
 }
 
-func writeTrace(tr *aio.Tracer, path string) error {
-	out, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("trace: %w", err)
-	}
+func writeTrace(tr *aio.Tracer, out *os.File) error {
 	if err := tr.WriteJSON(out); err != nil {
-		out.Close()
 		return fmt.Errorf("trace: %w", err)
 	}
-	return out.Close()
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("trace: %w", err)
+	}
+	return nil
 }
 
 // withInterrupt runs work as a task and cancels it on Ctrl-C or SIGTERM,
-// returning errInterrupted in that case.
+// returning errInterrupted or errTerminated in that case.
 func withInterrupt(t *aio.Task, work func(t *aio.Task) error) error {
 	h := aio.Spawn(t, "work", func(t *aio.Task) (struct{}, error) { return struct{}{}, work(t) })
-	interrupted := false
-	stop := aio.OnSignal(t.Loop(), func(os.Signal) {
-		interrupted = true
+	var by os.Signal
+	stop := aio.OnSignal(t.Loop(), func(sig os.Signal) {
+		if by == nil {
+			by = sig
+		}
 		h.Cancel()
 	}, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	_, err := aio.Await(t, h)
-	if interrupted {
-		return errInterrupted
+	if by != nil {
+		return interruptionBy(by)
 	}
 	return err
 }

@@ -37,6 +37,12 @@ type sessionsPlan struct {
 	requireComplete    bool
 	quiet, verbose     bool
 	ready              func(addr netip.AddrPort, interrupt func())
+
+	// started is called with each session as it starts, checked is called
+	// once its data on disk has been checked and accepted (runSessions
+	// sets both).
+	started func(*torrent.Session)
+	checked func()
 }
 
 // runSessions runs every torrent of the plan to completion (or until
@@ -49,17 +55,42 @@ func runSessions(f *Factory, plan sessionsPlan) error {
 		}
 		defer client.Close()
 		aio.Spawn(t, "listener", func(t *aio.Task) (struct{}, error) { return struct{}{}, client.Run(t) })
-		if plan.seed && !plan.quiet {
-			fmt.Fprintf(f.Err, "listening for peers on %s\n", client.Addr())
+		var sessions []*torrent.Session
+		plan.started = func(s *torrent.Session) { sessions = append(sessions, s) }
+		said := false
+		plan.checked = func() {
+			// Not before: data that is refused was never served.
+			if plan.seed && !plan.quiet && !said {
+				fmt.Fprintf(f.Err, "listening for peers on %s\n", client.Addr())
+			}
+			said = true
 		}
-		return interruptible(t, func(t *aio.Task) error {
+		err = interruptible(t, func(t *aio.Task) error {
 			return runAll(t, f, client, plan)
 		}, func(interrupt func()) {
 			if plan.ready != nil {
 				plan.ready(client.Addr(), interrupt)
 			}
 		})
+		if errors.As(err, new(interruption)) && len(sessions) == len(plan.metas)+len(plan.magnets) && allComplete(sessions) {
+			// Seeding complete data has no end of its own: a signal is
+			// how it ends, and the work was done.
+			if !plan.quiet {
+				fmt.Fprintf(f.Err, "seeding stopped (%v)\n", err)
+			}
+			return nil
+		}
+		return err
 	})
+}
+
+func allComplete(sessions []*torrent.Session) bool {
+	for _, s := range sessions {
+		if !s.Progress().Complete {
+			return false
+		}
+	}
+	return true
 }
 
 // listen opens the client's listener on the given port, or the next free
@@ -160,14 +191,23 @@ func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan session
 	if err != nil {
 		return err
 	}
+	plan.started(s)
 	view := newProgressView(f, m.Name, s.Progress().Total, plan.quiet)
-	s.SetOnProgress(calmWhenComplete(view.update))
+	update := calmWhenComplete(view.update)
+	// The first report comes once the data on disk has been checked.
+	s.SetOnProgress(func(p torrent.Progress) {
+		plan.checked()
+		update(p)
+	})
 	g.Go(m.Name, func(t *aio.Task) error {
 		err := s.Run(t)
 		view.finish()
 		if err != nil {
 			if errors.Is(err, aio.ErrCanceled) {
 				return err
+			}
+			if errors.Is(err, torrent.ErrIncomplete) {
+				return fmt.Errorf("%s: %w (%w)", m.Name, err, errSeedDir)
 			}
 			return fmt.Errorf("%s: %w", m.Name, err)
 		}

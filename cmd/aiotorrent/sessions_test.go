@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -108,14 +107,15 @@ func startSessionsCmd(t *testing.T, run func(f *Factory, ready func(netip.AddrPo
 	return sessionsCmd{}
 }
 
-// stop interrupts r as Ctrl-C would and checks that it stopped so.
+// stop interrupts r, a seeder of complete data, as Ctrl-C would and
+// checks that it stopped as having done its job (exit code 0).
 func (r sessionsCmd) stop(t *testing.T) {
 	t.Helper()
 	r.interrupt()
 	select {
 	case err := <-r.done:
-		if !errors.Is(err, errInterrupted) {
-			t.Errorf("returned %v, want %v (output %q)", err, errInterrupted, r.out.String())
+		if err != nil {
+			t.Errorf("returned %v, want nil: Ctrl-C ends seeding complete data (output %q)", err, r.out.String())
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("still sessionsCmd 10s after the interrupt")
@@ -223,9 +223,13 @@ func TestSeedRefusesIncompleteData(t *testing.T) {
 	if err := os.Remove(filepath.Join(root, "share", "b.txt")); err != nil {
 		t.Fatal(err)
 	}
-	r := runCLI(t, "", "seed", tp, root, "--port", "0", "-q", "--no-dht")
-	if r.code != exitFailure || !strings.Contains(r.errOut, "data is incomplete") {
-		t.Fatalf("exit %d, stderr %q; want %d and \"data is incomplete\"", r.code, r.errOut, exitFailure)
+	r := runCLI(t, "", "seed", tp, root, "--port", "0", "--no-dht", "--no-lsd")
+	if r.code != exitFailure || !strings.Contains(r.errOut, "data is incomplete (use --partial") {
+		t.Fatalf("exit %d, stderr %q; want %d and \"data is incomplete (use --partial\"", r.code, r.errOut, exitFailure)
+	}
+	// The data was refused: it was never offered.
+	if strings.Contains(r.errOut, "listening for peers") {
+		t.Errorf("stderr %q: listening for peers with refused data", r.errOut)
 	}
 }
 

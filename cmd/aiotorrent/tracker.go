@@ -79,7 +79,8 @@ An empty address turns that transport off; port 0 picks a free port.`,
 }
 
 // trackerRun serves until interrupted, which is the normal way to stop:
-// it then returns errInterrupted (exit code 130), as a shell expects.
+// it then returns errInterrupted (exit code 130; 143 for SIGTERM), as a
+// shell expects.
 func trackerRun(opts *TrackerOptions) error {
 	cfg := tracker.ServerConfig{HTTPAddr: opts.HTTPAddr, UDPAddr: opts.UDPAddr, Interval: opts.Interval}
 	var interrupt func()
@@ -147,17 +148,20 @@ func parseListenAddr(flag, s string) (netip.AddrPort, error) {
 
 // interruptible runs fn as a task of its own and cancels it when SIGINT
 // or SIGTERM arrives (Ctrl-C, kill); it then waits for fn to clean up and
-// returns errInterrupted. expose, if not nil, is handed at once a function
-// that does what the signal does and is safe to call from any goroutine.
+// returns errInterrupted (errTerminated for SIGTERM). expose, if not nil,
+// is handed at once a function that does what Ctrl-C does and is safe to
+// call from any goroutine.
 //
 // Cancelling is all a signal does: fn's deferred clean-up (closing
 // sockets, telling trackers "stopped") runs on the loop as usual, which a
 // process killed by the default SIGINT action would skip.
 func interruptible(t *aio.Task, fn func(t *aio.Task) error, expose func(interrupt func())) error {
-	interrupted := false
+	var by os.Signal // the first signal, which decides the exit code
 	h := aio.Spawn(t, "interruptible", func(t *aio.Task) (struct{}, error) { return struct{}{}, fn(t) })
-	onSignal := func(os.Signal) {
-		interrupted = true
+	onSignal := func(sig os.Signal) {
+		if by == nil {
+			by = sig
+		}
 		h.Cancel()
 	}
 	stop := aio.OnSignal(t.Loop(), onSignal, os.Interrupt, syscall.SIGTERM)
@@ -169,10 +173,10 @@ func interruptible(t *aio.Task, fn func(t *aio.Task) error, expose func(interrup
 		expose(func() { _ = l.Post(func() { onSignal(os.Interrupt) }) })
 	}
 	_, err := aio.Await(t, h)
-	if interrupted {
+	if by != nil {
 		// Whatever fn returned (a tracker returns nil when cancelled), the
 		// user stopped it.
-		return errInterrupted
+		return interruptionBy(by)
 	}
 	return err
 }

@@ -101,14 +101,14 @@ func startTracker(t *testing.T, out *bytes.Buffer) (listening, <-chan error) {
 	return listening{}, nil // not reached: Fatal ends the test
 }
 
-// waitStopped waits for trackerRun to return and checks it was
-// interrupted.
-func waitStopped(t *testing.T, done <-chan error) {
+// waitStopped waits for trackerRun to return and checks it stopped with
+// want (errInterrupted, or errTerminated after SIGTERM).
+func waitStopped(t *testing.T, done <-chan error, want error) {
 	t.Helper()
 	select {
 	case err := <-done:
-		if !errors.Is(err, errInterrupted) {
-			t.Errorf("tracker returned %v, want %v", err, errInterrupted)
+		if !errors.Is(err, want) {
+			t.Errorf("tracker returned %v, want %v", err, want)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("tracker still running 10s after the interrupt")
@@ -148,7 +148,7 @@ func TestTrackerServesUntilInterrupted(t *testing.T) {
 	}
 
 	l.interrupt()
-	waitStopped(t, done)
+	waitStopped(t, done, errInterrupted)
 	wantOut := "tracker listening; announce URLs:\n  " + httpURL + "\n  " + udpURL + "\npress Ctrl-C to stop\n"
 	if out.String() != wantOut {
 		t.Errorf("stdout %q, want %q", out.String(), wantOut)
@@ -167,7 +167,7 @@ func TestTrackerStopsOnSignal(t *testing.T) {
 			if err := syscall.Kill(os.Getpid(), sig); err != nil {
 				t.Fatal(err)
 			}
-			waitStopped(t, done)
+			waitStopped(t, done, interruptionBy(sig)) // exit 130, or 143 for SIGTERM
 		})
 	}
 }
