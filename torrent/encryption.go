@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
@@ -142,9 +143,8 @@ func hungUp(err error) bool {
 	if err == nil {
 		return false
 	}
-	msg := err.Error()
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		strings.Contains(msg, "connection reset by peer") || strings.Contains(msg, "broken pipe")
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // plainErr names encryption when a plain handshake was cut off at once.
