@@ -169,11 +169,11 @@ func (c *Client) skeyLookup(req2 [20]byte) ([20]byte, bool) {
 // readIncoming reads the start of an incoming connection and, by its
 // first bytes, takes it as plain BitTorrent or as MSE, as the policy
 // allows, and returns the BitTorrent handshake's start either way.
-func (c *Client) readIncoming(t *aio.Task, conn *aio.TCPConn) (*peer.Incoming, bool, error) {
+func (c *Client) readIncoming(t *aio.Task, conn peer.Stream) (*peer.Incoming, bool, error) {
 	timeout := c.cfg.HandshakeTimeout
 	first := make([]byte, mse.PeekLen)
 	conn.SetDeadline(t.Loop().Now().Add(timeout))
-	err := conn.ReadFull(t, first)
+	err := readFull(t, conn, first)
 	conn.SetDeadline(time.Time{})
 	if err != nil {
 		conn.Close()
@@ -197,4 +197,19 @@ func (c *Client) readIncoming(t *aio.Task, conn *aio.TCPConn) (*peer.Incoming, b
 	}
 	in, err := peer.ReadIncomingPrefix(t, acc.Stream, acc.InitialPayload, timeout)
 	return in, acc.Method == mse.RC4, err
+}
+
+// readFull reads exactly len(p) bytes from s (a TCP or a uTP connection).
+func readFull(t *aio.Task, s peer.Stream, p []byte) error {
+	for n := 0; n < len(p); {
+		k, err := s.Read(t, p[n:])
+		n += k
+		if err != nil {
+			if errors.Is(err, io.EOF) && n > 0 {
+				return io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
 }
