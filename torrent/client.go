@@ -9,6 +9,7 @@ import (
 	"github.com/aiotorrent/aiotorrent/aio"
 	"github.com/aiotorrent/aiotorrent/lsd"
 	"github.com/aiotorrent/aiotorrent/peer"
+	"github.com/aiotorrent/aiotorrent/utp"
 )
 
 // ClientConfig configures a Client. Zero values take the defaults.
@@ -290,7 +291,8 @@ func (c *Client) incoming(t *aio.Task, conn peer.Stream) {
 		return
 	}
 	release()
-	s.adopt(pc, hs, encrypted)
+	_, overUTP := conn.(*utp.Conn)
+	s.adopt(pc, hs, dialResult{encrypted: encrypted, utp: overUTP})
 }
 
 // Logf is the client's log function (never nil), for work done on its

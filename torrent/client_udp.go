@@ -2,6 +2,7 @@ package torrent
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -147,7 +148,7 @@ func (c *Client) dialUTP(t *aio.Task, addr netip.AddrPort, timeout time.Duration
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("peer: %w", err)
 	}
 	return conn, nil
 }
