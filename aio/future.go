@@ -117,6 +117,10 @@ type Spawner interface {
 func (t *Task) spawnLoop() *Loop { return t.loop }
 func (l *Loop) spawnLoop() *Loop { return l }
 
+// LoopOf is the loop s belongs to, for what is built on a loop before it
+// runs tasks there (a utp.Socket fed by someone else's reader).
+func LoopOf(s Spawner) *Loop { return s.spawnLoop() }
+
 // Spawn starts fn as a new task on the loop and returns its handle; the
 // task first runs in a later loop step, not inside Spawn. A spawned task is
 // independent of its spawner (asyncio's create_task); for children that

@@ -9,6 +9,7 @@ import (
 	"github.com/aiotorrent/aiotorrent/aio"
 	"github.com/aiotorrent/aiotorrent/lsd"
 	"github.com/aiotorrent/aiotorrent/peer"
+	"github.com/aiotorrent/aiotorrent/utp"
 )
 
 // ClientConfig configures a Client. Zero values take the defaults.
@@ -55,6 +56,11 @@ type ClientConfig struct {
 	// logged and done without.
 	DHT       bool
 	DHTConfig DHTConfig
+	// NoUTP turns uTP (BEP 29, client_udp.go) off. With it on (the
+	// default), connections are taken over uTP on our UDP port (the TCP
+	// listener's, shared with the DHT), and a peer known to speak it (a
+	// PEX flag, an earlier uTP connection) is dialled over uTP first.
+	NoUTP bool
 	// Encryption is which connections we make and take: MSE-encrypted,
 	// plain, or both (the default; see Encryption).
 	Encryption Encryption
@@ -103,6 +109,7 @@ type Client struct {
 	conns    *aio.Semaphore // MaxConns: held by every dial and connection
 	lsd      *lsd.Service   // nil: LSD off or unavailable
 	dht      *clientDHT     // nil: DHT off or unavailable
+	udp      *clientUDP     // nil: neither DHT nor uTP, or the socket would not open
 
 	// The rate limits, shared by all sessions; nil when unlimited.
 	down, up *tokenBucket
@@ -143,8 +150,11 @@ func NewClient(s aio.Spawner, cfg ClientConfig) (*Client, error) {
 			c.lsd = svc
 		}
 	}
-	if cfg.DHT {
-		c.openDHT(s)
+	if cfg.DHT || !cfg.NoUTP {
+		c.openUDP(s, c.dhtListenAddr())
+	}
+	if cfg.DHT && c.udp != nil {
+		c.openDHT()
 	}
 	return c, nil
 }
@@ -186,8 +196,8 @@ func (c *Client) Close() error {
 			first = err
 		}
 	}
-	if c.dht != nil {
-		c.dht.conn.Close()
+	if c.udp != nil {
+		c.udp.close()
 	}
 	return first
 }
@@ -207,8 +217,14 @@ func (c *Client) Run(t *aio.Task) error {
 			return nil
 		})
 	}
+	if c.udp != nil {
+		g.Go("udp", c.readUDP)
+	}
 	if c.dht != nil {
 		g.Go("dht", c.dht.run)
+	}
+	if c.UTP() {
+		g.Go("accept utp", func(t *aio.Task) error { return c.acceptUTP(t, g) })
 	}
 	for _, ln := range c.lns[1:] {
 		g.Go("accept "+ln.Addr().String(), func(t *aio.Task) error {
@@ -249,7 +265,7 @@ func (c *Client) accept(t *aio.Task, g *aio.Group, ln *aio.TCPListener) {
 
 // incoming reads the first 48 bytes of a handshake, finds the session for
 // its info-hash, and hands the connection over.
-func (c *Client) incoming(t *aio.Task, conn *aio.TCPConn) {
+func (c *Client) incoming(t *aio.Task, conn peer.Stream) {
 	released := false
 	release := func() {
 		if !released {
@@ -275,7 +291,8 @@ func (c *Client) incoming(t *aio.Task, conn *aio.TCPConn) {
 		return
 	}
 	release()
-	s.adopt(pc, hs, encrypted)
+	_, overUTP := conn.(*utp.Conn)
+	s.adopt(pc, hs, dialResult{encrypted: encrypted, utp: overUTP})
 }
 
 // Logf is the client's log function (never nil), for work done on its

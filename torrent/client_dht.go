@@ -13,8 +13,8 @@ import (
 	"github.com/aiotorrent/aiotorrent/dht"
 )
 
-// The client's DHT node (BEP 5), wired as dht/doc.go describes: one UDP
-// socket opened with the listeners, one dht.Node run by Client.Run, which
+// The client's DHT node (BEP 5), wired as dht/doc.go describes: on the
+// client's UDP socket (shared with uTP, client_udp.go), one dht.Node run by Client.Run, which
 // first reads the saved state (on the executor), then joins through the
 // saved nodes and the configured ones, and saves the state again when it
 // stops. Sessions (session_dht.go) and magnet fetches wait for the node
@@ -77,24 +77,20 @@ func (c *DHTConfig) setDefaults() {
 	}
 }
 
-// openDHT opens the DHT's socket; on failure the client goes on without.
-func (c *Client) openDHT(s aio.Spawner) {
+// dhtListenAddr is where the shared UDP socket is asked for when the DHT
+// is on and names one (invalid: the TCP listener's address).
+func (c *Client) dhtListenAddr() netip.AddrPort {
+	if c.cfg.DHT {
+		return c.cfg.DHTConfig.ListenAddr
+	}
+	return netip.AddrPort{}
+}
+
+// openDHT makes the DHT on the client's UDP socket (client_udp.go).
+func (c *Client) openDHT() {
 	cfg := c.cfg.DHTConfig
 	cfg.setDefaults()
-	addr := cfg.ListenAddr
-	if !addr.IsValid() {
-		addr = c.Addr()
-	}
-	conn, err := aio.ListenUDP(s, addr)
-	if err != nil && cfg.ListenAddr != addr {
-		// Our TCP port may be another program's UDP port.
-		conn, err = aio.ListenUDP(s, netip.AddrPortFrom(addr.Addr(), 0))
-	}
-	if err != nil {
-		c.cfg.Logf("dht is off: %v", err)
-		return
-	}
-	c.dht = &clientDHT{cfg: cfg, conn: conn, ready: aio.NewEvent(), booted: aio.NewEvent(), logf: c.cfg.Logf}
+	c.dht = &clientDHT{cfg: cfg, conn: c.udp.conn, ready: aio.NewEvent(), booted: aio.NewEvent(), logf: c.cfg.Logf}
 }
 
 // DHTAddr is the DHT node's UDP address (invalid when the client has no
@@ -159,7 +155,8 @@ func (d *clientDHT) run(t *aio.Task) error {
 	defer d.saveState(t)
 	g := aio.NewGroup(t)
 	g.Go("dht node", func(t *aio.Task) error {
-		err := d.node.Run(t, d.conn)
+		// The client's reader (readUDP) hands the node its datagrams.
+		err := d.node.Serve(t, d.conn)
 		if err != nil && !errors.Is(err, aio.ErrCanceled) && !errors.Is(err, aio.ErrClosed) {
 			d.logf("%v", err) // it says dht
 		}

@@ -56,7 +56,7 @@ func metadataFrom(t *aio.Task, addr netip.AddrPort, infoHash, peerID [20]byte, e
 func dialForMetadata(t *aio.Task, addr netip.AddrPort, infoHash, peerID [20]byte, enc Encryption) (*peer.Conn, error) {
 	ours := peer.Handshake{InfoHash: infoHash, PeerID: peerID}
 	ours.Reserved.Set(peer.ExtensionProtocolBit)
-	c, theirs, _, err := dialWith(t, enc, addr, infoHash, ours, peer.Limits{MaxBlock: peer.BlockSize}, 10*time.Second, false)
+	c, theirs, _, err := dialWith(t, enc, connectTCP, addr, infoHash, ours, peer.Limits{MaxBlock: peer.BlockSize}, 10*time.Second, false)
 	if err != nil {
 		return nil, err
 	}

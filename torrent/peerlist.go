@@ -55,6 +55,9 @@ type peerEntry struct {
 	// plainOnly: our last connection found it speaks no MSE, so the next
 	// dial goes plain first (EncryptionPrefer).
 	plainOnly bool
+	// utp: it speaks uTP (a PEX flag, or our last connection with it was
+	// over uTP), so the next dial tries uTP first.
+	utp bool
 }
 
 // peerList holds the entries; see the top of the file.
@@ -232,6 +235,26 @@ func (l *peerList) setPlainOnly(addr netip.AddrPort, plain bool) {
 	if e := l.entries[addr]; e != nil {
 		e.plainOnly = plain
 	}
+}
+
+// utpFirst reports whether addr is known to speak uTP.
+func (l *peerList) utpFirst(addr netip.AddrPort) bool {
+	e := l.entries[addr]
+	return e != nil && e.utp
+}
+
+// setUTP records whether addr speaks uTP, as far as we know.
+func (l *peerList) setUTP(addr netip.AddrPort, ok bool) {
+	if e := l.entries[addr]; e != nil {
+		e.utp = ok
+	}
+}
+
+// busyOrTried reports whether we have connected with addr, or are now:
+// then what that connection found outweighs what PEX says of it.
+func (l *peerList) busyOrTried(addr netip.AddrPort) bool {
+	e := l.entries[addr]
+	return e != nil && (e.busy || !e.lastTry.IsZero())
 }
 
 // len is the number of addresses known.

@@ -74,14 +74,16 @@ func (s *Session) dialLoop(t *aio.Task) error {
 		s.peerList.dialing(addr, s.loop.Now())
 		s.group.Go("dial "+addr.String(), func(t *aio.Task) error {
 			defer s.releaseSlot()
-			conn, hs, how, err := s.client.dialPeer(t, addr, s.meta.InfoHash, s.handshake(), s.limits(), s.peerList.plainFirst(addr))
+			conn, hs, how, err := s.client.dialPeer(t, addr, s.meta.InfoHash, s.handshake(), s.limits(),
+				s.peerList.plainFirst(addr), s.peerList.utpFirst(addr))
 			s.dialing.Release()
 			if err != nil {
 				s.dialFailed(addr, err)
 				return nil
 			}
 			s.peerList.setPlainOnly(addr, s.client.cfg.Encryption == EncryptionPrefer && !how.viaMSE)
-			s.runPeer(t, conn, hs, addr, how.encrypted)
+			s.peerList.setUTP(addr, how.utp)
+			s.runPeer(t, conn, hs, addr, how)
 			return nil
 		})
 	}
@@ -148,14 +150,14 @@ func (s *Session) releaseSlot() {
 // closed when the session or the client is full, when the session has not
 // started its peers yet, and when it has ended while the handshake was
 // under way (its group takes no more tasks then).
-func (s *Session) adopt(conn *peer.Conn, hs peer.Handshake, encrypted bool) {
+func (s *Session) adopt(conn *peer.Conn, hs peer.Handshake, how dialResult) {
 	if s.group == nil || !s.tryAcquireSlot() {
 		conn.Close()
 		return
 	}
 	err := s.group.Go("peer "+conn.RemoteAddr().String(), func(t *aio.Task) error {
 		defer s.releaseSlot()
-		s.runPeer(t, conn, hs, netip.AddrPort{}, encrypted)
+		s.runPeer(t, conn, hs, netip.AddrPort{}, how)
 		return nil
 	})
 	if err != nil {
@@ -177,6 +179,7 @@ type peerConn struct {
 	// with one peer, this decides which stays (oneConnectionPerPeer).
 	outgoing  bool
 	encrypted bool // RC4 inside MSE (PEX says so of it)
+	utp       bool // over uTP (PEX says so of it)
 	dropped   bool // out of the session (dropPeer): it only winds down
 	conn      *peer.Conn
 	wake      *aio.Event // something is queued: the writer flushes
@@ -221,7 +224,7 @@ const (
 // misbehaviour ends only this connection: the reason is logged. addr is
 // the address we dialled (zero for an incoming connection); the peer list
 // hears how the connection went when it ends.
-func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr netip.AddrPort, encrypted bool) {
+func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr netip.AddrPort, how dialResult) {
 	defer conn.Close()
 	if s.bannedIDs[hs.PeerID] {
 		if addr.IsValid() {
@@ -235,7 +238,7 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 	s.nextID++
 	now := s.loop.Now()
 	p := &peerConn{
-		connected: now, lastBlock: now, outgoing: addr.IsValid(), encrypted: encrypted,
+		connected: now, lastBlock: now, outgoing: addr.IsValid(), encrypted: how.encrypted, utp: how.utp,
 		s: s, id: s.nextID, peerID: hs.PeerID, addr: addr, conn: conn,
 		wake:      aio.NewEvent(),
 		amChoking: true, peerChoking: true,

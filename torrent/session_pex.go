@@ -73,6 +73,9 @@ func (s *Session) onPex(p *peerConn, payload []byte) error {
 		if i < len(m.Flags) && m.Flags[i]&peer.PexSeed != 0 {
 			s.peerList.setSeed(addr, true)
 		}
+		if i < len(m.Flags) && m.Flags[i]&peer.PexUTP != 0 && !s.peerList.busyOrTried(addr) {
+			s.peerList.setUTP(addr, true)
+		}
 	}
 	return nil
 }
@@ -133,6 +136,9 @@ func (s *Session) pexPeers() map[netip.AddrPort]peer.PexFlags {
 		if p.encrypted || p.ext.prefersEncryption {
 			f |= peer.PexEncryption
 		}
+		if p.utp {
+			f |= peer.PexUTP
+		}
 		out[p.addr] = f
 	}
 	return out
@@ -158,6 +164,9 @@ func (s *Session) onTheirListenPort(p *peerConn, port int) bool {
 	}
 	if !s.peerList.connected(addr, fromIncoming) {
 		return false
+	}
+	if p.utp {
+		s.peerList.setUTP(addr, true) // it dialled us over uTP from there
 	}
 	p.addr = addr
 	return true

@@ -81,7 +81,7 @@ var (
 	errVersion    = errors.New("utp: unknown version")
 	errType       = errors.New("utp: unknown packet type")
 	errExtension  = errors.New("utp: extension runs past the end of the datagram")
-	errSACKLength = errors.New("utp: selective ACK length is not a non-zero multiple of 4")
+	errSACKLength = errors.New("utp: selective ACK of no bytes")
 	errSACKTwice  = errors.New("utp: two selective ACK extensions")
 )
 
@@ -119,7 +119,9 @@ func decodePacket(b []byte, h *header) (payload []byte, err error) {
 		if kind != extSACK {
 			continue // unknown extensions are skipped by their length (BEP 29)
 		}
-		if n == 0 || n%4 != 0 {
+		// BEP 29 says a multiple of 4, but libtorrent sends as many
+		// bytes as its bits need (1 to 32); the bits mean the same.
+		if n == 0 {
 			return nil, errSACKLength
 		}
 		if h.sack != nil {

@@ -102,10 +102,15 @@ Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
 	return cmd
 }
 
+// noUTP is --no-utp (download, seed), read by listen: a flag of the
+// process, like the port, so it is kept beside addPeerFlags.
+var noUTP bool
+
 // addPeerFlags adds the flags download and seed share.
 func addPeerFlags(cmd *cobra.Command, port, maxPeers, maxConns *int, maxUp *string, noLSD *bool, encryption *string) {
 	fl := cmd.Flags()
 	fl.StringVar(encryption, "encryption", "prefer", "peer connections: prefer (encrypted first, plain if the peer needs it), require (encrypted only) or disable (plain only)")
+	fl.BoolVar(&noUTP, "no-utp", false, "speak TCP only: take no uTP (BEP 29) connections on our UDP port and dial none")
 	fl.BoolVar(noLSD, "no-lsd", false, "do not look for peers on the local network (BEP 14 local service discovery)")
 	fl.IntVar(port, "port", 6881, "port to listen on for peers (the next free one is taken if busy; 0: any)")
 	fl.IntVar(maxPeers, "max-peers", 50, "most peer connections per torrent")

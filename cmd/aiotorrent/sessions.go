@@ -99,7 +99,7 @@ func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error)
 	cfg := torrent.ClientConfig{
 		MaxPeers: plan.maxPeers, MaxConns: plan.maxConns,
 		MaxDownloadRate: plan.maxDown, MaxUploadRate: plan.maxUp,
-		LSD: !plan.noLSD,
+		LSD: !plan.noLSD, NoUTP: noUTP,
 		DHT: !plan.dht.Off, DHTConfig: plan.dht.config(),
 	}
 	enc, err := torrent.ParseEncryption(plan.encryption)
