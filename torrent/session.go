@@ -420,6 +420,7 @@ func (s *Session) tickLoop(t *aio.Task) error {
 		for _, p := range s.peers {
 			p.tick(tick, now)
 		}
+		s.tickWebSeeds(now, tick)
 		s.rechoke(now)
 		s.sendPex(now)
 		s.report()

@@ -17,6 +17,15 @@ package torrent
 // is still writing. The cost is PieceLength bytes per task, outside
 // MaxInFlight.
 //
+// Peers first: a web seed is the source of last resort, costing a server
+// someone pays for, so a task starts a piece only when the peers leave
+// work (webSeedsMayPick): when no peer has something we want (the swarm
+// is empty or short of pieces), or when such peers have had webSeedGrace
+// to show their speed and bring less than webSeedFastPeers (a swarm that
+// chokes us brings nothing). A piece a web seed has started is finished; only new
+// ones wait. The rate counts peers' bytes alone, so a fast web seed does
+// not push itself out.
+//
 // Failures: a fetch that fails (status, range, timeout...) gives the piece
 // back and backs the URL off (webSeedBackoff, doubling); a piece from the
 // URL alone that fails its hash strikes it. A URL is dropped, with the
@@ -44,6 +53,13 @@ const (
 	// webSeedIdle is the longest a task with nothing to pick sleeps before
 	// looking again, in case a wakeup was missed.
 	webSeedIdle = time.Second
+	// webSeedFastPeers is the peers' download rate, in bytes per second,
+	// from which web seeds start no piece: the swarm is fast.
+	webSeedFastPeers = 2 << 20
+	// webSeedGrace is how long peers unchoking us hold the web seeds back
+	// before their rate is judged: the smoothed rate needs a few ticks to
+	// reach theirs.
+	webSeedGrace = time.Second
 )
 
 // webSeeds is the session's web seed state.
@@ -53,6 +69,14 @@ type webSeeds struct {
 	nextID  piece.PeerID                  // the last id given out; they count down from -1
 	backoff time.Duration                 // after a failed fetch, doubling (tests shorten it)
 	bytes   int64                         // wanted bytes delivered by web seeds
+	// peerRate is the download rate from peers alone; activeSince is
+	// since when some peer has had something we want (zero while none
+	// has). fastPeers and grace are webSeedFastPeers and webSeedGrace
+	// (tests change them).
+	peerRate    rate
+	activeSince time.Time
+	fastPeers   float64
+	grace       time.Duration
 }
 
 // webSeed is one URL.
@@ -100,6 +124,9 @@ func (s *Session) startWebSeeds() {
 	if s.ws.backoff == 0 {
 		s.ws.backoff = webSeedBackoff
 	}
+	if s.ws.fastPeers == 0 {
+		s.ws.fastPeers, s.ws.grace = webSeedFastPeers, webSeedGrace
+	}
 	perHost := map[string]int{}
 	for _, u := range urls {
 		files, err := webseed.Files(u, s.meta)
@@ -127,6 +154,38 @@ func (s *Session) startWebSeeds() {
 	}
 }
 
+// webSeedsMayPick tells whether the peers leave work to the web seeds
+// (see the file comment).
+func (s *Session) webSeedsMayPick(now time.Time) bool {
+	active := false
+	for _, p := range s.peers {
+		if p.amInterested { // choking us or not: a new peer unchokes within a round trip, one that never does is slow
+			active = true
+			break
+		}
+	}
+	switch {
+	case !active:
+		s.ws.activeSince = time.Time{}
+		return true
+	case s.ws.activeSince.IsZero():
+		s.ws.activeSince = now
+	}
+	return now.Sub(s.ws.activeSince) >= s.ws.grace && s.ws.peerRate.perSecond() < s.ws.fastPeers
+}
+
+// tickWebSeeds is tickLoop's: the peers' rate, and a wakeup for the web
+// seeds once the peers leave them work.
+func (s *Session) tickWebSeeds(now time.Time, d time.Duration) {
+	if s.ws.byID == nil {
+		return
+	}
+	s.ws.peerRate.tick(s.downloaded-s.ws.bytes, d)
+	if s.webSeedsMayPick(now) {
+		s.wakeWebSeeds()
+	}
+}
+
 // wakeWebSeeds tells idle web seed tasks that a piece may be pickable.
 func (s *Session) wakeWebSeeds() {
 	for _, w := range s.ws.byID {
@@ -148,7 +207,10 @@ func (w *webSeedTask) run(s *Session) func(t *aio.Task) error {
 			s.refillAll() // its piece, if any, is back in the pool
 		}()
 		for w.seed.dropped == "" && !s.picker.Complete() {
-			i := s.picker.PickPiece(w.id)
+			i := -1
+			if s.webSeedsMayPick(t.Loop().Now()) {
+				i = s.picker.PickPiece(w.id)
+			}
 			if i < 0 {
 				w.wake.Clear()
 				err := aio.Timeout(t, webSeedIdle, w.wake.Wait)

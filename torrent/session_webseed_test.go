@@ -2,6 +2,8 @@ package torrent
 
 import (
 	"crypto/sha1"
+	"errors"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -170,11 +172,17 @@ func TestWebSeedFromOptions(t *testing.T) {
 // the leecher knows both. It returns the leecher once complete.
 func webSeedSwarm(t *testing.T, cc ClientConfig, wrap func(http.Handler) http.Handler, tweak func(*Session)) *Session {
 	t.Helper()
+	return webSeedSwarmOf(t, payloadSizes, cc, wrap, tweak)
+}
+
+// webSeedSwarmOf is webSeedSwarm with files of the given sizes.
+func webSeedSwarmOf(t *testing.T, sizes map[string]int, cc ClientConfig, wrap func(http.Handler) http.Handler, tweak func(*Session)) *Session {
+	t.Helper()
 	dst := t.TempDir()
 	var leech *Session
 	var src string
 	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
-		sw, err := newSwarm(t, at, payloadSizes, 32<<10)
+		sw, err := newSwarm(t, at, sizes, 32<<10)
 		if err != nil {
 			return struct{}{}, err
 		}
@@ -184,6 +192,16 @@ func webSeedSwarm(t *testing.T, cc ClientConfig, wrap func(http.Handler) http.Ha
 		seeder, _, err := sw.nodeWith(at, "seeder", sw.src, true, ClientConfig{}, SessionOptions{NoTrackers: true})
 		if err != nil {
 			return struct{}{}, err
+		}
+		// A seeder still checking its data has nothing for the leecher,
+		// which would rightly leave everything to the web seed.
+		for n := 0; !seeder.Progress().Complete; n++ {
+			if n == 6000 {
+				return struct{}{}, errors.New("the seeder never checked its data")
+			}
+			if err := aio.Sleep(at, 10*time.Millisecond); err != nil {
+				return struct{}{}, err
+			}
 		}
 		s, h, err := sw.nodeWith(at, "leecher", dst, false, cc, SessionOptions{
 			NoTrackers: true, Peers: []netip.AddrPort{seeder.client.Addr()}, WebSeeds: []string{srv.URL + "/"},
@@ -225,6 +243,10 @@ func TestWebSeedAndPeerBothContribute(t *testing.T) {
 	}
 }
 
+// eagerWebSeeds lets the web seeds start pieces whatever the peers do,
+// for tests of what a bad server does to the web seed.
+func eagerWebSeeds(s *Session) { s.ws.fastPeers, s.ws.grace = math.Inf(1), 0 }
+
 // slowPeers limits the leecher to 1 MiB/s, so that the 1.4 MB payload
 // takes over a second: time for a bad web seed to be found out before the
 // peer has sent everything.
@@ -251,7 +273,7 @@ func TestWebSeedCorruptIsStruckAndDropped(t *testing.T) {
 			h.ServeHTTP(&flipFirstByte{ResponseWriter: w}, r)
 		})
 	}
-	s := webSeedSwarm(t, slowPeers, corrupt, nil)
+	s := webSeedSwarm(t, slowPeers, corrupt, eagerWebSeeds)
 	seed := s.ws.seeds[0]
 	if seed.strikes < webSeedMaxStrikes || !strings.Contains(seed.dropped, "failed their hash") {
 		t.Fatalf("web seed: %d strikes, dropped %q; want dropped for its hash failures", seed.strikes, seed.dropped)
@@ -263,7 +285,7 @@ func TestWebSeedCorruptIsStruckAndDropped(t *testing.T) {
 
 func TestWebSeed404IsDropped(t *testing.T) {
 	notFound := func(http.Handler) http.Handler { return http.NotFoundHandler() }
-	s := webSeedSwarm(t, slowPeers, notFound, func(s *Session) { s.ws.backoff = time.Millisecond })
+	s := webSeedSwarm(t, slowPeers, notFound, func(s *Session) { eagerWebSeeds(s); s.ws.backoff = time.Millisecond })
 	seed := s.ws.seeds[0]
 	if !strings.Contains(seed.dropped, "404") {
 		t.Fatalf("web seed dropped %q, want dropped after 404s", seed.dropped)
@@ -282,7 +304,7 @@ func TestWebSeedWithoutRangesIsDropped(t *testing.T) {
 			h.ServeHTTP(w, r)
 		})
 	}
-	s := webSeedSwarm(t, slowPeers, noRanges, nil)
+	s := webSeedSwarm(t, slowPeers, noRanges, eagerWebSeeds)
 	if seed := s.ws.seeds[0]; !strings.Contains(seed.dropped, "byte ranges") {
 		t.Fatalf("web seed dropped %q, want dropped for lacking ranges", seed.dropped)
 	}
@@ -317,5 +339,21 @@ func TestWebSeedRateLimited(t *testing.T) {
 	minTime := time.Duration(float64(onWire-64<<10) / (50 << 10) * float64(time.Second))
 	if p := s.Progress(); p.Elapsed < minTime {
 		t.Fatalf("fetched %d bytes in %v at a 50 KiB/s limit; it takes at least %v", onWire, p.Elapsed, minTime)
+	}
+}
+
+// A fast peer leaves the web seed little: the web seed takes pieces
+// only until the peer has something for us, then waits the grace out,
+// and the peer is done before the grace ends. Without the rule the web
+// seed, as fast as the peer over loopback, takes about half.
+func TestWebSeedDefersToFastPeer(t *testing.T) {
+	sizes := map[string]int{"a.bin": 3 << 20, "sub/b.bin": 5<<20 + 777}
+	s := webSeedSwarmOf(t, sizes, ClientConfig{}, func(h http.Handler) http.Handler { return h }, nil)
+	t.Logf("web seed %d of %d bytes", s.ws.bytes, s.wantedBytes)
+	if max := s.wantedBytes / 4; s.ws.bytes > max {
+		t.Fatalf("web seed delivered %d of %d bytes, want at most %d: peers first when they are fast", s.ws.bytes, s.wantedBytes, max)
+	}
+	if s.downloaded != s.wantedBytes {
+		t.Fatalf("downloaded %d bytes, want %d", s.downloaded, s.wantedBytes)
 	}
 }

@@ -13,7 +13,23 @@ import (
 // its body into dst. For a redirect it returns the Location and reads
 // nothing (the caller drops the connection).
 func (c *Client) response(t *aio.Task, h Header, dst []byte, off, size int64) (string, error) {
-	n := int64(len(dst))
+	if loc, err := check(h, int64(len(dst)), off, size); err != nil || loc != "" {
+		return loc, err
+	}
+	switch {
+	case h.Chunked:
+		return "", c.readChunked(t, dst)
+	case h.ContentLength >= 0:
+		return "", c.readFull(t, dst)
+	default:
+		return "", c.readToEOF(t, dst)
+	}
+}
+
+// check holds a final response header against the n bytes at off of a
+// size-byte file: it returns a redirect's Location, or nil when the body
+// is the bytes asked for. Both the plain and the https paths use it.
+func check(h Header, n, off, size int64) (string, error) {
 	switch h.Status {
 	case 301, 302, 303, 307, 308:
 		if h.Location == "" {
@@ -38,14 +54,7 @@ func (c *Client) response(t *aio.Task, h Header, dst []byte, off, size int64) (s
 	default:
 		return "", &StatusError{Code: h.Status, Reason: h.Reason}
 	}
-	switch {
-	case h.Chunked:
-		return "", c.readChunked(t, dst)
-	case h.ContentLength >= 0:
-		return "", c.readFull(t, dst)
-	default:
-		return "", c.readToEOF(t, dst)
-	}
+	return "", nil
 }
 
 func rangeString(r ContentRange) string {

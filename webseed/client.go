@@ -1,10 +1,12 @@
 package webseed
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -41,8 +43,12 @@ type Config struct {
 	// UserAgent is sent with every request.
 	UserAgent string
 	// Throttle, if set, is called after each read of body bytes with
-	// their count; it may suspend the task (a download rate limit).
+	// their count; it may suspend the task (a download rate limit). An
+	// https body is counted whole, once it is in.
 	Throttle func(t *aio.Task, n int) error
+	// RootCAs, if set, replaces the system's roots for https (tests
+	// trusting their own server).
+	RootCAs *x509.CertPool
 }
 
 // Client fetches byte ranges over one kept-alive HTTP/1.1 connection at a
@@ -50,6 +56,10 @@ type Config struct {
 type Client struct {
 	cfg  Config
 	conn *conn
+	// https is net/http's client for https:// URLs (https.go), made on
+	// first use; tlsBuf is the body buffer its jobs reuse.
+	https  *http.Client
+	tlsBuf []byte
 }
 
 // conn is an open connection and its read buffer: buf[r:w] is read from
@@ -87,6 +97,9 @@ func (c *Client) Close() {
 	if c.conn != nil {
 		c.conn.tcp.Close()
 		c.conn = nil
+	}
+	if c.https != nil {
+		c.https.CloseIdleConnections() // safe from any thread
 	}
 }
 
@@ -128,6 +141,9 @@ func (c *Client) ReadAt(t *aio.Task, rawURL string, dst []byte, off, size int64)
 // kept-alive connection that the server closed meanwhile is sent again,
 // once, on a new one.
 func (c *Client) get(t *aio.Task, u *url.URL, dst []byte, off, size int64) (string, error) {
+	if u.Scheme == "https" {
+		return c.getTLS(t, u, dst, off, size)
+	}
 	hostport := u.Host
 	if u.Port() == "" {
 		hostport = net.JoinHostPort(u.Hostname(), "80")

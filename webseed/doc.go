@@ -18,9 +18,11 @@
 // IdleTimeout ends the request). The Throttle hook is called with each
 // read's byte count, for a download rate limit.
 //
-// Only http:// is spoken, on aio sockets from the task itself; https://
-// URLs fail with ErrScheme (TLS could go through the executor as the
-// tracker client's does).
+// http:// is spoken on aio sockets from the task itself. https:// goes
+// through net/http on the executor, one blocking job per request, as the
+// tracker client's does (https.go): the same checks, timeouts and
+// redirect bound, the body read into the job's buffer and copied into the
+// caller's on the loop.
 //
 // Mapping (url.go): a single-file torrent is the URL itself, or URL + name
 // when the URL ends in '/'; a multi-file torrent's file is URL + name + '/'

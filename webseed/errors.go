@@ -27,7 +27,7 @@ var (
 	// ErrBodyLength: the body ended early, or went on past its announced
 	// length.
 	ErrBodyLength = errors.New("webseed: body length differs from the announced one")
-	// ErrScheme: the URL is not http:// (https is not spoken yet).
+	// ErrScheme: the URL is neither http:// nor https://.
 	ErrScheme = errors.New("webseed: unsupported URL scheme")
 	// ErrTimeout: a connect, a response header or the body's progress
 	// took longer than allowed.

@@ -80,14 +80,14 @@ func Slices(files []File, off, n int64, dst []Slice) []Slice {
 	return dst
 }
 
-// parseURL parses an http:// URL, tolerating characters that should
+// parseURL parses an http:// or https:// URL, tolerating characters that should
 // have been percent-encoded.
 func parseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(escapeLoose(raw))
 	if err != nil {
 		return nil, fmt.Errorf("web seed URL %q: %w", clip(raw), err)
 	}
-	if u.Scheme != "http" {
+	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("%w: %q", ErrScheme, clip(raw))
 	}
 	if u.Host == "" {
@@ -103,7 +103,7 @@ func resolveLocation(from *url.URL, loc string) (*url.URL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: redirect to %q: %w", ErrBadResponse, clip(loc), err)
 	}
-	if u.Scheme != "http" || u.Host == "" {
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("%w: redirect to %q", ErrScheme, clip(loc))
 	}
 	u.Fragment, u.RawFragment = "", ""
