@@ -201,7 +201,7 @@ func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan session
 	})
 	g.Go(m.Name, func(t *aio.Task) error {
 		err := s.Run(t)
-		view.finish()
+		view.finish(s.Progress())
 		if err != nil {
 			if errors.Is(err, aio.ErrCanceled) {
 				return err
