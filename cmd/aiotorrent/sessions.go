@@ -204,6 +204,9 @@ func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan session
 		view.finish(s.Progress())
 		if err != nil {
 			if errors.Is(err, aio.ErrCanceled) {
+				if p := s.Progress(); !plan.quiet && !p.Complete {
+					fmt.Fprintln(f.Out, stoppedSummary(m.Name, p))
+				}
 				return err
 			}
 			if errors.Is(err, torrent.ErrIncomplete) {
