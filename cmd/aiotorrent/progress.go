@@ -24,6 +24,36 @@ type progressView struct {
 	lastText string
 	name     string
 	trackers trackerWatch
+	rate     windowRate
+}
+
+// rateWindow is what the shown rate averages over. The session's own rate
+// is smoothed exponentially, so when data stops it decays for a minute
+// ("54 B/s", "ETA 1h03m") instead of saying that nothing arrives.
+const rateWindow = 5 * time.Second
+
+// windowRate is the download rate over the last rateWindow.
+type windowRate struct {
+	samples []rateSample
+}
+
+type rateSample struct {
+	at time.Time
+	n  int64
+}
+
+// add records n bytes downloaded by now and returns the bytes per second
+// since the oldest sample in the window; -1 before a second has passed.
+func (w *windowRate) add(now time.Time, n int64) float64 {
+	w.samples = append(w.samples, rateSample{now, n})
+	for len(w.samples) > 2 && now.Sub(w.samples[1].at) >= rateWindow {
+		w.samples = w.samples[1:]
+	}
+	first := w.samples[0]
+	if d := now.Sub(first.at); d >= time.Second {
+		return float64(n-first.n) / d.Seconds()
+	}
+	return -1
 }
 
 func newProgressView(f *Factory, name string, total int64, quiet bool) *progressView {
@@ -54,7 +84,11 @@ func (v *progressView) update(p torrent.Progress) {
 	if v.bar == nil && !v.plain {
 		return
 	}
-	events := v.trackers.changes(p.Trackers, time.Now())
+	now := time.Now()
+	if r := v.rate.add(now, p.Downloaded); r >= 0 {
+		p.DownRate = r
+	}
+	events := v.trackers.changes(p.Trackers, now)
 	if v.bar != nil {
 		if len(events) > 0 {
 			v.bar.Clear()

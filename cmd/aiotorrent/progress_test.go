@@ -125,3 +125,25 @@ func TestTrackerWatchSaysEachChangeOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowRateDropsToZero: the rate shown is what arrived in the last
+// rateWindow, so it is 0 once nothing arrives (the session's smoothed
+// rate took a minute to decay, and the ETA grew to days meanwhile).
+func TestWindowRateDropsToZero(t *testing.T) {
+	var w windowRate
+	t0 := time.Unix(1000, 0)
+	steps := []struct {
+		at   time.Duration
+		n    int64
+		want float64
+	}{
+		{0, 0, -1}, {500 * time.Millisecond, 512, -1},
+		{time.Second, 1024, 1024}, {2 * time.Second, 2048, 1024},
+		{4 * time.Second, 2048, 512}, {6 * time.Second, 2048, 204.8}, {7 * time.Second, 2048, 0}, {9 * time.Second, 2048, 0},
+	}
+	for _, s := range steps {
+		if got := w.add(t0.Add(s.at), s.n); got != s.want {
+			t.Errorf("at %v with %d bytes: rate %g, want %g", s.at, s.n, got, s.want)
+		}
+	}
+}
