@@ -84,3 +84,19 @@ func TestTrackerFailuresShown(t *testing.T) {
 		t.Errorf("the refusing tracker was reported %d times, want once", n)
 	}
 }
+
+// TestSilentUDPTrackerShown: a UDP tracker that never answers is
+// retransmitted to for a minute; the user hears of it after
+// noAnswerAfter, not when the announce finally times out.
+func TestSilentUDPTrackerShown(t *testing.T) {
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	u := "udp://" + silent.LocalAddr().String() + "/announce"
+	tp := shareWithTrackers(t, u)
+	d := startProc(t, buildCLI(t), "download", tp, "-o", t.TempDir(), "--port", "0", "--no-dht", "--no-lsd")
+	d.waitLine(t, func(l string) bool { return l == "share: tracker "+u+": no answer after 5s" })
+	d.kill(t)
+}
