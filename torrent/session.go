@@ -129,6 +129,12 @@ type Progress struct {
 	ChecksFailed, Banned int
 	PeersSeen            int // connections that completed a handshake
 	WebSeeds             int // web seed URLs in use (BEP 19)
+	Seeds                int // of Peers, those that have every piece
+	// Trackers is what each tracker of the announce-list last did (see
+	// session_announce.go); DHT and LSD say whether those look for peers
+	// too. Together they tell a user why there are no peers.
+	Trackers []tracker.TrackerStatus
+	DHT, LSD bool
 }
 
 // Session downloads and seeds one torrent: it owns the storage, the piece
@@ -149,6 +155,7 @@ type Session struct {
 	dialing  *aio.Semaphore             // connects in progress, MaxDialing
 	complete *aio.Event
 	announce *tracker.Announcer
+	trackers trackerSource   // session_announce.go
 	wanted   *piece.Bitfield // nil: every piece
 
 	peers     map[piece.PeerID]*peerConn
@@ -397,6 +404,10 @@ func (s *Session) Progress() Progress {
 		Banned:       len(s.bannedIDs),
 		PeersSeen:    int(s.nextID),
 		WebSeeds:     s.WebSeeds(),
+		Seeds:        s.seeds(),
+		Trackers:     s.trackerStatus(),
+		DHT:          s.dhtEnabled(),
+		LSD:          s.client.lsd != nil && !s.meta.Private,
 	}
 }
 

@@ -13,8 +13,10 @@ import (
 func (s *Session) startAnnouncer() error {
 	tiers, err := tracker.NewTiers(s.meta.AnnounceList, s.opts.Tracker, rand.New(rand.NewPCG(rand.Uint64(), 1)))
 	if err != nil {
+		s.trackers.unusable = unusableTrackers(s.meta.AnnounceList, s.opts.Tracker)
 		return err
 	}
+	s.trackers.tiers = tiers
 	listen := s.client.Addr()
 	s.announce = tracker.NewAnnouncer(tracker.AnnouncerConfig{
 		Tracker:     tiers,
@@ -41,4 +43,41 @@ func (s *Session) announceRequest() tracker.AnnounceRequest {
 		NumWant:    50,
 		Crypto:     s.client.cfg.Encryption.trackerCrypto(),
 	}
+}
+
+// trackerSource is where Progress.Trackers comes from: the announcer's
+// tiers, or, when not one tracker was usable, each URL and why.
+type trackerSource struct {
+	tiers    *tracker.Tiers
+	unusable []tracker.TrackerStatus
+}
+
+func unusableTrackers(announceList [][]string, cfg tracker.Config) []tracker.TrackerStatus {
+	var out []tracker.TrackerStatus
+	for _, tier := range announceList {
+		for _, u := range tier {
+			if _, err := tracker.New(u, cfg); err != nil {
+				out = append(out, tracker.TrackerStatus{URL: u, Err: err})
+			}
+		}
+	}
+	return out
+}
+
+func (s *Session) trackerStatus() []tracker.TrackerStatus {
+	if s.trackers.tiers != nil {
+		return s.trackers.tiers.Status()
+	}
+	return s.trackers.unusable
+}
+
+// seeds counts the connected peers that have every piece.
+func (s *Session) seeds() int {
+	n, all := 0, s.picker.NumPieces()
+	for _, p := range s.peers {
+		if p.pieces == all && all > 0 {
+			n++
+		}
+	}
+	return n
 }

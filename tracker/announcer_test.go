@@ -202,11 +202,25 @@ func TestTiers(t *testing.T) {
 			t.Errorf("announce %d: %v", i, err)
 		}
 	}
+	// Status: a1 failed last, a2 answered last, b1 answered once then was
+	// not asked again.
+	var status []string
+	for _, st := range ts.Status() {
+		status = append(status, fmt.Sprintf("%s err=%v ok=%t peers=%d", st.URL, st.Err, !st.LastOK.IsZero(), st.Peers))
+	}
+	wantStatus := []string{"a1 err=down ok=false peers=0", "a2 err=<nil> ok=true peers=0", "b1 err=<nil> ok=true peers=0"}
+	if fmt.Sprint(status) != fmt.Sprint(wantStatus) {
+		t.Errorf("Status:\n got %q\nwant %q", status, wantStatus)
+	}
 	if _, err := NewTiers([][]string{{"wss://x"}, {"bogus"}}, Config{}, nil); err == nil {
 		t.Errorf("NewTiers with nothing usable: got nil error")
 	}
 	ts2, err := NewTiers([][]string{{"wss://x", "udp://t:1", "http://t/announce"}, {}, {"https://u/announce"}}, Config{}, nil)
 	if err != nil || len(ts2.List()) != 2 || len(ts2.List()[0]) != 2 {
 		t.Errorf("NewTiers: got %v, %v; want 2 tiers, the first with 2 trackers", ts2.List(), err)
+	}
+	// The skipped URL is in the status, saying why it is never asked.
+	if st := ts2.Status(); len(st) != 4 || st[0].URL != "wss://x" || !errors.Is(st[0].Err, ErrUnsupportedScheme) || st[1].Err != nil {
+		t.Errorf("NewTiers status: got %+v, want wss://x with ErrUnsupportedScheme first, then 3 not tried", st)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
 )
@@ -15,6 +16,27 @@ import (
 type Tiers struct {
 	// Invariant: every tier is non-empty.
 	tiers [][]Tracker
+	// status holds every URL of the announce-list in its order, the
+	// skipped ones too (with why), so a user can be told what each
+	// tracker last did; byURL indexes it.
+	status []TrackerStatus
+	byURL  map[string]int
+}
+
+// TrackerStatus is what one tracker of a Tiers last did, for display.
+type TrackerStatus struct {
+	URL string
+	// Err is why its last announce failed (or why it is never tried: an
+	// unsupported scheme); nil if it answered or was not tried yet.
+	Err error
+	// LastOK is when it last answered; zero if never.
+	LastOK time.Time
+	// Peers is how many peers its last answer gave.
+	Peers int
+	// Trying is when the announce in progress began; zero when none is:
+	// a tracker that does not answer (a UDP tracker retransmits for
+	// minutes) can be told apart from one not asked yet.
+	Trying time.Time
 }
 
 // NewTiers builds the trackers for an announce-list. URLs with a scheme we
@@ -32,6 +54,7 @@ func NewTiers(announceList [][]string, cfg Config, rng *rand.Rand) (*Tiers, erro
 		var tier []Tracker
 		for _, u := range urls {
 			tr, err := New(u, cfg)
+			ts.addStatus(u, err)
 			if err != nil {
 				skipped = append(skipped, err)
 				continue
@@ -55,11 +78,47 @@ func NewTiers(announceList [][]string, cfg Config, rng *rand.Rand) (*Tiers, erro
 func NewTiersOf(tiers ...[]Tracker) *Tiers {
 	ts := &Tiers{}
 	for _, tier := range tiers {
+		for _, tr := range tier {
+			ts.addStatus(tr.URL(), nil)
+		}
 		if len(tier) > 0 {
 			ts.tiers = append(ts.tiers, append([]Tracker(nil), tier...))
 		}
 	}
 	return ts
+}
+
+func (ts *Tiers) addStatus(url string, err error) {
+	if ts.byURL == nil {
+		ts.byURL = make(map[string]int)
+	}
+	if _, dup := ts.byURL[url]; dup {
+		return
+	}
+	ts.byURL[url] = len(ts.status)
+	ts.status = append(ts.status, TrackerStatus{URL: url, Err: err})
+}
+
+// Status returns what each tracker of the announce-list last did, in the
+// announce-list's order. Trackers after the one that answered were not
+// asked, and keep what they last did.
+func (ts *Tiers) Status() []TrackerStatus {
+	return append([]TrackerStatus(nil), ts.status...)
+}
+
+// announceOne asks tr and records the outcome in its status.
+func (ts *Tiers) announceOne(t *aio.Task, tr Tracker, req AnnounceRequest) (*AnnounceResponse, error) {
+	st := &ts.status[ts.byURL[tr.URL()]]
+	st.Trying = t.Loop().Now()
+	resp, err := tr.Announce(t, req)
+	st.Trying = time.Time{}
+	switch {
+	case err == nil:
+		st.Err, st.LastOK, st.Peers = nil, t.Loop().Now(), len(resp.Peers)
+	case !errors.Is(err, aio.ErrCanceled):
+		st.Err = err
+	}
+	return resp, err
 }
 
 // URL is the tracker that would be tried first.
@@ -88,7 +147,7 @@ func (ts *Tiers) Announce(t *aio.Task, req AnnounceRequest) (*AnnounceResponse, 
 	var errs []error
 	for _, tier := range ts.tiers {
 		for i, tr := range tier {
-			resp, err := tr.Announce(t, req)
+			resp, err := ts.announceOne(t, tr, req)
 			if err == nil {
 				copy(tier[1:i+1], tier[:i])
 				tier[0] = tr

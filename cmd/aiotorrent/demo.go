@@ -153,7 +153,7 @@ func demoSwarm(t *aio.Task, f *Factory, opts *DemoOptions, say func(string, ...a
 	s.SetOnProgress(view.update) // the session records its own trace counters
 	err = s.Run(t)
 	c.Close()
-	view.finish()
+	view.finish(s.Progress())
 	if err != nil {
 		return fmt.Errorf("download: %w", err)
 	}

@@ -225,3 +225,12 @@ func summary(name string, p torrent.Progress) string {
 	}
 	return line
 }
+
+// stoppedSummary is the line printed when a download is stopped before it
+// completes (Ctrl-C, SIGTERM, another torrent failing): how far it got,
+// what this run fetched, and that running it again resumes.
+func stoppedSummary(name string, p torrent.Progress) string {
+	return fmt.Sprintf("%s: stopped at %s (%s of %s; %s fetched in %s); run the same command to resume",
+		name, percent(p), humanBytes(float64(p.Verified)), humanBytes(float64(p.Total)),
+		humanBytes(float64(p.Downloaded)), p.Elapsed.Round(100*time.Millisecond))
+}

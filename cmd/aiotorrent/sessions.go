@@ -201,9 +201,12 @@ func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan session
 	})
 	g.Go(m.Name, func(t *aio.Task) error {
 		err := s.Run(t)
-		view.finish()
+		view.finish(s.Progress())
 		if err != nil {
 			if errors.Is(err, aio.ErrCanceled) {
+				if p := s.Progress(); !plan.quiet && !p.Complete {
+					fmt.Fprintln(f.Out, stoppedSummary(m.Name, p))
+				}
 				return err
 			}
 			if errors.Is(err, torrent.ErrIncomplete) {

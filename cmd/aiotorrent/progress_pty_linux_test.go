@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ptyProc is the binary run with a pseudo-terminal as stdout and stderr,
+// so that it draws its bar, at the given width.
+type ptyProc struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan struct{} // the master reads EOF or EIO: the child is gone
+}
+
+func startPty(t *testing.T, cols int, bin string, args ...string) *ptyProc {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: uint16(cols)}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), childTimeout)
+	p := &ptyProc{cmd: exec.CommandContext(ctx, bin, args...), done: make(chan struct{})}
+	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = slave, slave, slave
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := p.cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	slave.Close()
+	go func() {
+		defer close(p.done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			p.mu.Lock()
+			p.out.Write(buf[:n])
+			p.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		p.cmd.Wait()
+		<-p.done
+		master.Close()
+		if t.Failed() {
+			t.Logf("aiotorrent %s (terminal):\n%q", strings.Join(args, " "), p.output())
+		}
+	})
+	return p
+}
+
+func (p *ptyProc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func (p *ptyProc) waitFor(t *testing.T, s string) {
+	t.Helper()
+	waitUntil(t, fmt.Sprintf("%q on the terminal", s), func() bool { return strings.Contains(p.output(), s) })
+}
+
+// TestCtrlCMidDownloadBarNotFull: the only seeder has 5 of the 12 pieces;
+// Ctrl-C stops the download there. The bar used to jump to 100% (the view
+// called progressbar's Finish, which fills the bar whatever the count);
+// now it stays at 44%, and the summary says where it stopped and how to
+// resume. The description carries our own rate in IEC units and an ETA
+// that is unknown ("–") once nothing arrives.
+func TestCtrlCMidDownloadBarNotFull(t *testing.T) {
+	bin := buildCLI(t)
+	root := t.TempDir()
+	tp := makeShare(t, root, "share", shareSizes)
+	// Bytes 170000 on (sub/c.bin) are wrong: pieces 0-4 (163840 bytes)
+	// are good.
+	if err := os.WriteFile(filepath.Join(root, "share", "sub", "c.bin"), make([]byte, 200_000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startProc(t, bin, "seed", "--partial", tp, root, "--port", "0", "--no-dht", "--no-lsd")
+	line := s.waitLine(t, func(l string) bool { return strings.HasPrefix(l, "listening for peers on ") })
+	port := line[strings.LastIndex(line, ":")+1:]
+
+	d := startPty(t, 120, bin, "download", tp, "-o", t.TempDir(), "--port", "0", "--no-dht", "--no-lsd", "--peer", "127.0.0.1:"+port)
+	d.waitFor(t, "160.0 KiB / 361.3 KiB (44.2%)")
+	d.waitFor(t, "  1 peer  ") // the partial seeder is no seed
+	d.waitFor(t, "ETA –")
+	if err := d.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-d.done:
+	case <-time.After(waitTimeout):
+		t.Fatal("still running after Ctrl-C")
+	}
+	d.cmd.Wait()
+	out := d.output()
+	if code := d.cmd.ProcessState.ExitCode(); code != exitInterrupt {
+		t.Errorf("exit %d, want %d", code, exitInterrupt)
+	}
+	if strings.Contains(out, "100%") {
+		t.Errorf("the bar reached 100%% though 44.2%% was downloaded")
+	}
+	if testing.Verbose() {
+		t.Logf("%q", out)
+	}
+	want := "share: stopped at 44.2% (160.0 KiB of 361.3 KiB; 160.0 KiB fetched in "
+	if !strings.Contains(out, want) || !strings.Contains(out, "); run the same command to resume") {
+		t.Errorf("no summary %q…; run the same command to resume", want)
+	}
+	for _, unit := range []string{"kB/s", "MB/s", " KB"} {
+		if strings.Contains(out, unit) {
+			t.Errorf("output has an SI unit %q", unit)
+		}
+	}
+}
