@@ -1,0 +1,206 @@
+package aio_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+)
+
+// batchRoundTrip sends count numbered datagrams from a to b in one
+// TryWriteBatch and reads them back with ReadBatch, checking each byte
+// for byte with its sender.
+func batchRoundTrip(t *aio.Task, a, b *aio.UDPConn, to netip.AddrPort, wantFrom netip.AddrPort, count int) error {
+	out := make([]aio.Message, count)
+	for i := range out {
+		out[i] = aio.Message{Buf: bytes.Repeat([]byte{byte(i)}, 100+i), Addr: to}
+	}
+	if n, err := a.TryWriteBatch(out); n != count || err != nil {
+		return fmt.Errorf("TryWriteBatch sent %d of %d: %v", n, count, err)
+	}
+	in := make([]aio.Message, count)
+	for i := range in {
+		in[i].Buf = make([]byte, 2048)
+	}
+	b.SetDeadline(t.Loop().Now().Add(5 * time.Second))
+	for got := 0; got < count; {
+		n, err := b.ReadBatch(t, in[got:])
+		if err != nil {
+			return fmt.Errorf("ReadBatch after %d: %w", got, err)
+		}
+		for _, m := range in[got : got+n] {
+			if m.Addr != wantFrom {
+				return fmt.Errorf("datagram %d from %v, want %v", got, m.Addr, wantFrom)
+			}
+			if !bytes.Equal(m.Buf[:m.N], out[got].Buf) {
+				return fmt.Errorf("datagram %d: got %d bytes of %x, want %d of %x", got, m.N, m.Buf[0], len(out[got].Buf), out[got].Buf[0])
+			}
+			got++
+		}
+	}
+	if n, err := b.TryReadBatch(in); n != 0 || err != nil {
+		return fmt.Errorf("TryReadBatch on an empty socket: %d, %v; want 0, nil", n, err)
+	}
+	return nil
+}
+
+func TestUDPBatchRoundTrip(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
+		_, err := aio.Run(func(t *aio.Task) (struct{}, error) {
+			a, err := aio.ListenUDP(t, netip.MustParseAddrPort(addr))
+			if err != nil {
+				return struct{}{}, err
+			}
+			defer a.Close()
+			b, err := aio.ListenUDP(t, netip.MustParseAddrPort(addr))
+			if err != nil {
+				return struct{}{}, err
+			}
+			defer b.Close()
+			// More than MaxBatch: the write is split, the reads are several.
+			return struct{}{}, batchRoundTrip(t, a, b, b.LocalAddr(), a.LocalAddr(), aio.MaxBatch+10)
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", addr, err)
+		}
+	}
+}
+
+// A [::] socket writes IPv4 destinations as mapped addresses and reports
+// IPv4 senders unmapped, as WriteTo and ReadFrom do.
+func TestUDPBatchDualStackMapsIPv4(t *testing.T) {
+	_, err := aio.Run(func(t *aio.Task) (struct{}, error) {
+		six, err := aio.ListenUDP(t, netip.MustParseAddrPort("[::]:0"))
+		if err != nil {
+			return struct{}{}, errNoIPv6
+		}
+		defer six.Close()
+		four, err := aio.ListenUDP(t, netip.MustParseAddrPort("127.0.0.1:0"))
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer four.Close()
+		sixAt := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), six.LocalAddr().Port())
+		if err := batchRoundTrip(t, six, four, four.LocalAddr(), sixAt, 3); err != nil {
+			return struct{}{}, fmt.Errorf("[::] to 127.0.0.1: %w", err)
+		}
+		if err := batchRoundTrip(t, four, six, sixAt, four.LocalAddr(), 3); err != nil {
+			return struct{}{}, fmt.Errorf("127.0.0.1 to [::]: %w", err)
+		}
+		return struct{}{}, nil
+	})
+	if errors.Is(err, errNoIPv6) {
+		t.Skip("no IPv6 on this machine")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var errNoIPv6 = errors.New("no IPv6")
+
+// One datagram the kernel refuses (an IPv6 destination on an IPv4
+// socket) stops the batch there with its error; the caller skips it and
+// the rest go out.
+func TestUDPBatchSkipsRefusedDatagram(t *testing.T) {
+	_, err := aio.Run(func(t *aio.Task) (struct{}, error) {
+		a, err := aio.ListenUDP(t, netip.MustParseAddrPort("127.0.0.1:0"))
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer a.Close()
+		b, err := aio.ListenUDP(t, netip.MustParseAddrPort("127.0.0.1:0"))
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer b.Close()
+		msgs := []aio.Message{
+			{Buf: []byte("one"), Addr: b.LocalAddr()},
+			{Buf: []byte("bad"), Addr: netip.MustParseAddrPort("[2001:db8::1]:6881")},
+			{Buf: []byte("two"), Addr: b.LocalAddr()},
+		}
+		n, err := a.TryWriteBatch(msgs)
+		if n != 1 || err == nil || errors.Is(err, aio.ErrWouldBlock) {
+			return struct{}{}, fmt.Errorf("TryWriteBatch: %d, %v; want 1 and the refusal", n, err)
+		}
+		if n, err := a.TryWriteBatch(msgs[2:]); n != 1 || err != nil {
+			return struct{}{}, fmt.Errorf("TryWriteBatch of the rest: %d, %v; want 1, nil", n, err)
+		}
+		var got []string
+		in := make([]aio.Message, 4)
+		for i := range in {
+			in[i].Buf = make([]byte, 16)
+		}
+		b.SetDeadline(t.Loop().Now().Add(5 * time.Second))
+		for len(got) < 2 {
+			n, err := b.ReadBatch(t, in)
+			if err != nil {
+				return struct{}{}, err
+			}
+			for _, m := range in[:n] {
+				got = append(got, string(m.Buf[:m.N]))
+			}
+		}
+		if got[0] != "one" || got[1] != "two" {
+			return struct{}{}, fmt.Errorf("got %q, want [one two]", got)
+		}
+		return struct{}{}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// On Linux a batch is one recvmmsg or sendmmsg over arrays kept per
+// socket, and addresses never pass through unix.Sockaddr: nothing is
+// allocated per datagram.
+func TestUDPBatchAllocatesNothing(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("one syscall per datagram, through unix.Sockaddr, elsewhere")
+	}
+	_, err := aio.Run(func(t *aio.Task) (struct{}, error) {
+		a, err := aio.ListenUDP(t, netip.MustParseAddrPort("127.0.0.1:0"))
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer a.Close()
+		b, err := aio.ListenUDP(t, netip.MustParseAddrPort("127.0.0.1:0"))
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer b.Close()
+		out := make([]aio.Message, 8)
+		in := make([]aio.Message, 8)
+		for i := range out {
+			out[i] = aio.Message{Buf: make([]byte, 1400), Addr: b.LocalAddr()}
+			in[i].Buf = make([]byte, 2048)
+		}
+		var got int
+		allocs := testing.AllocsPerRun(20, func() {
+			n, _ := a.TryWriteBatch(out)
+			for k := 0; k < n; {
+				m, err := b.TryReadBatch(in)
+				if err != nil || m == 0 {
+					break
+				}
+				k += m
+				got += m
+			}
+		})
+		if got == 0 {
+			return struct{}{}, fmt.Errorf("no datagram went through")
+		}
+		if allocs != 0 {
+			return struct{}{}, fmt.Errorf("%v allocations per batch of %d, want 0", allocs, len(out))
+		}
+		return struct{}{}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

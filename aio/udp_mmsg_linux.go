@@ -1,0 +1,107 @@
+package aio
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// x/sys/unix has the Mmsghdr type but no Recvmmsg or Sendmmsg, and its
+// Recvfrom and Sendto convert every address through a heap-allocated
+// unix.Sockaddr. Here the headers, iovecs and raw addresses are arrays
+// allocated once per socket and direction, addresses are decoded straight
+// from the raw sockaddr, and a batch costs one system call and no
+// allocation.
+
+// mmsgState is one direction's arrays.
+type mmsgState struct {
+	hdrs  [MaxBatch]unix.Mmsghdr
+	iovs  [MaxBatch]unix.Iovec
+	names [MaxBatch]unix.RawSockaddrInet6 // large enough for AF_INET too
+}
+
+// udpBatchState is what a UDPConn keeps for batches.
+type udpBatchState struct{ rd, wr *mmsgState }
+
+// prepare points header i at buf and at name slot i.
+func (st *mmsgState) prepare(i int, buf []byte, namelen uint32) {
+	iov := &st.iovs[i]
+	iov.Base = nil
+	if len(buf) > 0 {
+		iov.Base = &buf[0]
+	}
+	iov.SetLen(len(buf))
+	h := &st.hdrs[i]
+	h.Hdr = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&st.names[i])), Namelen: namelen, Iov: iov}
+	h.Hdr.SetIovlen(1)
+	h.Len = 0
+}
+
+func (u *UDPConn) readBatch(msgs []Message) (int, error) {
+	if u.batch.rd == nil {
+		u.batch.rd = new(mmsgState)
+	}
+	st := u.batch.rd
+	n := min(len(msgs), MaxBatch)
+	for i := range n {
+		st.prepare(i, msgs[i].Buf, unix.SizeofSockaddrInet6)
+	}
+	r, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(u.pd.fd), uintptr(unsafe.Pointer(&st.hdrs[0])), uintptr(n), 0, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	for i := range int(r) {
+		msgs[i].N = min(int(st.hdrs[i].Len), len(msgs[i].Buf))
+		msgs[i].Addr = decodeRaw(&st.names[i])
+	}
+	return int(r), nil
+}
+
+func (u *UDPConn) writeBatch(msgs []Message) (int, error) {
+	if u.batch.wr == nil {
+		u.batch.wr = new(mmsgState)
+	}
+	st := u.batch.wr
+	six := u.sixSocket()
+	for i := range msgs {
+		st.prepare(i, msgs[i].Buf, encodeRaw(&st.names[i], msgs[i].Addr, six))
+	}
+	r, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(u.pd.fd), uintptr(unsafe.Pointer(&st.hdrs[0])), uintptr(len(msgs)), 0, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
+}
+
+// decodeRaw reads the sender from a raw sockaddr the kernel filled in.
+// A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; they are
+// unmapped, as addrPort does, so one peer has one address.
+func decodeRaw(raw *unix.RawSockaddrInet6) netip.AddrPort {
+	port := binary.BigEndian.Uint16((*[2]byte)(unsafe.Pointer(&raw.Port))[:])
+	switch raw.Family {
+	case unix.AF_INET:
+		raw4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(raw))
+		return netip.AddrPortFrom(netip.AddrFrom4(raw4.Addr), port)
+	case unix.AF_INET6:
+		return netip.AddrPortFrom(netip.AddrFrom16(raw.Addr).Unmap(), port)
+	}
+	return netip.AddrPort{}
+}
+
+// encodeRaw writes ap into raw for a socket of the given family and
+// returns the address length. An IPv6 address on an IPv4 socket is
+// encoded anyway: the kernel refuses that one datagram.
+func encodeRaw(raw *unix.RawSockaddrInet6, ap netip.AddrPort, six bool) uint32 {
+	addr := ap.Addr().Unmap()
+	if addr.Is4() && !six {
+		raw4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(raw))
+		*raw4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: addr.As4()}
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&raw4.Port))[:], ap.Port())
+		return unix.SizeofSockaddrInet4
+	}
+	*raw = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: addr.As16()}
+	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&raw.Port))[:], ap.Port())
+	return unix.SizeofSockaddrInet6
+}
