@@ -12,13 +12,13 @@ import (
 	"github.com/aiotorrent/aiotorrent/aio"
 )
 
-// batchRoundTrip sends count numbered datagrams from a to b in one
-// TryWriteBatch and reads them back with ReadBatch, checking each byte
-// for byte with its sender.
-func batchRoundTrip(t *aio.Task, a, b *aio.UDPConn, to netip.AddrPort, wantFrom netip.AddrPort, count int) error {
+// batchRoundTrip sends count numbered datagrams (of size(i) bytes) from a
+// to b in one TryWriteBatch and reads them back with ReadBatch, checking
+// each byte for byte with its sender.
+func batchRoundTrip(t *aio.Task, a, b *aio.UDPConn, to netip.AddrPort, wantFrom netip.AddrPort, count int, size func(i int) int) error {
 	out := make([]aio.Message, count)
 	for i := range out {
-		out[i] = aio.Message{Buf: bytes.Repeat([]byte{byte(i)}, 100+i), Addr: to}
+		out[i] = aio.Message{Buf: bytes.Repeat([]byte{byte(i)}, size(i)), Addr: to}
 	}
 	if n, err := a.TryWriteBatch(out); n != count || err != nil {
 		return fmt.Errorf("TryWriteBatch sent %d of %d: %v", n, count, err)
@@ -63,7 +63,7 @@ func TestUDPBatchRoundTrip(t *testing.T) {
 			}
 			defer b.Close()
 			// More than MaxBatch: the write is split, the reads are several.
-			return struct{}{}, batchRoundTrip(t, a, b, b.LocalAddr(), a.LocalAddr(), aio.MaxBatch+10)
+			return struct{}{}, batchRoundTrip(t, a, b, b.LocalAddr(), a.LocalAddr(), aio.MaxBatch+10, func(i int) int { return 100 + i })
 		})
 		if err != nil {
 			t.Fatalf("%s: %v", addr, err)
@@ -86,10 +86,10 @@ func TestUDPBatchDualStackMapsIPv4(t *testing.T) {
 		}
 		defer four.Close()
 		sixAt := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), six.LocalAddr().Port())
-		if err := batchRoundTrip(t, six, four, four.LocalAddr(), sixAt, 3); err != nil {
+		if err := batchRoundTrip(t, six, four, four.LocalAddr(), sixAt, 3, oneSize); err != nil {
 			return struct{}{}, fmt.Errorf("[::] to 127.0.0.1: %w", err)
 		}
-		if err := batchRoundTrip(t, four, six, sixAt, four.LocalAddr(), 3); err != nil {
+		if err := batchRoundTrip(t, four, six, sixAt, four.LocalAddr(), 3, oneSize); err != nil {
 			return struct{}{}, fmt.Errorf("127.0.0.1 to [::]: %w", err)
 		}
 		return struct{}{}, nil
@@ -103,6 +103,81 @@ func TestUDPBatchDualStackMapsIPv4(t *testing.T) {
 }
 
 var errNoIPv6 = errors.New("no IPv6")
+
+func oneSize(int) int { return 1400 }
+
+// Runs of one size to one destination go out as one segmented send (UDP
+// GSO) where the kernel has it: the receiver still gets each datagram
+// whole, in order, whether the run ends with a shorter datagram, at the
+// 64 KiB limit of one run, or at a change of destination.
+func TestUDPBatchSameSizeRunsArriveAsDatagrams(t *testing.T) {
+	_, err := aio.Run(func(t *aio.Task) (struct{}, error) {
+		a, err := aio.ListenUDP(t, netip.MustParseAddrPort("127.0.0.1:0"))
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer a.Close()
+		b, err := aio.ListenUDP(t, netip.MustParseAddrPort("127.0.0.1:0"))
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer b.Close()
+		_ = b.SetReadBuffer(1 << 20)
+		// 60 x 1,400 bytes is more than one run may carry; every 7th is
+		// shorter and ends a run.
+		shortEvery7 := func(i int) int {
+			if i%7 == 6 {
+				return 500
+			}
+			return 1400
+		}
+		if err := batchRoundTrip(t, a, b, b.LocalAddr(), a.LocalAddr(), 60, oneSize); err != nil {
+			return struct{}{}, fmt.Errorf("one size: %w", err)
+		}
+		if err := batchRoundTrip(t, a, b, b.LocalAddr(), a.LocalAddr(), 60, shortEvery7); err != nil {
+			return struct{}{}, fmt.Errorf("a shorter one every 7: %w", err)
+		}
+		// Alternating destinations: no run is longer than one.
+		c, err := aio.ListenUDP(t, netip.MustParseAddrPort("127.0.0.1:0"))
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer c.Close()
+		out := make([]aio.Message, 10)
+		for i := range out {
+			out[i] = aio.Message{Buf: bytes.Repeat([]byte{byte(i)}, 1400), Addr: b.LocalAddr()}
+			if i%2 == 1 {
+				out[i].Addr = c.LocalAddr()
+			}
+		}
+		if n, err := a.TryWriteBatch(out); n != len(out) || err != nil {
+			return struct{}{}, fmt.Errorf("alternating: sent %d of %d: %v", n, len(out), err)
+		}
+		for r, first := range map[*aio.UDPConn]int{b: 0, c: 1} {
+			in := make([]aio.Message, 5)
+			for i := range in {
+				in[i].Buf = make([]byte, 2048)
+			}
+			r.SetDeadline(t.Loop().Now().Add(5 * time.Second))
+			for got := 0; got < 5; {
+				n, err := r.ReadBatch(t, in[got:])
+				if err != nil {
+					return struct{}{}, err
+				}
+				for _, m := range in[got : got+n] {
+					if want := out[first+2*got].Buf; !bytes.Equal(m.Buf[:m.N], want) {
+						return struct{}{}, fmt.Errorf("alternating: datagram %d to %v: %d bytes of %x, want %d of %x", got, r.LocalAddr(), m.N, m.Buf[0], len(want), want[0])
+					}
+					got++
+				}
+			}
+		}
+		return struct{}{}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
 
 // One datagram the kernel refuses (an IPv6 destination on an IPv4
 // socket) stops the batch there with its error; the caller skips it and

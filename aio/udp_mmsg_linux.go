@@ -20,10 +20,17 @@ type mmsgState struct {
 	hdrs  [MaxBatch]unix.Mmsghdr
 	iovs  [MaxBatch]unix.Iovec
 	names [MaxBatch]unix.RawSockaddrInet6 // large enough for AF_INET too
+	// Sending only: the UDP_SEGMENT control message of each header, and
+	// how many datagrams each header carries.
+	cmsgs [MaxBatch][4]uint64 // uint64: a cmsghdr is 8-byte aligned
+	count [MaxBatch]int
 }
 
 // udpBatchState is what a UDPConn keeps for batches.
-type udpBatchState struct{ rd, wr *mmsgState }
+type udpBatchState struct {
+	rd, wr *mmsgState
+	gso    gsoState
+}
 
 // prepare points header i at buf and at name slot i.
 func (st *mmsgState) prepare(i int, buf []byte, namelen uint32) {
@@ -62,17 +69,55 @@ func (u *UDPConn) readBatch(msgs []Message) (int, error) {
 func (u *UDPConn) writeBatch(msgs []Message) (int, error) {
 	if u.batch.wr == nil {
 		u.batch.wr = new(mmsgState)
+		u.batch.gso = probeGSO(u.pd.fd)
 	}
 	st := u.batch.wr
 	six := u.sixSocket()
-	for i := range msgs {
-		st.prepare(i, msgs[i].Buf, encodeRaw(&st.names[i], msgs[i].Addr, six))
+	gso := u.batch.gso == gsoOn
+	nh := 0
+	for i := 0; i < len(msgs); nh++ {
+		k := 1
+		if gso {
+			k = gsoRun(msgs[i:])
+		}
+		h := &st.hdrs[nh]
+		*h = unix.Mmsghdr{}
+		h.Hdr.Name = (*byte)(unsafe.Pointer(&st.names[nh]))
+		h.Hdr.Namelen = encodeRaw(&st.names[nh], msgs[i].Addr, six)
+		// A header's datagrams are iovs[i:i+k]: the stack sends them as
+		// one buffer, cut every segment size.
+		for j := range k {
+			st.iovs[i+j] = unix.Iovec{}
+			if b := msgs[i+j].Buf; len(b) > 0 {
+				st.iovs[i+j].Base = &b[0]
+				st.iovs[i+j].SetLen(len(b))
+			}
+		}
+		h.Hdr.Iov = &st.iovs[i]
+		h.Hdr.SetIovlen(k)
+		if k > 1 {
+			h.Hdr.Control = (*byte)(unsafe.Pointer(&st.cmsgs[nh][0]))
+			h.Hdr.SetControllen(putSegmentSize(&st.cmsgs[nh], len(msgs[i].Buf)))
+		}
+		st.count[nh] = k
+		i += k
 	}
-	r, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(u.pd.fd), uintptr(unsafe.Pointer(&st.hdrs[0])), uintptr(len(msgs)), 0, 0, 0)
+	r, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(u.pd.fd), uintptr(unsafe.Pointer(&st.hdrs[0])), uintptr(nh), 0, 0, 0)
 	if errno != 0 {
+		if st.count[0] > 1 && errno != unix.EAGAIN && errno != unix.EINTR {
+			// The kernel or the route would not segment (EIO: no checksum
+			// offload; EINVAL: a path MTU below the segment size): send
+			// one datagram per header from now on.
+			u.batch.gso = gsoOff
+			return u.writeBatch(msgs)
+		}
 		return 0, errno
 	}
-	return int(r), nil
+	sent := 0
+	for _, k := range st.count[:r] {
+		sent += k
+	}
+	return sent, nil
 }
 
 // decodeRaw reads the sender from a raw sockaddr the kernel filled in.
