@@ -179,9 +179,9 @@ func TestUDPBatchSameSizeRunsArriveAsDatagrams(t *testing.T) {
 	}
 }
 
-// One datagram the kernel refuses (an IPv6 destination on an IPv4
-// socket) stops the batch there with its error; the caller skips it and
-// the rest go out.
+// A datagram the kernel refuses (an IPv6 destination on an IPv4 socket)
+// stops the batch there with its error; the caller skips it and the rest
+// go out. A refused run is told datagram by datagram too.
 func TestUDPBatchSkipsRefusedDatagram(t *testing.T) {
 	_, err := aio.Run(func(t *aio.Task) (struct{}, error) {
 		a, err := aio.ListenUDP(t, netip.MustParseAddrPort("127.0.0.1:0"))
@@ -194,17 +194,35 @@ func TestUDPBatchSkipsRefusedDatagram(t *testing.T) {
 			return struct{}{}, err
 		}
 		defer b.Close()
+		bad := netip.MustParseAddrPort("[2001:db8::1]:6881")
 		msgs := []aio.Message{
 			{Buf: []byte("one"), Addr: b.LocalAddr()},
-			{Buf: []byte("bad"), Addr: netip.MustParseAddrPort("[2001:db8::1]:6881")},
+			{Buf: []byte("bad"), Addr: bad},
 			{Buf: []byte("two"), Addr: b.LocalAddr()},
+			// A run of one size to one destination, refused: sent
+			// segmented where the kernel can, then one by one to say which.
+			{Buf: []byte("bd1"), Addr: bad},
+			{Buf: []byte("bd2"), Addr: bad},
+			{Buf: []byte("thr"), Addr: b.LocalAddr()},
 		}
 		n, err := a.TryWriteBatch(msgs)
 		if n != 1 || err == nil || errors.Is(err, aio.ErrWouldBlock) {
 			return struct{}{}, fmt.Errorf("TryWriteBatch: %d, %v; want 1 and the refusal", n, err)
 		}
-		if n, err := a.TryWriteBatch(msgs[2:]); n != 1 || err != nil {
-			return struct{}{}, fmt.Errorf("TryWriteBatch of the rest: %d, %v; want 1, nil", n, err)
+		refused := []string{string(msgs[n].Buf)}
+		for rest := msgs[n+1:]; len(rest) > 0; {
+			n, err := a.TryWriteBatch(rest)
+			rest = rest[n:]
+			if err != nil {
+				if errors.Is(err, aio.ErrWouldBlock) {
+					return struct{}{}, err
+				}
+				refused = append(refused, string(rest[0].Buf))
+				rest = rest[1:]
+			}
+		}
+		if fmt.Sprint(refused) != "[bad bd1 bd2]" {
+			return struct{}{}, fmt.Errorf("refused %q, want [bad bd1 bd2]", refused)
 		}
 		var got []string
 		in := make([]aio.Message, 4)
@@ -212,7 +230,7 @@ func TestUDPBatchSkipsRefusedDatagram(t *testing.T) {
 			in[i].Buf = make([]byte, 16)
 		}
 		b.SetDeadline(t.Loop().Now().Add(5 * time.Second))
-		for len(got) < 2 {
+		for len(got) < 3 {
 			n, err := b.ReadBatch(t, in)
 			if err != nil {
 				return struct{}{}, err
@@ -221,8 +239,8 @@ func TestUDPBatchSkipsRefusedDatagram(t *testing.T) {
 				got = append(got, string(m.Buf[:m.N]))
 			}
 		}
-		if got[0] != "one" || got[1] != "two" {
-			return struct{}{}, fmt.Errorf("got %q, want [one two]", got)
+		if fmt.Sprint(got) != "[one two thr]" {
+			return struct{}{}, fmt.Errorf("got %q, want [one two thr]", got)
 		}
 		return struct{}{}, nil
 	})

@@ -71,9 +71,25 @@ func (u *UDPConn) writeBatch(msgs []Message) (int, error) {
 		u.batch.wr = new(mmsgState)
 		u.batch.gso = probeGSO(u.pd.fd)
 	}
+	n, err := u.sendmmsg(msgs, u.batch.gso == gsoOn)
+	if err != nil && u.batch.wr.count[0] > 1 && err != unix.EAGAIN && err != unix.EINTR {
+		// The first run was refused as a run, or one of its datagrams
+		// was: send them one per header to find out which. EIO means the
+		// device cannot segment at all (no checksum offload), so stop
+		// trying on this socket; EINVAL can be one route's MTU below the
+		// segment size, or anything else about one datagram.
+		if err == unix.EIO {
+			u.batch.gso = gsoOff
+		}
+		return u.sendmmsg(msgs, false)
+	}
+	return n, err
+}
+
+// sendmmsg sends msgs in one system call, runs of them segmented (gso).
+func (u *UDPConn) sendmmsg(msgs []Message, gso bool) (int, error) {
 	st := u.batch.wr
 	six := u.sixSocket()
-	gso := u.batch.gso == gsoOn
 	nh := 0
 	for i := 0; i < len(msgs); nh++ {
 		k := 1
@@ -104,13 +120,6 @@ func (u *UDPConn) writeBatch(msgs []Message) (int, error) {
 	}
 	r, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(u.pd.fd), uintptr(unsafe.Pointer(&st.hdrs[0])), uintptr(nh), 0, 0, 0)
 	if errno != 0 {
-		if st.count[0] > 1 && errno != unix.EAGAIN && errno != unix.EINTR {
-			// The kernel or the route would not segment (EIO: no checksum
-			// offload; EINVAL: a path MTU below the segment size): send
-			// one datagram per header from now on.
-			u.batch.gso = gsoOff
-			return u.writeBatch(msgs)
-		}
 		return 0, errno
 	}
 	sent := 0
