@@ -12,6 +12,7 @@ import (
 type UDPConn struct {
 	pd    *pollFD
 	local netip.AddrPort
+	batch udpBatchState // arrays for ReadBatch and TryWriteBatch (udp_batch.go)
 }
 
 // ListenUDP binds a UDP socket to addr (port 0 picks a free one). On [::]

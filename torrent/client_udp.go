@@ -23,9 +23,10 @@ import (
 // several connections' windows of datagrams, so bursts are not lost.
 const udpBuffer = 4 << 20
 
-// maxUDPBatch bounds one batch of datagrams: the uTP socket's acks go out
-// (Flush) at least this often.
-const maxUDPBatch = 64
+// udpSlot is the buffer for one incoming datagram. KRPC and uTP packets
+// are made to fit an Ethernet MTU; one that fills its slot may have been
+// cut short and is dropped.
+const udpSlot = 8 << 10
 
 // clientUDP is the shared socket and the uTP side of it.
 type clientUDP struct {
@@ -37,6 +38,10 @@ type clientUDP struct {
 type utpTransport struct{ u *aio.UDPConn }
 
 func (tr utpTransport) SendTo(p []byte, to netip.AddrPort) error { return tr.u.TryWriteTo(p, to) }
+
+// SendBatch makes it a utp.BatchTransport: a window of DATA, or the acks
+// of a batch of reads, is one sendmmsg.
+func (tr utpTransport) SendBatch(msgs []aio.Message) (int, error) { return tr.u.TryWriteBatch(msgs) }
 
 // openUDP opens the shared socket at addr (invalid: the TCP listener's
 // address). If addr was not asked for and its port is taken, any free
@@ -75,13 +80,18 @@ func (u *clientUDP) close() error {
 }
 
 // readUDP reads the socket until it closes or t is cancelled, in
-// batches: one wait, then whatever else is queued, then one uTP Flush, so
-// a burst of uTP data gets one ack per connection.
+// batches of up to aio.MaxBatch datagrams per system call (recvmmsg on
+// Linux), with one uTP Flush per batch, so a burst of uTP data gets one
+// ack per connection.
 func (c *Client) readUDP(t *aio.Task) error {
 	u := c.udp
-	buf := make([]byte, 64<<10) // the largest datagram: a longer one would be cut short
+	msgs := make([]aio.Message, aio.MaxBatch)
+	arena := make([]byte, len(msgs)*udpSlot)
+	for i := range msgs {
+		msgs[i].Buf = arena[i*udpSlot : (i+1)*udpSlot]
+	}
 	for {
-		n, from, err := u.conn.ReadFrom(t, buf)
+		n, err := u.conn.ReadBatch(t, msgs)
 		if err != nil {
 			if errors.Is(err, aio.ErrClosed) || errors.Is(err, aio.ErrCanceled) {
 				return nil
@@ -92,13 +102,10 @@ func (c *Client) readUDP(t *aio.Task) error {
 			}
 			continue
 		}
-		c.routeDatagram(buf[:n], from)
-		for range maxUDPBatch - 1 {
-			n, from, ok, err := u.conn.TryReadFrom(buf)
-			if !ok || err != nil {
-				break
+		for _, m := range msgs[:n] {
+			if m.N < len(m.Buf) {
+				c.routeDatagram(m.Buf[:m.N], m.Addr)
 			}
-			c.routeDatagram(buf[:n], from)
 		}
 		if u.utp != nil {
 			u.utp.Flush()

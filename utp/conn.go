@@ -144,6 +144,7 @@ func (c *Conn) Read(t *aio.Task, p []byte) (int, error) {
 		if c.recv.n > 0 {
 			n := c.recv.read(p)
 			c.windowOpened()
+			c.s.writeOut()
 			return n, nil
 		}
 		if c.eof {
@@ -178,12 +179,14 @@ func (c *Conn) Writev(t *aio.Task, bufs [][]byte) (int, error) {
 				continue
 			}
 			c.trySend()
+			c.s.writeOut()
 			if err := c.wait(t, &c.writable, c.writeDeadline); err != nil {
 				return total, err
 			}
 		}
 	}
 	c.trySend()
+	c.s.writeOut()
 	return total, nil
 }
 
@@ -228,11 +231,13 @@ func (c *Conn) Close() error {
 	c.recv.release()
 	if c.err != nil || c.state != stateConnected {
 		c.reset()
+		c.s.writeOut()
 		return nil
 	}
 	c.queueControl(stFin)
 	c.finQueued = true
 	c.trySend()
+	c.s.writeOut()
 	return nil
 }
 

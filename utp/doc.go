@@ -8,25 +8,35 @@
 // lock, and no task of its own per connection:
 //
 //	 UDP port ──► Socket.Receive ──► decodePacket ──► Conn.handle
-//	(readLoop,        │ (one per       (packet.go)     acks, SACK, loss,
-//	 or the DHT's     │  datagram)                     reorder buffer
-//	 demultiplexer)   ▼                                (conn_recv.go)
-//	            Socket.Flush ──► Conn.flush ──► trySend / STATE
+//	(recvmmsg:        │ (one per       (packet.go)     acks, SACK, loss,
+//	 readLoop, or     │  datagram)                     reorder buffer
+//	 the DHT's        ▼                                (conn_recv.go)
+//	 demultiplexer) Socket.Flush ──► Conn.flush ──► trySend / STATE
 //	            (one per batch)                 (conn_send.go)
 //	                                               │
-//	 Conn.Writev ──► queueData ──► trySend ────────┴──► Transport.SendTo
-//	 Conn.Read   ◄── byteRing  ◄── deliver
+//	 Conn.Writev ──► queueData ──► trySend ────────┴──► Socket.send ──► batch
+//	 Conn.Read   ◄── byteRing  ◄── deliver                              │
+//	                                    writeOut (end of Flush, full, ◄─┘
+//	                                    or before Writev etc. return)
+//	                                    ──► BatchTransport.SendBatch
+//	                                        (sendmmsg, UDP GSO)
 //
 // A Socket owns the connections on one port, keyed by remote address and
 // receive id. Datagrams reach it through Receive, either from the task
-// Listen starts, which reads the socket in batches (a wait, then whatever
-// is queued, then one Flush), or from whoever else reads the port: the
+// Listen starts, which reads the socket in batches (up to 64 datagrams
+// per recvmmsg, then one Flush), or from whoever else reads the port: the
 // DHT shares it, and IsUTP tells uTP from KRPC by the first byte. Flush
 // then sends one ack per connection per batch, together with the data
 // those acks let out. Sending never waits: Transport.SendTo sends or
 // fails, and a failed send is a lost packet that retransmission repairs,
 // so acks and retransmissions go out from packet handling and timers
-// directly. Tasks park only in the application's calls: Read until bytes
+// directly. A Transport that is also a BatchTransport gets datagrams
+// copied into a batch (sendbatch.go) and handed over in one call: at the
+// end of each Flush, when the batch is full, and before any call of the
+// application (Writev, Read, Dial, Close) returns, so no datagram waits
+// for a later event. On Linux that call is one sendmmsg, and a run of
+// full-size DATA to one peer is one UDP GSO send: one trip through the
+// kernel for a window of packets. Tasks park only in the application's calls: Read until bytes
 // arrive, Writev while the send buffer is full, Dial until the SYN is
 // answered, Accept until a connection is established.
 //

@@ -23,6 +23,8 @@ type udpTransport struct{ u *aio.UDPConn }
 
 func (t udpTransport) SendTo(p []byte, to netip.AddrPort) error { return t.u.TryWriteTo(p, to) }
 
+func (t udpTransport) SendBatch(msgs []aio.Message) (int, error) { return t.u.TryWriteBatch(msgs) }
+
 // Config bounds a Socket. Zero fields take the defaults.
 type Config struct {
 	// MaxHalfOpen caps connections that have sent a SYN and nothing
@@ -98,6 +100,7 @@ type Socket struct {
 	outPool []*outPacket
 	inPool  []*inPacket
 	scratch [headerLen + 2 + maxSACKLen]byte // control packets are built here
+	batch   sendBatch                        // datagrams for the next writeOut (sendbatch.go)
 	stats   Stats
 }
 
@@ -109,8 +112,10 @@ const tick = 50 * time.Millisecond
 // NewSocket makes a Socket that sends through tr and is fed incoming
 // datagrams by whoever reads the port: call Receive for each uTP datagram
 // (IsUTP tells them from KRPC) and Flush after each batch.
+//
+// A tr that is also a BatchTransport gets the datagrams in batches.
 func NewSocket(l *aio.Loop, tr Transport, cfg Config) *Socket {
-	return &Socket{
+	s := &Socket{
 		loop:   l,
 		tr:     tr,
 		cfg:    cfg.withDefaults(),
@@ -118,6 +123,8 @@ func NewSocket(l *aio.Loop, tr Transport, cfg Config) *Socket {
 		conns:  make(map[connKey]*Conn),
 		accept: aio.NewQueue[*Conn](cfg.withDefaults().Backlog),
 	}
+	s.batch.tr, _ = tr.(BatchTransport)
+	return s
 }
 
 // Listen binds a UDP socket to addr and starts the task that reads it:
@@ -148,30 +155,32 @@ func (s *Socket) Addr() netip.AddrPort {
 // connections' windows of datagrams.
 const socketBuffer = 4 << 20
 
-// maxDrain bounds one batch: acks go out at least every maxDrain datagrams.
-const maxDrain = 64
+// maxSlot is the buffer for one incoming datagram. uTP packets are at
+// most an Ethernet MTU (libtorrent's and ours); a datagram that fills the
+// slot may have been cut short and is dropped.
+const maxSlot = 8 << 10
 
-// readLoop reads datagrams in batches: one wait, then whatever else is
-// already queued, then one Flush, so a burst of DATA gets one ack.
-// (recvmmsg would turn the batch into one syscall; Receive and Flush are
-// already shaped for it.)
+// readLoop reads datagrams in batches, up to aio.MaxBatch per system call
+// (recvmmsg on Linux), and Flushes after each batch, so a burst of DATA
+// gets one ack and the acks and the data they let out go out together.
 func (s *Socket) readLoop(t *aio.Task) (struct{}, error) {
-	buf := make([]byte, 64<<10) // a datagram larger than the buffer would be cut short
+	msgs := make([]aio.Message, aio.MaxBatch)
+	arena := make([]byte, len(msgs)*maxSlot)
+	for i := range msgs {
+		msgs[i].Buf = arena[i*maxSlot : (i+1)*maxSlot]
+	}
 	for {
-		n, from, err := s.udp.ReadFrom(t, buf)
+		n, err := s.udp.ReadBatch(t, msgs)
 		if err != nil {
 			if errors.Is(err, aio.ErrClosed) || errors.Is(err, aio.ErrCanceled) {
 				return struct{}{}, nil
 			}
 			return struct{}{}, fmt.Errorf("utp: read: %w", err)
 		}
-		s.Receive(buf[:n], from)
-		for range maxDrain {
-			n, from, ok, err := s.udp.TryReadFrom(buf)
-			if !ok || err != nil {
-				break
+		for _, m := range msgs[:n] {
+			if m.N < len(m.Buf) {
+				s.Receive(m.Buf[:m.N], m.Addr)
 			}
-			s.Receive(buf[:n], from)
 		}
 		s.Flush()
 	}
@@ -312,8 +321,10 @@ func (s *Socket) Dial(t *aio.Task, addr netip.AddrPort) (*Conn, error) {
 	s.startTicker()
 	c.queueControl(stSyn)
 	c.trySend()
+	s.writeOut()
 	if err := c.connected.Wait(t); err != nil {
 		c.reset()
+		s.writeOut()
 		return nil, fmt.Errorf("utp: dial %s: %w", addr, err)
 	}
 	if c.err != nil {
@@ -344,6 +355,7 @@ func (s *Socket) Close() error {
 	for _, c := range s.conns {
 		c.reset()
 	}
+	s.writeOut()
 	if s.ticker != nil {
 		s.ticker.Stop()
 		s.ticker = nil
@@ -383,6 +395,7 @@ func (s *Socket) Flush() {
 		c.flush()
 	}
 	s.flushing = s.flushing[:0]
+	s.writeOut()
 }
 
 func (s *Socket) startTicker() {
@@ -403,15 +416,6 @@ func (s *Socket) onTick() {
 	if len(s.conns) > 0 {
 		s.startTicker()
 	}
-}
-
-// send puts one datagram on the wire.
-func (s *Socket) send(p []byte, to netip.AddrPort) {
-	if err := s.tr.SendTo(p, to); err != nil {
-		s.stats.SendErrors++
-		return
-	}
-	s.stats.Sent++
 }
 
 // sendReset answers a packet for no connection of ours.
