@@ -55,7 +55,12 @@ type swarms struct {
 	rng         *rand.Rand
 	torrents    map[[20]byte]*swarm
 	onAnnounce  func(AnnounceRequest, netip.AddrPort) // ServerConfig.OnAnnounce
+	fullSweep   time.Time                             // the last expire forced by a full tracker
 }
+
+// fullSweepEvery is how often a tracker at its torrent cap may sweep every
+// swarm to make room for a new torrent.
+const fullSweepEvery = time.Second
 
 func newSwarms(interval time.Duration, maxTorrents, maxPeers int, rng *rand.Rand) *swarms {
 	if interval <= 0 {
@@ -96,7 +101,11 @@ func (s *swarms) announce(req AnnounceRequest, addr netip.AddrPort, now time.Tim
 		if req.Event == EventStopped {
 			return announceResult{}, nil
 		}
-		if len(s.torrents) >= s.maxTorrents {
+		if len(s.torrents) >= s.maxTorrents && now.Sub(s.fullSweep) >= fullSweepEvery {
+			// A sweep is O(all peers): once per fullSweepEvery, not once per
+			// refused announce, or a full tracker spends milliseconds on
+			// each newcomer it then turns away.
+			s.fullSweep = now
 			s.expire(now)
 		}
 		if len(s.torrents) >= s.maxTorrents {
@@ -191,7 +200,7 @@ func (sw *swarm) sample(rng *rand.Rand, n int, self netip.AddrPort, now time.Tim
 
 // expire drops peers that have not announced for 2·interval, and swarms
 // left empty. It is O(all peers): the server calls it once per interval,
-// and announce calls it only when the torrent cap is hit. Between sweeps,
+// and announce when the torrent cap is hit, at most once a second. Between sweeps,
 // announce purges the one swarm it touches at most once per interval.
 func (s *swarms) expire(now time.Time) {
 	for ih, sw := range s.torrents {

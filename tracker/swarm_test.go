@@ -113,3 +113,24 @@ func TestSwarmNumWant(t *testing.T) {
 		}
 	}
 }
+
+// TestFullTrackerSweepsAtMostOnceASecond: a tracker at its torrent cap
+// used to sweep every swarm for each newcomer it then refused (O(all
+// peers) per announce: 2 ms each at 100,000 peers, and the fuzzer stalled
+// on it). Now a sweep is forced at most once a second: a stale swarm that
+// would make room is only dropped by the next sweep.
+func TestFullTrackerSweepsAtMostOnceASecond(t *testing.T) {
+	s := newTestSwarms(1, 0)
+	now := time.Unix(1000, 0)
+	s.announce(peerReq(1, 1, 1, EventStarted), ap("10.0.0.1:1"), now.Add(-time.Hour)) // already stale
+	if _, err := s.announce(peerReq(2, 1, 1, EventStarted), ap("10.0.0.2:1"), now); err != nil {
+		t.Fatalf("first newcomer: %v, want room made by a sweep", err)
+	}
+	s.announce(peerReq(2, 1, 1, EventStarted), ap("10.0.0.2:1"), now.Add(-time.Hour)) // make it stale too
+	if _, err := s.announce(peerReq(3, 1, 1, EventStarted), ap("10.0.0.3:1"), now.Add(500*time.Millisecond)); err != errTooManyTorrents {
+		t.Fatalf("a newcomer half a second after a sweep: %v, want errTooManyTorrents (no second sweep yet)", err)
+	}
+	if _, err := s.announce(peerReq(3, 1, 1, EventStarted), ap("10.0.0.3:1"), now.Add(time.Second)); err != nil {
+		t.Fatalf("a newcomer a second later: %v, want room made by the next sweep", err)
+	}
+}
