@@ -14,7 +14,8 @@ import (
 // clients. One payload (-lt.mib, default 1 GiB) is downloaded on loopback:
 //   - by our leecher from our seeder over TCP (the baseline) and over uTP,
 //     with the CPU our process used (both sides are in it);
-//   - by our leecher over uTP from a libtorrent seeder that speaks no TCP;
+//   - by our leecher over uTP from a libtorrent seeder that speaks no TCP,
+//     with our leecher's CPU;
 //   - by a uTP-only libtorrent leecher from our seeder, with our seeder's
 //     CPU;
 //   - by a uTP-only libtorrent leecher from the same libtorrent seeder,
@@ -42,7 +43,7 @@ func BenchmarkUTPDownload(b *testing.B) {
 		b.Logf("%d MiB in %.2f s (%.0f MiB/s), %.2f CPU-s in this process (%s)",
 			size>>20, wall.Seconds(), mibps(size, wall), cpu, who)
 	}
-	ours := func(b *testing.B, overUTP bool, from func(at *aio.Task) (netip.AddrPort, error)) {
+	ours := func(b *testing.B, overUTP bool, from func(at *aio.Task) (netip.AddrPort, error), who string) {
 		for range b.N {
 			dst, err := os.MkdirTemp(b.TempDir(), "leech")
 			if err != nil {
@@ -87,7 +88,7 @@ func BenchmarkUTPDownload(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			report(b, wall, cpu, "both sides")
+			report(b, wall, cpu, who)
 			os.RemoveAll(dst)
 		}
 	}
@@ -132,11 +133,11 @@ func BenchmarkUTPDownload(b *testing.B) {
 			os.RemoveAll(dst)
 		}
 	}
-	b.Run("ours=tcp", func(b *testing.B) { ours(b, false, ourSeed) })
-	b.Run("ours=utp", func(b *testing.B) { ours(b, true, ourSeed) })
+	b.Run("ours=tcp", func(b *testing.B) { ours(b, false, ourSeed, "both sides") })
+	b.Run("ours=utp", func(b *testing.B) { ours(b, true, ourSeed, "both sides") })
 	b.Run("ours=utp,from=libtorrent", func(b *testing.B) {
 		needLibtorrent(b)
-		ours(b, true, ltSeed)
+		ours(b, true, ltSeed, "our leecher")
 	})
 	b.Run("libtorrent=utp,from=us", func(b *testing.B) { ltLeech(b, ourSeed, "our seeder") })
 	b.Run("libtorrent=utp,from=libtorrent", func(b *testing.B) { ltLeech(b, ltSeed, "") })
