@@ -30,7 +30,7 @@ const (
 
 // Peer list limits and back-off.
 const (
-	defaultMaxPeerList = 2000            // entries kept; the least useful go first
+	defaultMaxPeerList = 2000            // entries kept; the least useful are evicted first
 	peerRetryFirst     = 2 * time.Second // after the first failure or disconnect
 	peerRetryMax       = 10 * time.Minute
 	maxPeerFailures    = 8 // failures in a row after which an address is forgotten (unless the user named it)
