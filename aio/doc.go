@@ -88,5 +88,12 @@
 // with ErrClosed. Host names are resolved on the executor; IP literals
 // never leave the loop.
 //
+// Datagram transports batch: UDPConn.ReadBatch and TryWriteBatch move up
+// to MaxBatch datagrams per syscall (recvmmsg/sendmmsg on Linux, with UDP
+// GSO for runs of one size to one address; one datagram per call
+// elsewhere) and allocate nothing per datagram. uTP (package utp) is
+// built on them; one syscall per packet is what keeps libutp's and
+// libtorrent's uTP behind their TCP.
+//
 // docs/runtime.md walks through all of this with the benchmark figures.
 package aio
