@@ -197,8 +197,8 @@ func plainErr(err error) error {
 // skeyLookup finds, for an incoming MSE handshake, which of our torrents
 // it asks for (by HASH('req2', info-hash)).
 func (c *Client) skeyLookup(req2 [20]byte) ([20]byte, bool) {
-	for ih := range c.sessions {
-		if mse.Req2(ih) == req2 {
+	for ih, s := range c.sessions {
+		if s.req2 == req2 {
 			return ih, true
 		}
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/aiotorrent/aiotorrent/aio"
 	"github.com/aiotorrent/aiotorrent/metainfo"
 	"github.com/aiotorrent/aiotorrent/peer"
+	"github.com/aiotorrent/aiotorrent/peer/mse"
 	"github.com/aiotorrent/aiotorrent/piece"
 	"github.com/aiotorrent/aiotorrent/tracker"
 )
@@ -190,6 +191,7 @@ type Session struct {
 	onVerify       func(piece int) // tests: called as a piece's check is submitted
 	pexInterval    time.Duration   // between two ut_pex messages to a peer (tests shorten it)
 	fastCounts     fastCounts      // BEP 6 events, for tests
+	req2           [20]byte        // HASH('req2', info-hash): how MSE peers name the torrent
 	ws             webSeeds        // session_webseed.go
 }
 
@@ -256,6 +258,7 @@ func (c *Client) Add(m *metainfo.Torrent, opts SessionOptions) (*Session, error)
 	for _, a := range opts.Peers {
 		s.peerList.add(a, fromUser)
 	}
+	s.req2 = mse.Req2(m.InfoHash) // once, not per incoming MSE handshake
 	c.sessions[m.InfoHash] = s
 	return s, nil
 }

@@ -15,43 +15,12 @@ import (
 // snubber is a peer that claims every piece, unchokes, takes requests and
 // never answers them.
 func snubber(at *aio.Task, m *metainfo.Torrent) (netip.AddrPort, error) {
-	ln, err := aio.ListenTCP(at, loopback)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	aio.Spawn(at, "snubber", func(t *aio.Task) (struct{}, error) {
-		defer ln.Close()
-		for {
-			tc, err := ln.Accept(t)
-			if err != nil {
-				return struct{}{}, err
-			}
-			aio.Spawn(t, "snubber conn", func(t *aio.Task) (struct{}, error) {
-				in, err := peer.ReadIncoming(t, tc, time.Second)
-				if err != nil {
-					return struct{}{}, err
-				}
-				c, _, err := in.Accept(t, peer.Handshake{InfoHash: m.InfoHash, PeerID: peer.NewPeerID()}, peer.Limits{NumPieces: m.NumPieces()}, time.Second)
-				if err != nil {
-					return struct{}{}, err
-				}
-				defer c.Close()
-				all := piece.NewBitfield(m.NumPieces())
-				all.SetAll()
-				c.Queue(peer.AppendBitfield(nil, all.Bytes()))
-				c.Queue(peer.AppendUnchoke(nil))
-				if err := c.Flush(t); err != nil {
-					return struct{}{}, err
-				}
-				for {
-					if _, err := c.ReadMessage(t); err != nil {
-						return struct{}{}, nil
-					}
-				}
-			})
-		}
+	all := piece.NewBitfield(m.NumPieces())
+	all.SetAll()
+	return fakePeer(at, m, all, func(t *aio.Task, c *peer.Conn) error {
+		c.Queue(peer.AppendUnchoke(nil))
+		return c.Flush(t)
 	})
-	return ln.Addr(), nil
 }
 
 // TestSnubbingPeerLosesItsRequests: with two pieces in flight at most, a
