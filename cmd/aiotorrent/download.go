@@ -67,6 +67,8 @@ path inside the torrent and the base name ("*.nfo", "extras/*"). A piece
 shared by a wanted and a skipped file is written whole, so the skipped
 file may be created holding just those bytes.
 
+` + seedTimeRule + `
+
 Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
 1 failure, 2 usage (a bad magnet link too), 130 Ctrl-C, 143 SIGTERM.`,
 		Args: minArgs(1),
@@ -92,8 +94,7 @@ Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
 	opts.Runtime.register(fl)
 	fl.StringArrayVar(&opts.Peers, "peer", nil, "connect to this peer too (ip:port; repeatable)")
 	fl.BoolVar(&opts.Seed, "seed", false, "keep seeding after the download completes, until Ctrl-C")
-	fl.Float64Var(&opts.SeedRatio, "seed-ratio", 0, "with --seed: stop once uploaded this many times the download")
-	fl.DurationVar(&opts.SeedTime, "seed-time", 0, "with --seed: stop seeding after this long (e.g. 30m)")
+	addSeedGoalFlags(fl, &opts.SeedRatio, &opts.SeedTime, "implies --seed: ")
 	fl.StringVar(&opts.Files, "files", "", "download only these files, by index (e.g. 0,2,5-7; one torrent only)")
 	fl.StringArrayVar(&opts.Exclude, "exclude", nil, "skip files matching this glob (repeatable)")
 	fl.BoolVar(&opts.Sequential, "sequential", false, "download pieces in order (to play a file while it downloads)")
@@ -123,12 +124,10 @@ func downloadRun(f *Factory, opts *DownloadOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
-	switch {
-	case opts.SeedRatio < 0:
-		return usageError{fmt.Errorf("--seed-ratio %g: want a positive ratio", opts.SeedRatio)}
-	case opts.SeedTime < 0:
-		return usageError{fmt.Errorf("--seed-time %v: want a positive duration", opts.SeedTime)}
-	case opts.Files != "" && len(opts.Torrents) > 1:
+	if err := checkSeedGoals(opts.SeedRatio, opts.SeedTime); err != nil {
+		return err
+	}
+	if opts.Files != "" && len(opts.Torrents) > 1 {
 		return usageError{fmt.Errorf("--files takes indexes of one torrent; %d given (use --exclude)", len(opts.Torrents))}
 	}
 	down, err := parseRate("--max-download-rate", opts.MaxDownloadRate)

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Factory carries what every command needs from its surroundings, so that
@@ -141,23 +142,69 @@ func Main(args []string, f *Factory) int {
 
 // implicitDownload makes `aiotorrent FILE.torrent ...` and `aiotorrent
 // MAGNET ...` mean `aiotorrent download ...`, as aria2c and
-// transmission-cli take them: when the first argument is no command but a
-// magnet link, a name ending in .torrent or an existing file.
+// transmission-cli take them: when the first operand is no command but a
+// magnet link, an http(s) URL, a name ending in .torrent or an existing
+// file. Flags may come first (`aiotorrent -d x FILE.torrent`): they are
+// skipped as download would parse them, with the values of those that
+// take one.
 func implicitDownload(root *cobra.Command, args []string) []string {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+	var download *cobra.Command
+	for _, c := range root.Commands() {
+		if c.Name() == "download" {
+			download = c
+		}
+	}
+	i := firstOperand(download, args)
+	if i < 0 {
 		return args
 	}
-	a := args[0]
+	a := args[i]
 	for _, c := range root.Commands() {
 		if c.Name() == a || c.HasAlias(a) {
 			return args
 		}
 	}
 	fi, err := os.Stat(a)
-	if strings.HasPrefix(a, "magnet:") || strings.HasSuffix(a, ".torrent") || (err == nil && fi.Mode().IsRegular()) {
+	if strings.HasPrefix(a, "magnet:") || isTorrentURL(a) || strings.HasSuffix(a, ".torrent") || (err == nil && fi.Mode().IsRegular()) {
 		return append([]string{"download"}, args...)
 	}
 	return args
+}
+
+// firstOperand is the index of the first argument that is neither a flag
+// nor a flag's value, as cmd's flags read them; -1 if there is none.
+// Flags cmd does not know are taken to have no value.
+func firstOperand(cmd *cobra.Command, args []string) int {
+	takesValue := func(f *pflag.Flag) bool { return f != nil && f.NoOptDefVal == "" }
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			if i+1 < len(args) {
+				return i + 1
+			}
+			return -1
+		case strings.HasPrefix(a, "--"):
+			name, _, hasValue := strings.Cut(a[2:], "=")
+			if !hasValue && cmd != nil && takesValue(cmd.Flags().Lookup(name)) {
+				i++
+			}
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			// Shorthands combine ("-qd DIR"); the first that takes a
+			// value takes the rest of the word, or the next argument.
+			for k := 1; k < len(a) && cmd != nil; k++ {
+				if takesValue(cmd.Flags().ShorthandLookup(a[k : k+1])) {
+					if k == len(a)-1 {
+						i++
+					}
+					break
+				}
+			}
+		default:
+			return i
+		}
+	}
+	return -1
 }
 
 // isCobraUsage recognises the usage errors cobra makes itself.

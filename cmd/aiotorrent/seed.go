@@ -2,14 +2,17 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
 
 // SeedOptions are the flags of `aiotorrent seed`.
 type SeedOptions struct {
-	Torrent         string
+	Torrents        []string
 	Dir             string
 	Port            int
 	MaxPeers        int
@@ -20,6 +23,8 @@ type SeedOptions struct {
 	MaxUploadRate   string
 	MaxDownloadRate string
 	Partial         bool
+	SeedRatio       float64       // --seed-ratio: stop once uploaded this many times the data
+	SeedTime        time.Duration // --seed-time: stop after seeding this long
 	Quiet           bool
 	Verbose         bool
 	Runtime         runtimeFlags // --trace, --stats, --debug
@@ -31,19 +36,26 @@ type SeedOptions struct {
 func NewCmdSeed(f *Factory, runF func(*SeedOptions) error) *cobra.Command {
 	opts := &SeedOptions{}
 	cmd := &cobra.Command{
-		Use:   "seed FILE.torrent DIR",
+		Use:   "seed FILE.torrent [FILE.torrent ...] DIR",
 		Short: "Verify data and seed it until Ctrl-C",
-		Long: `Verify the data in DIR against FILE.torrent, then serve it to peers until
-interrupted. DIR is the directory that holds the torrent's file or
+		Long: `Verify the data in DIR against each FILE.torrent, then serve it to peers
+until interrupted, or until --seed-time or --seed-ratio is reached. All
+torrents are seeded in one process with one listening port. DIR, the
+last argument, is the directory that holds each torrent's file or
 folder, as given to 'download -o'. Incomplete data is refused unless
 --partial, in which case the missing pieces are downloaded too.
 
-Exit codes: 0 when Ctrl-C or SIGTERM ends seeding complete data, 1 failure
-(data missing or incomplete), 2 usage, 130/143 when stopped while
---partial data was still incomplete.`,
-		Args: exactArgs(2),
+` + seedTimeRule + `
+
+Exit codes: 0 when --seed-time or --seed-ratio is reached, or Ctrl-C or
+SIGTERM ends seeding complete data, 1 failure (data missing or
+incomplete), 2 usage, 130/143 when stopped while --partial data was still
+incomplete.`,
+		Example: `  aiotorrent seed ubuntu.iso.torrent ~/Downloads
+  aiotorrent seed a.torrent b.torrent ~/Downloads --seed-time 90 --seed-ratio 2`,
+		Args: minArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Torrent, opts.Dir = args[0], args[1]
+			opts.Torrents, opts.Dir = args[:len(args)-1], args[len(args)-1]
 			if err := (peerFlags{opts.Port, opts.MaxPeers, opts.MaxConns, opts.Encryption}).check(); err != nil {
 				return err
 			}
@@ -58,6 +70,7 @@ Exit codes: 0 when Ctrl-C or SIGTERM ends seeding complete data, 1 failure
 	opts.DHT.register(fl)
 	fl.StringVarP(&opts.MaxDownloadRate, "max-download-rate", "D", "", "with --partial: limit downloads to this much per second")
 	fl.BoolVar(&opts.Partial, "partial", false, "seed incomplete data (and download the rest)")
+	addSeedGoalFlags(fl, &opts.SeedRatio, &opts.SeedTime, "")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
 	opts.Runtime.register(fl)
@@ -73,23 +86,35 @@ func seedRun(f *Factory, opts *SeedOptions) error {
 	if err != nil {
 		return err
 	}
-	metas, magnets, err := loadTorrents([]string{opts.Torrent})
+	if err := checkSeedGoals(opts.SeedRatio, opts.SeedTime); err != nil {
+		return err
+	}
+	for _, a := range opts.Torrents {
+		if strings.HasPrefix(a, "magnet:") {
+			return usageError{errors.New("seed needs the .torrent file, not a magnet link")}
+		}
+	}
+	metas, _, err := loadTorrents(opts.Torrents)
 	if err != nil {
 		return err
 	}
-	if len(magnets) > 0 {
-		return usageError{errors.New("seed needs the .torrent file, not a magnet link")}
-	}
-	check := func() error { return checkSeedDir(opts.Dir, metas[0]) }
 	if opts.Partial {
-		check = func() error { return checkOutDir(opts.Dir) }
-	}
-	if err := check(); err != nil {
-		return err
+		if err := checkOutDir(opts.Dir); err != nil {
+			return err
+		}
+	} else {
+		for _, m := range metas {
+			if err := checkSeedDir(opts.Dir, m); err != nil {
+				if len(metas) > 1 {
+					return fmt.Errorf("%s: %w", m.Name, err)
+				}
+				return err
+			}
+		}
 	}
 	return runSessions(f, sessionsPlan{
 		metas: metas, runtime: opts.Runtime, dir: opts.Dir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns, noLSD: opts.NoLSD, encryption: opts.Encryption,
 		dht: opts.DHT, maxDown: down, maxUp: up,
-		seed: true, requireComplete: !opts.Partial, quiet: opts.Quiet, verbose: opts.Verbose, ready: opts.ready,
+		seed: true, seedRatio: opts.SeedRatio, seedTime: opts.SeedTime, requireComplete: !opts.Partial, quiet: opts.Quiet, verbose: opts.Verbose, ready: opts.ready,
 	})
 }

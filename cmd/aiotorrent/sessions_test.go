@@ -147,7 +147,7 @@ func TestSeedServesDownloadsUntilInterrupted(t *testing.T) {
 	root := t.TempDir()
 	tp := makeShare(t, root, "share", shareSizes)
 	seeder := startSessionsCmd(t, func(f *Factory, ready func(netip.AddrPort, func())) error {
-		return seedRun(f, &SeedOptions{Torrent: tp, Dir: root, Quiet: true, ready: ready})
+		return seedRun(f, &SeedOptions{Torrents: []string{tp}, Dir: root, Quiet: true, ready: ready})
 	})
 	defer seeder.stop(t)
 

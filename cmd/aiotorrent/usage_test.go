@@ -212,7 +212,7 @@ func TestNoSubcommandDownloads(t *testing.T) {
 	root := t.TempDir()
 	tp := makeShare(t, root, "share", shareSizes)
 	seeder := startSessionsCmd(t, func(f *Factory, ready func(netip.AddrPort, func())) error {
-		return seedRun(f, &SeedOptions{Torrent: tp, Dir: root, Quiet: true, NoLSD: true, DHT: dhtFlags{Off: true}, ready: ready})
+		return seedRun(f, &SeedOptions{Torrents: []string{tp}, Dir: root, Quiet: true, NoLSD: true, DHT: dhtFlags{Off: true}, ready: ready})
 	})
 	defer seeder.stop(t)
 	dst := t.TempDir()
