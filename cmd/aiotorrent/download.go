@@ -42,6 +42,9 @@ type DownloadOptions struct {
 	// url-lists; NoWebSeeds (--no-web-seeds) ignores those url-lists.
 	WebSeeds   []string
 	NoWebSeeds bool
+	// OnComplete is a command run with the path of each torrent that
+	// completes (see onCompleteRule).
+	OnComplete string
 	// Runtime are --trace, --stats and --debug.
 	Runtime runtimeFlags
 
@@ -68,6 +71,8 @@ shared by a wanted and a skipped file is written whole, so the skipped
 file may be created holding just those bytes.
 
 ` + seedTimeRule + `
+
+` + onCompleteRule + `
 
 Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
 1 failure, 2 usage (a bad magnet link too), 130 Ctrl-C, 143 SIGTERM.`,
@@ -100,6 +105,7 @@ Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
 	fl.BoolVar(&opts.Sequential, "sequential", false, "download pieces in order (to play a file while it downloads)")
 	fl.StringArrayVar(&opts.WebSeeds, "web-seed", nil, "download from this web seed too (http:// URL, BEP 19; repeatable)")
 	fl.BoolVar(&opts.NoWebSeeds, "no-web-seeds", false, "ignore the web seeds (url-list) in the torrents")
+	fl.StringVar(&opts.OnComplete, "on-complete", "", "run `CMD` with the path of each torrent once it is complete (by /bin/sh: \"CMD PATH\")")
 	return cmd
 }
 
@@ -159,6 +165,7 @@ func downloadRun(f *Factory, opts *DownloadOptions) error {
 		skips: skips, sequential: opts.Sequential,
 		webSeeds: opts.WebSeeds, noWebSeeds: opts.NoWebSeeds,
 		quiet: opts.Quiet, verbose: opts.Verbose, ready: opts.ready,
+		onComplete: opts.OnComplete,
 	})
 }
 

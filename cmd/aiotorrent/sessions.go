@@ -35,6 +35,7 @@ type sessionsPlan struct {
 	webSeeds           []string // BEP 19, besides each torrent's url-list
 	noWebSeeds         bool
 	requireComplete    bool
+	onComplete         string // --on-complete: run with each complete torrent's path
 	quiet, verbose     bool
 	ready              func(addr netip.AddrPort, interrupt func())
 
@@ -194,9 +195,11 @@ func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan session
 	plan.started(s)
 	view := newProgressView(f, m.Name, s.Progress().Total, plan.quiet)
 	update := calmWhenComplete(view.update)
+	hook := onCompleteHook(g, f, plan.onComplete, plan.dir, m)
 	// The first report comes once the data on disk has been checked.
 	s.SetOnProgress(func(p torrent.Progress) {
 		plan.checked()
+		hook(p)
 		update(p)
 	})
 	g.Go(m.Name, func(t *aio.Task) error {
