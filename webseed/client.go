@@ -199,9 +199,11 @@ var errStale = errors.New("connection closed by server while idle")
 // interim responses.
 func (c *Client) request(t *aio.Task, u *url.URL, off, n int64) (Header, error) {
 	req := "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host +
-		"\r\nUser-Agent: " + c.cfg.UserAgent +
-		"\r\nRange: bytes=" + strconv.FormatInt(off, 10) + "-" + strconv.FormatInt(off+n-1, 10) +
-		"\r\nAccept-Encoding: identity\r\n\r\n"
+		"\r\nUser-Agent: " + c.cfg.UserAgent
+	if n >= 0 { // n < 0: the whole file (Fetch)
+		req += "\r\nRange: bytes=" + strconv.FormatInt(off, 10) + "-" + strconv.FormatInt(off+n-1, 10)
+	}
+	req += "\r\nAccept-Encoding: identity\r\n\r\n"
 	c.conn.tcp.SetWriteDeadline(t.Loop().Now().Add(c.cfg.IdleTimeout))
 	if err := c.conn.tcp.WriteAll(t, []byte(req)); err != nil {
 		if c.conn.reused && !errors.Is(err, aio.ErrCanceled) {

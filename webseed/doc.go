@@ -24,6 +24,11 @@
 // redirect bound, the body read into the job's buffer and copied into the
 // caller's on the loop.
 //
+// Fetch (fetch.go) gets a whole file of unknown length, bounded (a
+// .torrent named by URL), with the same connections, timeouts and
+// redirects, the body delimited by its length, chunks or the end of the
+// stream.
+//
 // Mapping (url.go): a single-file torrent is the URL itself, or URL + name
 // when the URL ends in '/'; a multi-file torrent's file is URL + name + '/'
 // + its path, each segment percent-encoded. Slices cuts a torrent byte

@@ -29,6 +29,8 @@ var (
 	ErrBodyLength = errors.New("webseed: body length differs from the announced one")
 	// ErrScheme: the URL is neither http:// nor https://.
 	ErrScheme = errors.New("webseed: unsupported URL scheme")
+	// ErrTooLarge: Fetch's file is larger than the bound it was given.
+	ErrTooLarge = errors.New("webseed: file too large")
 	// ErrTimeout: a connect, a response header or the body's progress
 	// took longer than allowed.
 	ErrTimeout = errors.New("webseed: timed out")

@@ -57,11 +57,13 @@ type DownloadOptions struct {
 func NewCmdDownload(f *Factory, runF func(*DownloadOptions) error) *cobra.Command {
 	opts := &DownloadOptions{}
 	cmd := &cobra.Command{
-		Use:   "download FILE.torrent|MAGNET [...]",
+		Use:   "download FILE.torrent|URL|MAGNET [...]",
 		Short: "Download torrents, verified piece by piece",
 		Long: `Download one or more torrents into a directory, all in one process with
 one listening port. Data already on disk is checked first, so an
-interrupted download resumes where it stopped. 'aiotorrent FILE.torrent'
+interrupted download resumes where it stopped. A torrent may be given as
+a file, as the http:// or https:// URL of one (fetched first, at most
+10 MiB), or as a magnet link. 'aiotorrent FILE.torrent'
 (or a magnet link) with no command is short for 'aiotorrent download'.
 
 --files and --exclude choose files by their index or path as 'aiotorrent
@@ -182,8 +184,9 @@ func parseRate(flag, s string) (int64, error) {
 	return n, nil
 }
 
-// loadTorrents reads .torrent files, and parses magnet links, whose
-// metadata is fetched from peers once the loop runs.
+// loadTorrents reads .torrent files, fetches those given by http(s) URL,
+// and parses magnet links, whose metadata is fetched from peers once the
+// loop runs.
 func loadTorrents(args []string) ([]*metainfo.Torrent, []*metainfo.Magnet, error) {
 	var metas []*metainfo.Torrent
 	var magnets []*metainfo.Magnet
@@ -196,7 +199,11 @@ func loadTorrents(args []string) ([]*metainfo.Torrent, []*metainfo.Magnet, error
 			magnets = append(magnets, mag)
 			continue
 		}
-		m, err := metainfo.Load(a)
+		load := metainfo.Load
+		if isTorrentURL(a) {
+			load = fetchTorrent
+		}
+		m, err := load(a)
 		if err != nil {
 			return nil, nil, err
 		}
