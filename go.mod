@@ -3,6 +3,7 @@ module github.com/aiotorrent/aiotorrent
 go 1.26.0
 
 require (
+	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/anacrolix/missinggo v1.3.0 // indirect
 	github.com/anacrolix/missinggo/v2 v2.11.0 // indirect
 	github.com/anacrolix/torrent v1.62.0 // indirect

@@ -47,6 +47,8 @@ type DownloadOptions struct {
 	OnComplete string
 	// Runtime are --trace, --stats and --debug.
 	Runtime runtimeFlags
+	// Config is --config, the file of defaults (config.go).
+	Config string
 
 	// ready, for tests, is called once the client listens, with its
 	// address and a function that acts as Ctrl-C.
@@ -76,11 +78,16 @@ file may be created holding just those bytes.
 
 ` + onCompleteRule + `
 
+` + configHelp + `
+
 Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
 1 failure, 2 usage (a bad magnet link too), 130 Ctrl-C, 143 SIGTERM.`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Torrents = args
+			if _, err := applyConfig(cmd, opts.Config); err != nil {
+				return err
+			}
 			if err := (peerFlags{opts.Port, opts.MaxPeers, opts.MaxConns, opts.Encryption}).check(); err != nil {
 				return err
 			}
@@ -107,6 +114,7 @@ Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
 	fl.BoolVar(&opts.Sequential, "sequential", false, "download pieces in order (to play a file while it downloads)")
 	fl.StringArrayVar(&opts.WebSeeds, "web-seed", nil, "download from this web seed too (http:// URL, BEP 19; repeatable)")
 	fl.BoolVar(&opts.NoWebSeeds, "no-web-seeds", false, "ignore the web seeds (url-list) in the torrents")
+	addConfigFlag(cmd, &opts.Config)
 	fl.StringVar(&opts.OnComplete, "on-complete", "", "run `CMD` with the path of each torrent once it is complete (by /bin/sh: \"CMD PATH\")")
 	return cmd
 }

@@ -113,6 +113,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdTracker(f, nil),
 		NewCmdDemo(f, nil),
 		NewCmdDHT(f, nil),
+		NewCmdConfig(f, nil),
 	)
 	return root
 }

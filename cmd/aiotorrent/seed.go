@@ -28,6 +28,7 @@ type SeedOptions struct {
 	Quiet           bool
 	Verbose         bool
 	Runtime         runtimeFlags // --trace, --stats, --debug
+	Config          string       // --config, the file of defaults (config.go)
 
 	ready func(addr netip.AddrPort, interrupt func()) // see DownloadOptions
 }
@@ -47,6 +48,8 @@ folder, as given to 'download -o'. Incomplete data is refused unless
 
 ` + seedTimeRule + `
 
+` + configHelp + `
+
 Exit codes: 0 when --seed-time or --seed-ratio is reached, or Ctrl-C or
 SIGTERM ends seeding complete data, 1 failure (data missing or
 incomplete), 2 usage, 130/143 when stopped while --partial data was still
@@ -56,6 +59,9 @@ incomplete.`,
 		Args: minArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Torrents, opts.Dir = args[:len(args)-1], args[len(args)-1]
+			if _, err := applyConfig(cmd, opts.Config); err != nil {
+				return err
+			}
 			if err := (peerFlags{opts.Port, opts.MaxPeers, opts.MaxConns, opts.Encryption}).check(); err != nil {
 				return err
 			}
@@ -74,6 +80,7 @@ incomplete.`,
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
 	opts.Runtime.register(fl)
+	addConfigFlag(cmd, &opts.Config)
 	return cmd
 }
 

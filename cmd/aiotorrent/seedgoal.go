@@ -36,7 +36,13 @@ func checkSeedGoals(ratio float64, d time.Duration) error {
 // seedTime is --seed-time as a pflag.Value: see parseSeedTime.
 type seedTime time.Duration
 
-func (s *seedTime) String() string { return time.Duration(*s).String() }
+// String says "0" for no goal, which pflag's help knows as a zero default.
+func (s *seedTime) String() string {
+	if *s == 0 {
+		return "0"
+	}
+	return time.Duration(*s).String()
+}
 func (s *seedTime) Type() string   { return "minutes|duration" }
 
 func (s *seedTime) Set(v string) error {
