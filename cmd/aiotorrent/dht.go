@@ -83,7 +83,11 @@ func NewCmdDHT(f *Factory, runF func(*DHTOptions) error) *cobra.Command {
 table: a bootstrap node for a local DHT (tests, a LAN). It prints its
 address and id, then with --stats its table size and counters now and
 then. It joins through --dht-node if given, and reaches no router
-otherwise.`,
+otherwise.
+
+It runs until stopped: exit code 130 after Ctrl-C (SIGINT), 143 after
+SIGTERM, as a shell reports a command it stopped; 1 when it cannot
+listen, 2 for a usage error.`,
 		Example: `  aiotorrent dht --listen 127.0.0.1:6881
   aiotorrent dht --listen 0.0.0.0:6881 --dht-node router.bittorrent.com:6881 --stats`,
 		Args: exactArgs(0),

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -129,5 +132,39 @@ func TestDHTCommandAnswersPing(t *testing.T) {
 	}
 	if code := p.wait(t); code != exitInterrupt {
 		t.Fatalf("exit %d after SIGINT, want %d", code, exitInterrupt)
+	}
+}
+
+// TestDHTStopsOnSignal: `aiotorrent dht` runs until stopped, and a stop
+// is an interruption (exit 130 for SIGINT, 143 for SIGTERM), as for the
+// tracker and download. The signal handler is in place before ready is
+// called, so the signal cannot reach the test binary's default action.
+func TestDHTStopsOnSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			ready := make(chan struct{})
+			done := make(chan error, 1)
+			var out bytes.Buffer
+			f := &Factory{In: strings.NewReader(""), Out: &out, Err: &out}
+			opts := &DHTOptions{Listen: netip.MustParseAddrPort("127.0.0.1:0"), StatsEvery: time.Minute,
+				ready: func(netip.AddrPort, func()) { close(ready) }}
+			go func() { done <- dhtRun(f, opts) }()
+			select {
+			case <-ready:
+			case err := <-done:
+				t.Fatalf("dht stopped before listening: %v", err)
+			}
+			if err := syscall.Kill(os.Getpid(), sig); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-done:
+				if !errors.Is(err, interruptionBy(sig)) {
+					t.Errorf("dht returned %v after %v, want %v (exit %d)", err, sig, interruptionBy(sig), 128+int(sig))
+				}
+			case <-time.After(waitTimeout):
+				t.Fatalf("dht still running %v after %v", waitTimeout, sig)
+			}
+		})
 	}
 }

@@ -47,7 +47,11 @@ func NewCmdTracker(f *Factory, runF func(*TrackerOptions) error) *cobra.Command 
 		Long: `Run a small in-memory BitTorrent tracker: HTTP announce and scrape
 (BEP 3, BEP 23, BEP 48) and UDP (BEP 15), on one event loop.
 
-An empty address turns that transport off; port 0 picks a free port.`,
+An empty address turns that transport off; port 0 picks a free port.
+
+It runs until stopped: exit code 130 after Ctrl-C (SIGINT), 143 after
+SIGTERM, as a shell reports a command it stopped; 1 when it cannot
+listen, 2 for a usage error.`,
 		Example: `  aiotorrent tracker
   aiotorrent tracker --http 0.0.0.0:6969 --udp ''`,
 		Args: exactArgs(0),
