@@ -70,13 +70,18 @@ func interruptionBy(sig os.Signal) error {
 // mean, which every command shares.
 const rootLong = `aiotorrent %s: a BitTorrent client on its own epoll/kqueue event loop.
 
-  aiotorrent FILE.torrent|MAGNET ...   is short for   aiotorrent download ...
+  aiotorrent [FLAGS] FILE.torrent|URL|MAGNET ...   is short for
+  aiotorrent download [FLAGS] FILE.torrent|URL|MAGNET ...
+
+Defaults for download and seed (directory, port, rate limits, encryption,
+seeding goals) can be kept in $XDG_CONFIG_HOME/aiotorrent/config.toml
+(~/.config/aiotorrent/config.toml); 'aiotorrent config' shows them.
 
 Exit codes:
   0    done: downloads complete (also when Ctrl-C or SIGTERM ends the
        seeding of complete data)
   1    failure: a torrent that cannot be read, data that fails, no disk space
-  2    usage: a bad flag, argument or magnet link
+  2    usage: a bad flag, argument, magnet link or config file
   130  interrupted by Ctrl-C (SIGINT) before the work was done
   143  terminated by SIGTERM before the work was done`
 
