@@ -43,7 +43,7 @@ func (s *seedTime) String() string {
 	}
 	return time.Duration(*s).String()
 }
-func (s *seedTime) Type() string   { return "minutes|duration" }
+func (s *seedTime) Type() string { return "minutes|duration" }
 
 func (s *seedTime) Set(v string) error {
 	d, err := parseSeedTime(v)
