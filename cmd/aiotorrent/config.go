@@ -158,12 +158,28 @@ func applyConfig(cmd *cobra.Command, path string) (map[string]string, error) {
 		if !ok || from[s.key] == fromFlag {
 			continue
 		}
-		if err := f.Value.Set(tomlString(v)); err != nil {
+		value := tomlString(v)
+		if s.key == "dir" {
+			value = expandHome(value)
+		}
+		if err := f.Value.Set(value); err != nil {
 			return nil, usageError{fmt.Errorf("config file %s: %s = %v: %w", cfg.path, s.key, v, err)}
 		}
 		from[s.key] = fromFile
 	}
 	return from, nil
+}
+
+// expandHome replaces a leading "~/" with the home directory: on the
+// command line the shell does it, and a config file is written the same
+// way ("dir = '~/Downloads'").
+func expandHome(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok || p == "~" {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
+	return p
 }
 
 // tomlString is a TOML value as a flag would be given it.

@@ -65,6 +65,18 @@ seed-time = 60
 	}
 }
 
+// TestConfigFileDirTilde: "~/" in the file's dir is the home directory,
+// as the shell would make it on the command line.
+func TestConfigFileDirTilde(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	cfg := writeConfig(t, t.TempDir(), "dir = '~/Downloads'\n")
+	got, err := parseCmd(NewCmdDownload, "a.torrent", "--config", cfg)
+	if want := filepath.Join(home, "Downloads"); err != nil || got.OutDir != want {
+		t.Errorf("dir = '~/Downloads': %v, %v; want %s", got, err, want)
+	}
+}
+
 // TestConfigFileDirDownloads: a download goes where the default file
 // ($XDG_CONFIG_HOME/aiotorrent/config.toml) says, or where -d says.
 func TestConfigFileDirDownloads(t *testing.T) {
