@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -41,6 +42,11 @@ func onCompleteHook(g *aio.Group, f *Factory, cmdline, dir string, m *metainfo.T
 		// no other torrent.
 		_ = g.Go("on-complete "+m.Name, func(t *aio.Task) error {
 			out, err := aio.Blocking(t, func() ([]byte, error) { return runHook(cmdline, path) })
+			if errors.Is(err, aio.ErrCanceled) {
+				// Ctrl-C while it runs: the command goes on by itself,
+				// as it would started from a shell; nothing failed.
+				return err
+			}
 			if len(out) > 0 {
 				f.Err.Write(out)
 			}
