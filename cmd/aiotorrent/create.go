@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/aiotorrent/aiotorrent/aio"
 	"github.com/aiotorrent/aiotorrent/metainfo"
+	"github.com/aiotorrent/aiotorrent/tracker"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
@@ -173,21 +173,15 @@ func parseTiers(values []string) ([][]string, error) {
 	return tiers, nil
 }
 
-// checkTrackerURL accepts the schemes our tracker client speaks (and
-// other clients' do): a torrent naming another one would announce to
-// nothing anywhere.
+// checkTrackerURL accepts what the tracker client can announce to:
+// http, https and udp URLs with a host (and a port for udp). A torrent
+// naming anything else would announce to nothing, here or elsewhere.
 func checkTrackerURL(u string) error {
-	p, err := url.Parse(u)
-	if err != nil || !strings.Contains(u, "://") {
+	if !strings.Contains(u, "://") {
 		return fmt.Errorf("%q is not a URL (want http://, https:// or udp://)", u)
 	}
-	switch strings.ToLower(p.Scheme) {
-	case "http", "https", "udp":
-	default:
-		return fmt.Errorf("%q: scheme %q is not a tracker's (want http://, https:// or udp://)", u, p.Scheme)
-	}
-	if p.Host == "" {
-		return fmt.Errorf("%q has no host", u)
+	if _, err := tracker.New(u, tracker.Config{}); err != nil {
+		return fmt.Errorf("%w (want http://, https:// or udp://)", err)
 	}
 	return nil
 }
