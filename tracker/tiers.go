@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
@@ -177,6 +178,7 @@ type attempt struct {
 
 // outstanding is an announce under way within Announce.
 type outstanding struct {
+	pos position
 	url string
 	h   *aio.Handle[struct{}]
 }
@@ -204,17 +206,17 @@ func (ts *Tiers) Announce(t *aio.Task, req AnnounceRequest) (*AnnounceResponse, 
 		after = DefaultNextTrackerAfter
 	}
 	results := aio.NewQueue[attempt](len(order)) // never full: TryPut always fits
-	out := map[position]outstanding{}
-	defer ts.cancelOutstanding(t, out)
+	var out []outstanding                        // in the order they began
+	defer func() { ts.cancelOutstanding(t, out) }()
 	start := func() {
 		pos := order[0]
 		order = order[1:]
 		tr := ts.tiers[pos.tier][pos.i]
-		out[pos] = outstanding{tr.URL(), aio.Spawn(t, "announce "+tr.URL(), func(t *aio.Task) (struct{}, error) {
+		out = append(out, outstanding{pos, tr.URL(), aio.Spawn(t, "announce "+tr.URL(), func(t *aio.Task) (struct{}, error) {
 			resp, err := ts.announceOne(t, tr, req)
 			results.TryPut(attempt{pos, resp, err})
 			return struct{}{}, nil
-		})}
+		})})
 	}
 	start()
 	var errs []error
@@ -233,7 +235,7 @@ func (ts *Tiers) Announce(t *aio.Task, req AnnounceRequest) (*AnnounceResponse, 
 		if err != nil {
 			return nil, err // cancelled
 		}
-		delete(out, a.pos)
+		out = slices.DeleteFunc(out, func(o outstanding) bool { return o.pos == a.pos })
 		if a.err == nil {
 			ts.promote(a.pos)
 			return a.resp, nil
@@ -260,7 +262,7 @@ func (ts *Tiers) promote(pos position) {
 // its next wait), so that no announce of one call overlaps the next call's
 // on the same tracker. Their status says another tracker answered first,
 // unless the caller itself was cancelled.
-func (ts *Tiers) cancelOutstanding(t *aio.Task, out map[position]outstanding) {
+func (ts *Tiers) cancelOutstanding(t *aio.Task, out []outstanding) {
 	if len(out) == 0 {
 		return
 	}
