@@ -6,10 +6,11 @@
 // The package has three parts, and only one of them is shared between
 // threads:
 //
-//   - Storage (storage.go, handles.go) is executor-side code. It maps a
-//     byte range of a piece onto one or more files and reads or writes it
-//     with pread/pwrite; every method that touches the disk (OpenStorage,
-//     ReadAt, ReadPiece, WritePiece, CreateEmptyFiles, Close, HashPiece)
+//   - Storage (storage.go, handles.go, trim.go) is executor-side code. It
+//     maps a byte range of a piece onto one or more files and reads or
+//     writes it with pread/pwrite; every method that touches the disk
+//     (OpenStorage, ReadAt, ReadPiece, WritePiece, CreateEmptyFiles,
+//     Oversized, TrimVerified, Close, HashPiece)
 //     blocks, and must be called on an aio executor thread (aio.Submit,
 //     aio.Blocking), never on the loop thread: the loop thread makes
 //     socket and poller calls and nothing else. Several executor threads
@@ -20,7 +21,9 @@
 //     evicting a file never closes it under a thread that is using it.
 //     Files are created sparse on the first write; padding files never
 //     exist on disk; every path is held inside the download directory,
-//     lexically and through symlinks. In aio debug mode, a Storage method
+//     lexically and through symlinks. A file longer than the torrent says
+//     is cut to its length once the piece holding its last byte is
+//     verified (trim.go). In aio debug mode, a Storage method
 //     called on a loop thread is reported (aio.CheckBlocking).
 //
 //   - Verification (verify.go): HashPiece streams one piece through SHA-1

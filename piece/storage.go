@@ -146,7 +146,9 @@ func (s *Storage) ReadPiece(piece int, buf []byte) error {
 }
 
 // WritePiece writes a whole, verified piece. Writes to padding files are
-// dropped; other files and their directories are created as needed.
+// dropped; other files and their directories are created as needed. A
+// file whose last byte the piece holds is cut to its length if it was
+// longer (see trim.go).
 func (s *Storage) WritePiece(piece int, data []byte) error {
 	aio.CheckBlocking("piece: Storage.WritePiece")
 	if s.readOnly {
@@ -160,7 +162,13 @@ func (s *Storage) WritePiece(piece int, data []byte) error {
 		if s.paths[sp.file] == "" {
 			return nil
 		}
-		return s.writeSpan(sp.file, data[sp.bufOff:sp.bufOff+sp.n], sp.fileOff)
+		if err := s.writeSpan(sp.file, data[sp.bufOff:sp.bufOff+sp.n], sp.fileOff); err != nil {
+			return err
+		}
+		if sp.fileOff+sp.n == s.layout.Files[sp.file].Length {
+			return s.trimFile(sp.file) // see trim.go
+		}
+		return nil
 	})
 }
 
@@ -279,7 +287,7 @@ func within(root, p string) bool {
 }
 
 // CreateEmptyFiles creates the zero-length files of the torrent, which no
-// piece write ever touches. The session calls it when the download is done.
+// piece write ever touches, and empties them if they held something. The session calls it when the download is done.
 func (s *Storage) CreateEmptyFiles() error {
 	aio.CheckBlocking("piece: Storage.CreateEmptyFiles")
 	if s.readOnly {
@@ -289,11 +297,11 @@ func (s *Storage) CreateEmptyFiles() error {
 		if f.Length != 0 || s.paths[i] == "" {
 			continue
 		}
-		fh, err := s.openFile(i, true)
-		if err != nil {
+		// The download is complete, so a file the torrent says is empty
+		// is emptied if it held something (trim.go).
+		if err := s.trimFile(i); err != nil {
 			return err
 		}
-		fh.Close()
 	}
 	return nil
 }

@@ -327,6 +327,11 @@ func (s *Session) resume(t *aio.Task) error {
 	if err != nil {
 		return fmt.Errorf("check existing data: %w", err)
 	}
+	if !s.opts.RequireComplete {
+		if err := s.trimVerified(t, have); err != nil {
+			return err
+		}
+	}
 	for i := have.NextSet(0); i >= 0; i = have.NextSet(i + 1) {
 		s.picker.PieceVerified(i)
 		s.countVerified(i)

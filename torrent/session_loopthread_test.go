@@ -34,7 +34,8 @@ func loopThreadReports(t *testing.T, work func(at *aio.Task) error) []string {
 
 // TestDownloadMakesNoFileSystemCallOnTheLoopThread: seeders checking their
 // data and serving it, a leecher opening its storage, verifying, writing,
-// creating the empty file and closing: all of it on the executor.
+// cutting files longer than the torrent says, creating the empty file and
+// closing: all of it on the executor.
 func TestDownloadMakesNoFileSystemCallOnTheLoopThread(t *testing.T) {
 	dst := t.TempDir()
 	var leech *Session
@@ -43,6 +44,7 @@ func TestDownloadMakesNoFileSystemCallOnTheLoopThread(t *testing.T) {
 		if err != nil {
 			return err
 		}
+		placeLongerFiles(t, sw.src, dst) // cutting them is file system work too
 		for i := range 2 {
 			if _, _, err := sw.node(at, fmt.Sprintf("seeder%d", i), sw.src, true, nil); err != nil {
 				return err

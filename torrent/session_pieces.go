@@ -288,3 +288,17 @@ func (s *Session) ban(id piece.PeerID, peerID [20]byte, addr, why string) {
 	}
 	s.client.cfg.Logf("banned peer %s: %s", addr, why)
 }
+
+// trimVerified cuts the files that run past their length whose last piece
+// the resume check found good (piece/trim.go); pieces written from then on
+// are cut by WritePiece. It runs on the executor.
+func (s *Session) trimVerified(t *aio.Task, have *piece.Bitfield) error {
+	cut, err := aio.Blocking(t, func() ([]piece.Oversize, error) { return s.storage.TrimVerified(have) })
+	if err != nil {
+		return fmt.Errorf("check existing data: %w", err)
+	}
+	for _, o := range cut {
+		s.client.cfg.Logf("%s: cut %v", s.meta.Name, o)
+	}
+	return nil
+}

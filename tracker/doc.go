@@ -22,7 +22,7 @@
 //	tracker.go      the Tracker interface, Config, New, Announce, Scrape
 //	http_client.go  http:// on an aio TCP socket; https:// via net/http on the executor
 //	udp_client.go   one UDP socket per exchange, driving udp_exchange.go
-//	tiers.go        BEP 12 tiers; itself a Tracker
+//	tiers.go        BEP 12 tiers, a silent tracker overtaken after 3 s; itself a Tracker
 //	announcer.go    one task per torrent: started, interval, completed, stopped
 //	server.go       Serve / ListenAndServe: accept task, a task per connection, UDP task
 //

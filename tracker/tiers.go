@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
@@ -13,9 +14,26 @@ import (
 // tier shuffled once, tried in order. The tracker that answers moves to
 // the front of its tier, so the next announce starts there; when a whole
 // tier fails, the next tier is tried. Tiers is itself a Tracker.
+//
+// Tried in order, but not one after another: a tracker that has not
+// answered within NextTrackerAfter (3 s by default) keeps its turn, and
+// the next one in the order is asked as well, and so on; the first answer
+// wins and the announces still out are cancelled. This is happy eyeballs
+// (RFC 8305) for trackers. Strictly one at a time, as BEP 12 reads and as
+// libtorrent does by default (announce_to_all_trackers and
+// announce_to_all_tiers are both off), a silent tracker holds the ones
+// after it for its whole timeout: libtorrent's 10 s receive timeout, and
+// here the minute a UDP tracker retransmits for, with no peers all that
+// time. Asking every tracker at once (both settings on) loads every
+// tracker with every announce for the sake of the rare dead one. With a
+// head start, a tracker that answers is the only one asked, as in BEP 12,
+// and a dead one costs a few seconds, whether the next tracker is in its
+// tier or the next.
 type Tiers struct {
 	// Invariant: every tier is non-empty.
 	tiers [][]Tracker
+	// after is the head start each tracker has over the next.
+	after time.Duration
 	// status holds every URL of the announce-list in its order, the
 	// skipped ones too (with why), so a user can be told what each
 	// tracker last did; byURL indexes it.
@@ -27,7 +45,9 @@ type Tiers struct {
 type TrackerStatus struct {
 	URL string
 	// Err is why its last announce failed (or why it is never tried: an
-	// unsupported scheme); nil if it answered or was not tried yet.
+	// unsupported scheme; or ErrAnotherAnswered: it was still silent when
+	// a tracker after it answered); nil if it answered or was not tried
+	// yet.
 	Err error
 	// LastOK is when it last answered; zero if never.
 	LastOK time.Time
@@ -48,7 +68,7 @@ func NewTiers(announceList [][]string, cfg Config, rng *rand.Rand) (*Tiers, erro
 	if rng != nil {
 		shuffle = rng.Shuffle
 	}
-	ts := &Tiers{}
+	ts := &Tiers{after: cfg.NextTrackerAfter}
 	var skipped []error
 	for _, urls := range announceList {
 		var tier []Tracker
@@ -101,7 +121,8 @@ func (ts *Tiers) addStatus(url string, err error) {
 
 // Status returns what each tracker of the announce-list last did, in the
 // announce-list's order. Trackers after the one that answered were not
-// asked, and keep what they last did.
+// asked, and keep what they last did; trackers before it failed or were
+// cut short (ErrAnotherAnswered).
 func (ts *Tiers) Status() []TrackerStatus {
 	return append([]TrackerStatus(nil), ts.status...)
 }
@@ -140,27 +161,125 @@ func (ts *Tiers) List() [][]string {
 	return out
 }
 
-// Announce tries the trackers in order until one answers. A cancelled task
-// stops at once; other failures fall through to the next tracker. The
-// error, when all fail, joins every tracker's error.
+// DefaultNextTrackerAfter is how long a tracker has to answer before the
+// next one is asked as well: a few round trips to a distant tracker, DNS
+// and TLS included, and well under any tracker timeout.
+const DefaultNextTrackerAfter = 3 * time.Second
+
+// position is where a tracker sits in the tiers.
+type position struct{ tier, i int }
+
+// attempt is the outcome of one tracker's announce within Announce.
+type attempt struct {
+	pos  position
+	resp *AnnounceResponse
+	err  error
+}
+
+// outstanding is an announce under way within Announce.
+type outstanding struct {
+	pos position
+	url string
+	h   *aio.Handle[struct{}]
+}
+
+// ErrAnotherAnswered is the status of a tracker whose announce was
+// cancelled because one after it answered first.
+var ErrAnotherAnswered = errors.New("no answer yet; another tracker answered first")
+
+// Announce asks the trackers in order until one answers, each with a head
+// start of NextTrackerAfter over the next (see Tiers); a failure passes
+// the turn at once. A cancelled task stops at once. The error, when all
+// fail, joins every tracker's error.
 func (ts *Tiers) Announce(t *aio.Task, req AnnounceRequest) (*AnnounceResponse, error) {
-	var errs []error
-	for _, tier := range ts.tiers {
-		for i, tr := range tier {
-			resp, err := ts.announceOne(t, tr, req)
-			if err == nil {
-				copy(tier[1:i+1], tier[:i])
-				tier[0] = tr
-				return resp, nil
-			}
-			if errors.Is(err, aio.ErrCanceled) {
-				return nil, err
-			}
-			errs = append(errs, err)
-		}
-	}
 	if len(ts.tiers) == 0 {
 		return nil, errors.New("tracker: empty announce-list")
 	}
+	var order []position
+	for k, tier := range ts.tiers {
+		for i := range tier {
+			order = append(order, position{k, i})
+		}
+	}
+	after := ts.after
+	if after <= 0 {
+		after = DefaultNextTrackerAfter
+	}
+	results := aio.NewQueue[attempt](len(order)) // never full: TryPut always fits
+	var out []outstanding                        // in the order they began
+	defer func() { ts.cancelOutstanding(t, out) }()
+	start := func() {
+		pos := order[0]
+		order = order[1:]
+		tr := ts.tiers[pos.tier][pos.i]
+		out = append(out, outstanding{pos, tr.URL(), aio.Spawn(t, "announce "+tr.URL(), func(t *aio.Task) (struct{}, error) {
+			resp, err := ts.announceOne(t, tr, req)
+			results.TryPut(attempt{pos, resp, err})
+			return struct{}{}, nil
+		})})
+	}
+	start()
+	var errs []error
+	for len(out) > 0 {
+		var a attempt
+		var err error
+		if len(order) > 0 {
+			a, err = aio.WaitFor(t, after, results.Get)
+			if errors.Is(err, aio.ErrTimeout) {
+				start() // this one is slow: ask the next as well
+				continue
+			}
+		} else {
+			a, err = results.Get(t)
+		}
+		if err != nil {
+			return nil, err // cancelled
+		}
+		out = slices.DeleteFunc(out, func(o outstanding) bool { return o.pos == a.pos })
+		if a.err == nil {
+			ts.promote(a.pos)
+			return a.resp, nil
+		}
+		errs = append(errs, a.err)
+		if len(order) > 0 {
+			start()
+		}
+	}
 	return nil, errors.Join(errs...)
+}
+
+// promote moves the tracker that answered to the front of its tier, so the
+// next announce asks it first (BEP 12).
+func (ts *Tiers) promote(pos position) {
+	tier := ts.tiers[pos.tier]
+	tr := tier[pos.i]
+	copy(tier[1:pos.i+1], tier[:pos.i])
+	tier[0] = tr
+}
+
+// cancelOutstanding cancels the announces still out when Announce returns
+// and waits for them (shielded, briefly: a cancelled announce returns at
+// its next wait), so that no announce of one call overlaps the next call's
+// on the same tracker. Their status says another tracker answered first,
+// unless the caller itself was cancelled.
+func (ts *Tiers) cancelOutstanding(t *aio.Task, out []outstanding) {
+	if len(out) == 0 {
+		return
+	}
+	cancelled := t.Cancelled()
+	for _, o := range out {
+		o.h.Cancel()
+	}
+	aio.Shield(t, time.Second, func(t *aio.Task) error {
+		for _, o := range out {
+			aio.Await(t, o.h)
+		}
+		return nil
+	})
+	if cancelled {
+		return
+	}
+	for _, o := range out {
+		ts.status[ts.byURL[o.url]].Err = ErrAnotherAnswered
+	}
 }

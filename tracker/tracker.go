@@ -40,6 +40,10 @@ type Config struct {
 	// without keep-alives that leaves redirects to us). Tests set one
 	// that trusts their certificate.
 	HTTPSClient *http.Client
+	// NextTrackerAfter is how long Tiers waits for a tracker's answer
+	// before it asks the next one as well (see tiers.go); 0 means
+	// DefaultNextTrackerAfter.
+	NextTrackerAfter time.Duration
 }
 
 // Client defaults.

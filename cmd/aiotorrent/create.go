@@ -6,11 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
 	"github.com/aiotorrent/aiotorrent/metainfo"
+	"github.com/aiotorrent/aiotorrent/tracker"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
@@ -31,6 +33,8 @@ type CreateOptions struct {
 	// Output is the .torrent to write; it defaults to NAME.torrent.
 	Output string
 	Force  bool
+	// NoTracker says a torrent without -a is meant that way: no warning.
+	NoTracker bool
 	// NoDate leaves the creation date out, so the same input gives the
 	// same bytes.
 	NoDate bool
@@ -42,13 +46,24 @@ func NewCmdCreate(f *Factory, runF func(*CreateOptions) error) *cobra.Command {
 	opts := &CreateOptions{IO: f}
 	var announce []string
 	var pieceLength string
+	var webSeeds []string
 	cmd := &cobra.Command{
 		Use:   "create PATH [-a URL]... [-o OUT.torrent]",
 		Short: "Make a .torrent of a file or directory",
 		Long: `Make a .torrent of a file or directory, hashing on all cores.
 
 Each -a adds a tracker tier; URLs joined by commas in one -a share a tier
-(BEP 12): "-a u1,u2 -a u3" gives the tiers [u1 u2] and [u3].`,
+(BEP 12): "-a u1,u2 -a u3" gives the tiers [u1 u2] and [u3]. Trackers
+must be http://, https:// or udp:// URLs. Without -a the torrent has no
+tracker, and a warning says so unless --no-tracker is given.
+
+The short flags are mktorrent's: -a -c -d -l -n -o -p -s -w mean what
+they mean there, so a mktorrent command line works unchanged. In
+particular -l 18 (or --piece-length 18) is mktorrent's exponent: 2^18
+bytes = 256 KiB. A plain number from 14 to 28 is read that way, since a
+piece length in bytes is at least 16384; anything else is a size in
+bytes ("262144", "256K", "4MiB"). As in mktorrent, commas in -w separate
+web seeds.`,
 		Example: `  aiotorrent create ./photos -a http://tracker.example/announce -o photos.torrent
   aiotorrent create big.iso -a udp://t1:6969,udp://t2:6969 -a http://t3/announce --piece-length 4M`,
 		Args: exactArgs(1),
@@ -59,6 +74,9 @@ Each -a adds a tracker tier; URLs joined by commas in one -a share a tier
 				return usageError{err}
 			}
 			if opts.PieceLength, err = parsePieceLength(pieceLength); err != nil {
+				return usageError{err}
+			}
+			if opts.WebSeeds, err = parseWebSeeds(webSeeds); err != nil {
 				return usageError{err}
 			}
 			if opts.Private && len(opts.Announce) == 0 {
@@ -77,15 +95,16 @@ Each -a adds a tracker tier; URLs joined by commas in one -a share a tier
 	// StringArray, not StringSlice: a slice flag would split at the
 	// commas itself and lose the tiers.
 	fl.StringArrayVarP(&announce, "announce", "a", nil, "tracker URL; repeat for more tiers, commas join a tier")
-	fl.StringVar(&pieceLength, "piece-length", "", "piece length in bytes, a power of two from 16K to 256M (K and M suffixes allowed); default: automatic")
-	fl.BoolVar(&opts.Private, "private", false, "private torrent (BEP 27): peers from the trackers only")
-	fl.StringVar(&opts.Comment, "comment", "", "free-text comment")
-	fl.StringArrayVar(&opts.WebSeeds, "web-seed", nil, "web seed URL (BEP 19); may be repeated")
-	fl.StringVar(&opts.Source, "source", "", "source tag in the info dict (changes the info-hash)")
-	fl.StringVar(&opts.Name, "name", "", "torrent name (default: base name of PATH)")
+	fl.StringVarP(&pieceLength, "piece-length", "l", "", "piece length: a power of two from 16K to 256M in bytes (K and M suffixes allowed), or its exponent 14-28 as in mktorrent (18 = 256 KiB); default: automatic")
+	fl.BoolVarP(&opts.Private, "private", "p", false, "private torrent (BEP 27): peers from the trackers only")
+	fl.StringVarP(&opts.Comment, "comment", "c", "", "free-text comment")
+	fl.StringArrayVarP(&webSeeds, "web-seed", "w", nil, "web seed URL (BEP 19); repeat or join with commas for more")
+	fl.StringVarP(&opts.Source, "source", "s", "", "source tag in the info dict (changes the info-hash)")
+	fl.StringVarP(&opts.Name, "name", "n", "", "torrent name (default: base name of PATH)")
 	fl.StringVarP(&opts.Output, "output", "o", "", "file to write (default: NAME.torrent)")
 	fl.BoolVarP(&opts.Force, "force", "f", false, "overwrite the output file if it exists")
-	fl.BoolVar(&opts.NoDate, "no-date", false, "leave out the creation date (reproducible output)")
+	fl.BoolVarP(&opts.NoDate, "no-date", "d", false, "leave out the creation date (reproducible output)")
+	fl.BoolVar(&opts.NoTracker, "no-tracker", false, "no tracker is intended: do not warn about it")
 	return cmd
 }
 
@@ -97,6 +116,9 @@ func createRun(opts *CreateOptions) error {
 		if _, err := os.Lstat(opts.Output); err == nil {
 			return fmt.Errorf("%s exists (use --force to overwrite)", opts.Output)
 		}
+	}
+	if len(opts.Announce) == 0 && !opts.NoTracker {
+		fmt.Fprintln(opts.IO.Err, "warning: no tracker: peers can find it only through the DHT, PEX, LSD or --peer (--no-tracker silences this)")
 	}
 	copts := metainfo.CreateOptions{
 		Path: opts.Path, Announce: opts.Announce, PieceLength: opts.PieceLength,
@@ -141,14 +163,42 @@ func parseTiers(values []string) ([][]string, error) {
 			if u == "" {
 				return nil, fmt.Errorf("-a %q: empty tracker URL", v)
 			}
-			if !strings.Contains(u, "://") {
-				return nil, fmt.Errorf("-a %q: %q is not a URL (want http://, https:// or udp://)", v, u)
+			if err := checkTrackerURL(u); err != nil {
+				return nil, fmt.Errorf("-a %q: %w", v, err)
 			}
 			tier = append(tier, u)
 		}
 		tiers = append(tiers, tier)
 	}
 	return tiers, nil
+}
+
+// checkTrackerURL accepts what the tracker client can announce to:
+// http, https and udp URLs with a host (and a port for udp). A torrent
+// naming anything else would announce to nothing, here or elsewhere.
+func checkTrackerURL(u string) error {
+	if !strings.Contains(u, "://") {
+		return fmt.Errorf("%q is not a URL (want http://, https:// or udp://)", u)
+	}
+	if _, err := tracker.New(u, tracker.Config{}); err != nil {
+		return fmt.Errorf("%w (want http://, https:// or udp://)", err)
+	}
+	return nil
+}
+
+// parseWebSeeds splits the -w values at commas, as mktorrent does.
+func parseWebSeeds(values []string) ([]string, error) {
+	var seeds []string
+	for _, v := range values {
+		for u := range strings.SplitSeq(v, ",") {
+			u = strings.TrimSpace(u)
+			if u == "" {
+				return nil, fmt.Errorf("-w %q: empty web seed URL", v)
+			}
+			seeds = append(seeds, u)
+		}
+	}
+	return seeds, nil
 }
 
 // Piece lengths accepted on the command line: powers of two, at least a
@@ -160,18 +210,30 @@ const (
 	maxPieceLength = metainfo.MaxPieceLength
 )
 
+// Exponents that mktorrent's -l takes, as far as we accept the piece
+// length they give. Their range cannot be mistaken for a length in
+// bytes, which is at least 16384.
+const (
+	minPieceExp = 14
+	maxPieceExp = 28
+)
+
 // parsePieceLength reads a size as parseSize does ("262144", "256K",
-// "4MiB"), or "" for automatic (0), and insists on a power of two.
+// "4MiB"), mktorrent's exponent ("18" = 256 KiB), or "" for automatic
+// (0), and insists on a power of two.
 func parsePieceLength(s string) (int64, error) {
 	if s == "" {
 		return 0, nil
+	}
+	if e, err := strconv.Atoi(s); err == nil && e >= minPieceExp && e <= maxPieceExp {
+		return 1 << e, nil
 	}
 	n, err := parseSize(s)
 	if err != nil {
 		return 0, fmt.Errorf("--piece-length: %w", err)
 	}
 	if n&(n-1) != 0 || n < minPieceLength || n > maxPieceLength {
-		return 0, fmt.Errorf("--piece-length %q: want a power of two from 16KiB to %dMiB", s, maxPieceLength>>20)
+		return 0, fmt.Errorf("--piece-length %q: want a power of two from 16KiB to %dMiB, or its exponent %d-%d", s, maxPieceLength>>20, minPieceExp, maxPieceExp)
 	}
 	return n, nil
 }

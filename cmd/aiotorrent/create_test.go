@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -109,6 +110,11 @@ func TestCreateUsageErrors(t *testing.T) {
 		{"two paths", []string{"create", src, src, "-o", out}, "accepts 1 arg"},
 		{"unknown flag", []string{"create", src, "--bogus", "-o", out}, "unknown flag"},
 		{"not a URL", []string{"create", src, "-a", "tracker.example", "-o", out}, "not a URL"},
+		{"websocket tracker", []string{"create", src, "-a", "wss://tracker.example/ws", "-o", out}, `unsupported URL scheme: "wss://tracker.example/ws" (want http://, https:// or udp://)`},
+		{"ftp tracker in a tier", []string{"create", src, "-a", "http://a/,ftp://b/x", "-o", out}, `unsupported URL scheme: "ftp://b/x"`},
+		{"udp tracker without a port", []string{"create", src, "-a", "udp://t.example", "-o", out}, `"udp://t.example": udp needs host:port`},
+		{"empty web seed", []string{"create", src, "-w", "http://w/,", "-o", out}, "empty web seed URL"},
+		{"piece length exponent too small", []string{"create", src, "-l", "13", "-o", out}, "power of two"},
 		{"empty tier member", []string{"create", src, "-a", "http://a/,", "-o", out}, "empty tracker URL"},
 		{"piece length not a power of two", []string{"create", src, "--piece-length", "20000", "-o", out}, "power of two"},
 		{"piece length too small", []string{"create", src, "--piece-length", "8K", "-o", out}, "power of two"},
@@ -305,6 +311,11 @@ func TestParsePieceLength(t *testing.T) {
 		{"1.5M", 0, false},
 		{"-16K", 0, false},
 		{"0", 0, false},
+		{"18", 256 << 10, true}, // mktorrent's -l 18
+		{"14", 16 << 10, true},
+		{"28", 256 << 20, true},
+		{"13", 0, false},
+		{"29", 0, false},
 		{"K", 0, false},
 	}
 	for _, tt := range tests {
@@ -341,5 +352,132 @@ func TestProgressOnTerminal(t *testing.T) {
 		if !strings.Contains(stdout.String(), tt.wantOut) || strings.Contains(stdout.String(), tt.wantBar) {
 			t.Errorf("%s: stdout %q, want %q and no bar", tt.args[0], stdout.String(), tt.wantOut)
 		}
+	}
+}
+
+// TestCreateShortFlagsAreMktorrents: each of mktorrent's short flags
+// writes the same bytes as our long flag, -l taking mktorrent's exponent.
+func TestCreateShortFlagsAreMktorrents(t *testing.T) {
+	src := filepath.Join(testdataDir, "files", "multi")
+	tests := []struct {
+		name        string
+		short, long []string
+	}{
+		{"-a", []string{"-a", "udp://127.0.0.1:2"}, []string{"--announce", "udp://127.0.0.1:2"}},
+		{"-l exponent", []string{"-l", "15", "--no-tracker"}, []string{"--piece-length", "32K", "--no-tracker"}},
+		{"-p", []string{"-p", "-a", "http://t/a"}, []string{"--private", "-a", "http://t/a"}},
+		{"-c", []string{"-c", "a comment", "--no-tracker"}, []string{"--comment", "a comment", "--no-tracker"}},
+		{"-n", []string{"-n", "renamed", "--no-tracker"}, []string{"--name", "renamed", "--no-tracker"}},
+		{"-w, commas as in mktorrent", []string{"-w", "http://w1/,http://w2/", "--no-tracker"},
+			[]string{"--web-seed", "http://w1/", "--web-seed", "http://w2/", "--no-tracker"}},
+		{"-s", []string{"-s", "SRC", "--no-tracker"}, []string{"--source", "SRC", "--no-tracker"}},
+	}
+	create := func(t *testing.T, args []string) []byte {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "out.torrent")
+		r := runCLI(t, "", append([]string{"create", src, "--no-date", "-o", out}, args...)...)
+		if r.code != exitOK {
+			t.Fatalf("create %q: exit %d, stderr %q", args, r.code, r.errOut)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	plain := create(t, []string{"--no-tracker"})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			short, long := create(t, tt.short), create(t, tt.long)
+			if !bytes.Equal(short, long) {
+				t.Errorf("%q wrote %q,\n%q wrote %q", tt.short, short, tt.long, long)
+			}
+			if bytes.Equal(short, plain) {
+				t.Errorf("%q wrote the same torrent as no flag at all", tt.short)
+			}
+		})
+	}
+	// -d and -o: the two runs above would differ in their creation dates
+	// and paths without them.
+	a, b := filepath.Join(t.TempDir(), "a.torrent"), filepath.Join(t.TempDir(), "b.torrent")
+	runCLI(t, "", "create", src, "-d", "-o", a, "--no-tracker")
+	runCLI(t, "", "create", src, "--no-date", "--output", b, "--no-tracker")
+	ga, _ := os.ReadFile(a)
+	gb, _ := os.ReadFile(b)
+	if len(ga) == 0 || !bytes.Equal(ga, gb) {
+		t.Errorf("-d -o wrote %q, --no-date --output %q", ga, gb)
+	}
+}
+
+// TestCreateWarnsWithoutTracker: a torrent with no tracker is said to be
+// one on stderr, still written, unless --no-tracker says it is meant.
+func TestCreateWarnsWithoutTracker(t *testing.T) {
+	src := filepath.Join(testdataDir, "files", "single.dat")
+	const warning = "no tracker: peers can find it only through the DHT, PEX, LSD or --peer"
+	tests := []struct {
+		args []string
+		warn bool
+	}{
+		{nil, true},
+		{[]string{"--no-tracker"}, false},
+		{[]string{"-a", "http://127.0.0.1:1/announce"}, false},
+		{[]string{"-w", "http://127.0.0.1:1/"}, true}, // a web seed gives pieces, not peers
+	}
+	for _, tt := range tests {
+		out := filepath.Join(t.TempDir(), "out.torrent")
+		r := runCLI(t, "", append([]string{"create", src, "-o", out}, tt.args...)...)
+		if r.code != exitOK {
+			t.Fatalf("%q: exit %d, stderr %q", tt.args, r.code, r.errOut)
+		}
+		if got := strings.Contains(r.errOut, warning); got != tt.warn {
+			t.Errorf("%q: stderr %q; warning %v, want %v", tt.args, r.errOut, got, tt.warn)
+		}
+		if strings.Contains(r.out, warning) {
+			t.Errorf("%q: the warning went to stdout %q", tt.args, r.out)
+		}
+		if _, err := metainfo.Load(out); err != nil {
+			t.Errorf("%q: %v", tt.args, err)
+		}
+	}
+}
+
+// TestCreateTakesMktorrentsCommandLine gives mktorrent and create the same
+// arguments and compares what they wrote: the info dict byte for byte,
+// the trackers, the comment and the web seeds.
+func TestCreateTakesMktorrentsCommandLine(t *testing.T) {
+	mktorrent, err := exec.LookPath("mktorrent")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("mktorrent is not installed, and CI must run the interop test (apt-get install -y mktorrent)")
+		}
+		t.Skip("mktorrent is not installed; skipping")
+	}
+	src := filepath.Join(testdataDir, "files", "multi")
+	args := []string{"-d", "-l", "15", "-p", "-c", "a comment", "-n", "renamed", "-s", "SRC",
+		"-w", "http://127.0.0.1:4/a,http://127.0.0.1:4/b", "-a", "http://127.0.0.1:1/announce,udp://127.0.0.1:2",
+		"-a", "http://127.0.0.1:3/announce"}
+	dir := t.TempDir()
+	theirs, ours := filepath.Join(dir, "theirs.torrent"), filepath.Join(dir, "ours.torrent")
+	if b, err := exec.Command(mktorrent, append(args, "-o", theirs, src)...).CombinedOutput(); err != nil {
+		t.Fatalf("mktorrent %q: %v\n%s", args, err, b)
+	}
+	if r := runCLI(t, "", append(append([]string{"create"}, args...), "-o", ours, src)...); r.code != exitOK {
+		t.Fatalf("create %q: exit %d, stderr %q", args, r.code, r.errOut)
+	}
+	want, err := metainfo.Load(theirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := metainfo.Load(ours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.InfoBytes, want.InfoBytes) {
+		t.Errorf("info dict %q,\nmktorrent's %q", got.InfoBytes, want.InfoBytes)
+	}
+	if !reflect.DeepEqual(got.AnnounceList, want.AnnounceList) || got.Comment != want.Comment ||
+		!reflect.DeepEqual(got.URLList, want.URLList) {
+		t.Errorf("trackers %q, comment %q, web seeds %q;\nmktorrent's %q, %q, %q",
+			got.AnnounceList, got.Comment, got.URLList, want.AnnounceList, want.Comment, want.URLList)
 	}
 }

@@ -16,6 +16,11 @@ import (
 // all there (exit code 1).
 var errIncomplete = errors.New("incomplete")
 
+// errTooLong is verify's failure when a file on disk runs past the length
+// the torrent gives it (exit code 1): its pieces may all check out, but
+// the file is not the torrent's. A download cuts it (piece/trim.go).
+var errTooLong = errors.New("too long")
+
 // VerifyOptions holds `aiotorrent verify`'s parsed command line.
 type VerifyOptions struct {
 	IO *Factory
@@ -35,7 +40,12 @@ func NewCmdVerify(f *Factory, runF func(*VerifyOptions) error) *cobra.Command {
 into) against the torrent's piece hashes, hashing on all cores, and
 report each file's completeness.
 
-The exit code is 0 only when every piece is good and every file present.`,
+A file longer than the torrent says is reported as TOO LONG, with its
+size and the torrent's (a download into DIR cuts it to its length once its
+last piece checks out).
+
+The exit code is 0 only when every piece is good and every file present
+with its length.`,
 		Example: `  aiotorrent verify ubuntu.torrent ~/Downloads`,
 		Args:    exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -67,21 +77,36 @@ func verifyRun(opts *VerifyOptions) error {
 	}
 	defer s.Close()
 	progress, finish := newPieceBar(opts.IO, "checking")
-	have, err := aio.Run(func(t *aio.Task) (*piece.Bitfield, error) {
-		var have *piece.Bitfield
+	type checked struct {
+		have *piece.Bitfield
+		over []piece.Oversize
+	}
+	r, err := aio.Run(func(t *aio.Task) (checked, error) {
+		var r checked
 		err := interruptible(t, func(t *aio.Task) (err error) {
-			have, err = piece.Check(t, s, progress)
+			if r.have, err = piece.Check(t, s, progress); err != nil {
+				return err
+			}
+			// The piece hashes never read past a file's length, so a
+			// file with bytes after its end checks out: stat each one.
+			r.over, err = aio.Blocking(t, s.Oversized)
 			return err
 		}, nil)
-		return have, err
+		return r, err
 	})
 	finish()
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	missing := printFileStatus(opts.IO.Out, opts.Dir, &layout, have)
+	have := r.have
+	missing := printFileStatus(opts.IO.Out, opts.Dir, &layout, have, r.over)
 	fmt.Fprintf(opts.IO.Out, "%d/%d pieces good\n", have.Count(), have.Len())
 	switch {
+	case len(r.over) == 1:
+		o := r.over[0]
+		return fmt.Errorf("%w: %s is %d bytes, the torrent says %d", errTooLong, printable(o.Path), o.Size, o.Length)
+	case len(r.over) > 1:
+		return fmt.Errorf("%w: %d files are longer than the torrent says", errTooLong, len(r.over))
 	case !have.Full():
 		return fmt.Errorf("%w: %d of %d pieces missing or bad", errIncomplete, have.Len()-have.Count(), have.Len())
 	case missing > 0:
@@ -130,26 +155,38 @@ func fileStatusOf(dir string, l *piece.Layout, have *piece.Bitfield, i int) file
 // printFileStatus writes one line per file (padding files left out:
 // nothing is stored for them) and returns how many empty files are
 // missing, which the piece count cannot show.
-func printFileStatus(out io.Writer, dir string, l *piece.Layout, have *piece.Bitfield) (missingEmpty int) {
+// A file in over is TOO LONG (unless it is INCOMPLETE too), with its size
+// and the torrent's after its path.
+func printFileStatus(out io.Writer, dir string, l *piece.Layout, have *piece.Bitfield, over []piece.Oversize) (missingEmpty int) {
 	width := len(fmt.Sprint(have.Len()))
+	tooLong := map[int]piece.Oversize{}
+	for _, o := range over {
+		tooLong[o.File] = o
+	}
 	for i, f := range l.Files {
 		if f.Padding {
 			continue
 		}
 		st := fileStatusOf(dir, l, have, i)
-		state := "ok"
+		state, note := "ok", ""
 		if !st.complete() {
 			state = "INCOMPLETE"
+		}
+		if o, ok := tooLong[i]; ok {
+			note = fmt.Sprintf(" (%d bytes, the torrent says %d)", o.Size, o.Length)
+			if st.complete() {
+				state = "TOO LONG"
+			}
 		}
 		if st.total == 0 {
 			if !st.present {
 				state, missingEmpty = "MISSING", missingEmpty+1
 			}
-			fmt.Fprintf(out, "%-10s  %6s  %*s  %s\n", state, "", 2*width+1, "empty", printable(f.Path))
+			fmt.Fprintf(out, "%-10s  %6s  %*s  %s%s\n", state, "", 2*width+1, "empty", printable(f.Path), note)
 			continue
 		}
 		pct := 100 * float64(st.good) / float64(st.total)
-		fmt.Fprintf(out, "%-10s  %5.1f%%  %*d/%-*d  %s\n", state, pct, width, st.good, width, st.total, printable(f.Path))
+		fmt.Fprintf(out, "%-10s  %5.1f%%  %*d/%-*d  %s%s\n", state, pct, width, st.good, width, st.total, printable(f.Path), note)
 	}
 	return missingEmpty
 }

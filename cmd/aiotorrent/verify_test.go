@@ -2,6 +2,7 @@ package main
 
 import (
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,6 +69,21 @@ func flipByte(t *testing.T, path string, off int64) {
 	}
 	data[off] ^= 0xff
 	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// appendBytes adds n bytes to the end of a file.
+func appendBytes(t *testing.T, path string, n int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(make([]byte, n)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -179,6 +195,43 @@ func TestVerify(t *testing.T) {
 				"6/6 pieces good\n",
 		},
 		{
+			// The bytes after a file's end are in no piece, so every
+			// piece checks out; verify used to call this good.
+			name: "a file longer than the torrent says", torrent: "multi.torrent",
+			dir: func(t *testing.T) string {
+				dir := multiDir(t)
+				appendBytes(t, filepath.Join(dir, "multi", "a.txt"), 10)
+				return dir
+			},
+			wantCode: exitFailure,
+			wantOut: "" +
+				"ok          100.0%  1/1  multi/.hidden\n" +
+				"TOO LONG    100.0%  1/1  multi/a.txt (1010 bytes, the torrent says 1000)\n" +
+				"ok          100.0%  2/2  multi/a/x.bin\n" +
+				"ok          100.0%  3/3  multi/b/c/d.bin\n" +
+				"ok                  empty  multi/empty\n" +
+				"4/4 pieces good\n",
+			wantErr: "too long: multi/a.txt is 1010 bytes, the torrent says 1000",
+		},
+		{
+			name: "two files longer, one of them empty in the torrent", torrent: "multi.torrent",
+			dir: func(t *testing.T) string {
+				dir := multiDir(t)
+				appendBytes(t, filepath.Join(dir, "multi", "b", "c", "d.bin"), 1)
+				appendBytes(t, filepath.Join(dir, "multi", "empty"), 3)
+				return dir
+			},
+			wantCode: exitFailure,
+			wantOut: "" +
+				"ok          100.0%  1/1  multi/.hidden\n" +
+				"ok          100.0%  1/1  multi/a.txt\n" +
+				"ok          100.0%  2/2  multi/a/x.bin\n" +
+				"TOO LONG    100.0%  3/3  multi/b/c/d.bin (33001 bytes, the torrent says 33000)\n" +
+				"TOO LONG            empty  multi/empty (3 bytes, the torrent says 0)\n" +
+				"4/4 pieces good\n",
+			wantErr: "too long: 2 files are longer than the torrent says",
+		},
+		{
 			name: "nothing downloaded", torrent: "single.torrent",
 			dir:      func(t *testing.T) string { return t.TempDir() },
 			wantCode: exitFailure,
@@ -221,5 +274,39 @@ func TestVerifyFailures(t *testing.T) {
 					r.code, r.out, r.errOut, exitFailure, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestDownloadCutsWhatVerifyCallsTooLong: verify reports files longer than
+// the torrent says, a download into their directory cuts them to the
+// torrent's bytes, and verify is then content.
+func TestDownloadCutsWhatVerifyCallsTooLong(t *testing.T) {
+	root := t.TempDir()
+	tp := makeShare(t, root, "share", shareSizes)
+	dst := t.TempDir()
+	copyTree(t, filepath.Join(root, "share"), dst)
+	appendBytes(t, filepath.Join(dst, "share", "a.bin"), 4321)                                              // right, with a tail
+	if err := os.WriteFile(filepath.Join(dst, "share", "b.txt"), make([]byte, 90_000), 0o644); err != nil { // wrong and longer
+		t.Fatal(err)
+	}
+	r := runCLI(t, "", "verify", tp, dst)
+	if r.code != exitFailure || !strings.Contains(r.out, "INCOMPLETE   75.0%   3/4   share/a.bin (104321 bytes, the torrent says 100000)\n") ||
+		!strings.Contains(r.errOut, "too long: 2 files are longer than the torrent says") {
+		t.Errorf("verify before: exit %d, stdout %q, stderr %q; want %d and a.bin TOO LONG", r.code, r.out, r.errOut, exitFailure)
+	}
+
+	seeder := startSessionsCmd(t, func(f *Factory, ready func(netip.AddrPort, func())) error {
+		return seedRun(f, &SeedOptions{Torrent: tp, Dir: root, Quiet: true, NoLSD: true, DHT: dhtFlags{Off: true}, ready: ready})
+	})
+	defer seeder.stop(t)
+	r = runCLI(t, "", "download", tp, "-o", dst, "--port", "0", "--no-dht", "--no-lsd", "--peer", seeder.peer, "-q")
+	if r.code != exitOK {
+		t.Fatalf("download: exit %d, stderr %q", r.code, r.errOut)
+	}
+	for f := range shareSizes {
+		wantSameFile(t, filepath.Join(root, "share", f), filepath.Join(dst, "share", f))
+	}
+	if r := runCLI(t, "", "verify", tp, dst); r.code != exitOK {
+		t.Errorf("verify after: exit %d, stdout %q, stderr %q", r.code, r.out, r.errOut)
 	}
 }
