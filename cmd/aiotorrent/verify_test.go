@@ -296,7 +296,7 @@ func TestDownloadCutsWhatVerifyCallsTooLong(t *testing.T) {
 	}
 
 	seeder := startSessionsCmd(t, func(f *Factory, ready func(netip.AddrPort, func())) error {
-		return seedRun(f, &SeedOptions{Torrent: tp, Dir: root, Quiet: true, NoLSD: true, DHT: dhtFlags{Off: true}, ready: ready})
+		return seedRun(f, &SeedOptions{Torrents: []string{tp}, Dir: root, Quiet: true, NoLSD: true, DHT: dhtFlags{Off: true}, ready: ready})
 	})
 	defer seeder.stop(t)
 	r = runCLI(t, "", "download", tp, "-o", dst, "--port", "0", "--no-dht", "--no-lsd", "--peer", seeder.peer, "-q")
