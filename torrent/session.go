@@ -136,6 +136,10 @@ type Progress struct {
 	// too. Together they tell a user why there are no peers.
 	Trackers []tracker.TrackerStatus
 	DHT, LSD bool
+	// Err is the torrent's resource error (too many open files, a file
+	// missing or unreadable, a full disk) while what failed waits to be
+	// tried again; nil when all is well (session_resource.go).
+	Err error
 }
 
 // Session downloads and seeds one torrent: it owns the storage, the piece
@@ -185,7 +189,8 @@ type Session struct {
 	failed               int
 	pickScratch          []piece.Block
 	frameScratch         []byte
-	err                  error // a fatal error (disk) that ends the session
+	err                  error         // a fatal error that ends the session
+	res                  resourceState // session_resource.go
 
 	corruptUploads bool            // tests: send every block with a flipped byte
 	onVerify       func(piece int) // tests: called as a piece's check is submitted
@@ -274,14 +279,7 @@ func (s *Session) Run(t *aio.Task) error {
 		s.meta.Name + ": download MB/s", s.meta.Name + ": peers",
 	}
 	s.chokes.last = s.started
-	storage, err := aio.Blocking(t, func() (*piece.Storage, error) {
-		return piece.OpenStorage(s.opts.Dir, s.meta.Layout(), piece.StorageOptions{})
-	})
-	if err != nil {
-		return fmt.Errorf("open storage: %w", err)
-	}
-	s.storage = storage
-	if err := s.resume(t); err != nil {
+	if err := s.retryResource(t, "check existing data", s.openStorage); err != nil {
 		return err
 	}
 	if s.opts.RequireComplete && !s.picker.Complete() {
@@ -309,7 +307,7 @@ func (s *Session) Run(t *aio.Task) error {
 	s.group.Go("ticker", s.tickLoop)
 	s.group.Go("until complete", s.untilComplete)
 	s.startWebSeeds()
-	err = s.group.Wait(t)
+	err := s.group.Wait(t)
 	s.report()
 	switch {
 	case s.err != nil:
@@ -318,6 +316,21 @@ func (s *Session) Run(t *aio.Task) error {
 		return nil
 	}
 	return err
+}
+
+// openStorage opens the storage, in the client's file cache, and checks
+// what is on disk (resume). It may run again after a resource error.
+func (s *Session) openStorage(t *aio.Task) error {
+	if s.storage == nil {
+		storage, err := aio.Blocking(t, func() (*piece.Storage, error) {
+			return piece.OpenStorage(s.opts.Dir, s.meta.Layout(), piece.StorageOptions{Files: s.client.files})
+		})
+		if err != nil {
+			return fmt.Errorf("open storage: %w", err)
+		}
+		s.storage = storage
+	}
+	return s.resume(t)
 }
 
 // resume verifies what is on disk already, so a killed download loses only
@@ -354,8 +367,8 @@ func (s *Session) onComplete() {
 	s.complete.Set()
 }
 
-// fail ends the session with err (a disk error: nothing sensible is left
-// to do).
+// fail ends the session with err (an error of the storage that waiting
+// will not mend; resource errors are retried, session_resource.go).
 func (s *Session) fail(err error) {
 	if s.err == nil {
 		s.err = err
@@ -411,6 +424,7 @@ func (s *Session) Progress() Progress {
 		Trackers:     s.trackerStatus(),
 		DHT:          s.dhtEnabled(),
 		LSD:          s.client.lsd != nil && !s.meta.Private,
+		Err:          s.res.err,
 	}
 }
 

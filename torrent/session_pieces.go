@@ -193,6 +193,16 @@ func (s *Session) verify(i int) {
 			})
 			return err
 		})
+		if isResourceError(err) {
+			// A full disk, say: the piece is good; keep it and write it
+			// again after the back-off (session_resource.go).
+			err = s.retryAfter(t, fmt.Sprintf("write piece %d", i), err, func(t *aio.Task) error {
+				return aio.Shield(t, 0, func(t *aio.Task) error {
+					_, err := aio.Blocking(t, func() (struct{}, error) { return struct{}{}, s.storage.WritePiece(i, buf.data) })
+					return err
+				})
+			})
+		}
 		if errors.Is(err, aio.ErrCanceled) || errors.Is(err, aio.ErrClosed) {
 			return err // the loop is closing under us: the job may still be reading buf
 		}
