@@ -1,0 +1,202 @@
+package torrent
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/metainfo"
+	"github.com/aiotorrent/aiotorrent/peer"
+	"github.com/aiotorrent/aiotorrent/piece"
+)
+
+// manyTorrents writes n one-file, one-piece torrents of distinct data into
+// dir and returns their metainfo and data.
+func manyTorrents(t testing.TB, dir string, n int) ([]*metainfo.Torrent, [][]byte) {
+	t.Helper()
+	metas, datas := make([]*metainfo.Torrent, n), make([][]byte, n)
+	for i := range n {
+		rng := rand.New(rand.NewPCG(uint64(i), 7))
+		data := make([]byte, 1000+i%100)
+		for k := range data {
+			data[k] = byte(rng.UintN(256))
+		}
+		p := filepath.Join(dir, fmt.Sprintf("t%04d.bin", i))
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := metainfo.CreateSync(metainfo.CreateOptions{Path: p, PieceLength: 16 << 10, NoCreationDate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		metas[i], datas[i] = m, data
+	}
+	return metas, datas
+}
+
+// seedAll adds every torrent to c as a seeder of the data in dir, runs
+// them, and waits until each has checked its data; errs[i] is set if
+// session i ends.
+func seedAll(at *aio.Task, c *Client, dir string, metas []*metainfo.Torrent) ([]*Session, []error, error) {
+	ss, errs := make([]*Session, len(metas)), make([]error, len(metas))
+	for i, m := range metas {
+		s, err := c.Add(m, SessionOptions{Dir: dir, Seed: true, NoTrackers: true})
+		if err != nil {
+			return nil, nil, err
+		}
+		ss[i] = s
+		aio.Spawn(at, m.Name, func(t *aio.Task) (struct{}, error) {
+			errs[i] = fmt.Errorf("%s ended: %w", m.Name, s.Run(t))
+			return struct{}{}, nil
+		})
+	}
+	for i := 0; i < len(ss); {
+		if errs[i] != nil {
+			return nil, nil, errs[i]
+		}
+		if ss[i].Progress().Complete {
+			i++
+			continue
+		}
+		if err := aio.Sleep(at, 20*time.Millisecond); err != nil {
+			return nil, nil, err
+		}
+	}
+	return ss, errs, nil
+}
+
+// askBlock connects to addr as a Fast peer of m and asks for the first
+// block of piece 0 (every piece of a small torrent is in the allowed fast
+// set, so it is served though we are choked). It returns the block, or
+// errRejected.
+func askBlock(at *aio.Task, addr netip.AddrPort, m *metainfo.Torrent) ([]byte, error) {
+	n := m.NumPieces()
+	c, _, err := peer.Dial(at, addr, fastHandshake(m), peer.Limits{NumPieces: n, MaxBlock: piece.BlockSize}, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	length := uint32(min(m.Length, piece.BlockSize))
+	c.Queue(peer.AppendRequest(nil, 0, 0, length))
+	if err := c.Flush(at); err != nil {
+		return nil, err
+	}
+	for {
+		msg, err := c.ReadMessage(at)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.Name, err)
+		}
+		switch msg.ID {
+		case peer.Piece:
+			return bytes.Clone(msg.Payload), nil
+		case peer.Reject:
+			return nil, errRejected
+		}
+	}
+}
+
+var errRejected = errors.New("request rejected")
+
+// fdsOpen counts this process's open descriptors.
+func fdsOpen(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// TestThousandTorrentsShareTheFileBound: 1,000 seeding torrents in one
+// client hold at most the client's MaxOpenFiles data files open (each
+// Storage had its own cache, and the process held 1,000), and so they do
+// while peers read from twenty of them at once.
+func TestThousandTorrentsShareTheFileBound(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("counts descriptors in /proc/self/fd")
+	}
+	const n, bound, readers = 1000, 32, 20
+	dir := t.TempDir()
+	metas, datas := manyTorrents(t, dir, n)
+	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+		c, err := NewClient(at, ClientConfig{ListenAddr: loopback, NoUTP: true, MaxOpenFiles: bound})
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer c.Close()
+		aio.Spawn(at, "listener", func(t *aio.Task) (struct{}, error) { return struct{}{}, c.Run(t) })
+		base := fdsOpen(t)
+		start := time.Now()
+		if _, _, err := seedAll(at, c, dir, metas); err != nil {
+			return struct{}{}, err
+		}
+		t.Logf("%d torrents checked in %v", n, time.Since(start))
+		if got := fdsOpen(t) - base; got > bound {
+			t.Errorf("%d torrents checked: %d more descriptors, want <= %d", n, got, bound)
+		}
+		// Twenty peers at once, each asking a different torrent; each
+		// holds its connection until all have their block, so the count
+		// below sees them all.
+		g := aio.NewGroup(at)
+		answered, done := 0, aio.NewEvent()
+		for k := range readers {
+			i := k * (n / readers)
+			g.Go(fmt.Sprint("reader ", k), func(rt *aio.Task) error {
+				return askBlockHeld(rt, c.Addr(), metas[i], done, func(got []byte) error {
+					if !bytes.Equal(got, datas[i]) {
+						return fmt.Errorf("torrent %d: got %d bytes, not its data", i, len(got))
+					}
+					if answered++; answered == readers {
+						if files := c.files.Open(); files > bound {
+							t.Errorf("%d data files open while serving, want <= %d", files, bound)
+						}
+						// Our side and theirs of each connection.
+						if got := fdsOpen(t) - base; got > bound+2*readers {
+							t.Errorf("serving %d peers: %d more descriptors, want <= %d", readers, got, bound+2*readers)
+						}
+						done.Set()
+					}
+					return nil
+				})
+			})
+		}
+		return struct{}{}, g.Wait(at)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// askBlockHeld is askBlock that passes the block to got, then keeps the
+// connection until done is set.
+func askBlockHeld(at *aio.Task, addr netip.AddrPort, m *metainfo.Torrent, done *aio.Event, got func([]byte) error) error {
+	c, _, err := peer.Dial(at, addr, fastHandshake(m), peer.Limits{NumPieces: m.NumPieces(), MaxBlock: piece.BlockSize}, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.Queue(peer.AppendRequest(nil, 0, 0, uint32(min(m.Length, piece.BlockSize))))
+	if err := c.Flush(at); err != nil {
+		return err
+	}
+	for {
+		msg, err := c.ReadMessage(at)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.Name, err)
+		}
+		if msg.ID == peer.Piece {
+			if err := got(msg.Payload); err != nil {
+				return err
+			}
+			return done.Wait(at)
+		}
+	}
+}
