@@ -43,8 +43,8 @@ const (
 
 // resourceState is the session's last resource error and its back-off.
 type resourceState struct {
-	err   error     // shown as Progress.Err; nil when all is well
-	tries int // failures in a row, for the back-off
+	err   error // shown as Progress.Err; nil when all is well
+	tries int   // failures in a row, for the back-off
 	// readsUntil is when uploads may read again after a read failed
 	// (loop time); a write that fails does not stop reads.
 	readsUntil time.Time

@@ -2,13 +2,16 @@ package torrent
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -198,5 +201,150 @@ func askBlockHeld(at *aio.Task, addr netip.AddrPort, m *metainfo.Torrent, done *
 			}
 			return done.Wait(at)
 		}
+	}
+}
+
+// TestMissingFileIsThatTorrentsError: a seeding torrent whose file is
+// removed refuses the requests it cannot read and shows why (Progress.Err)
+// while it keeps running, another torrent of the same client keeps
+// serving, and once the file is back the first serves again and its
+// error clears.
+func TestMissingFileIsThatTorrentsError(t *testing.T) {
+	dir := t.TempDir()
+	metas, datas := manyTorrents(t, dir, 2)
+	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+		// One file open at most: reading b's closes a's, so a's next
+		// read opens it again and finds it gone.
+		c, err := NewClient(at, ClientConfig{ListenAddr: loopback, NoUTP: true, MaxOpenFiles: 1})
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer c.Close()
+		aio.Spawn(at, "listener", func(t *aio.Task) (struct{}, error) { return struct{}{}, c.Run(t) })
+		ss, errs, err := seedAll(at, c, dir, metas)
+		if err != nil {
+			return struct{}{}, err
+		}
+		a, b := ss[0], ss[1]
+		a.res.first = 10 * time.Millisecond
+		var shown error
+		a.SetOnProgress(func(p Progress) {
+			if p.Err != nil {
+				shown = p.Err
+			}
+		})
+		pathA := filepath.Join(dir, metas[0].Name)
+		if err := os.Remove(pathA); err != nil {
+			return struct{}{}, err
+		}
+		serves := func(i int) error {
+			got, err := askBlock(at, c.Addr(), metas[i])
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(got, datas[i]) {
+				return fmt.Errorf("torrent %d served %d bytes, not its data", i, len(got))
+			}
+			return nil
+		}
+		if err := serves(1); err != nil {
+			return struct{}{}, fmt.Errorf("b before: %w", err)
+		}
+		if _, err := askBlock(at, c.Addr(), metas[0]); !errors.Is(err, errRejected) {
+			return struct{}{}, fmt.Errorf("a without its file answered %v, want a reject", err)
+		}
+		if err := a.Progress().Err; !errors.Is(err, piece.ErrMissing) || !errors.Is(shown, piece.ErrMissing) {
+			return struct{}{}, fmt.Errorf("a's error is %v (shown %v), want its missing file", err, shown)
+		}
+		if err := serves(1); err != nil {
+			return struct{}{}, fmt.Errorf("b after a's failure: %w", err)
+		}
+		if b.Progress().Err != nil {
+			return struct{}{}, fmt.Errorf("b has an error: %v", b.Progress().Err)
+		}
+		if err := os.WriteFile(pathA, datas[0], 0o644); err != nil {
+			return struct{}{}, err
+		}
+		// Rejected until a's back-off has passed, then served.
+		for tries := 0; ; tries++ {
+			err := serves(0)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, errRejected) || tries > 500 {
+				return struct{}{}, fmt.Errorf("a with its file back: %w", err)
+			}
+			if err := aio.Sleep(at, 10*time.Millisecond); err != nil {
+				return struct{}{}, err
+			}
+		}
+		if err := a.Progress().Err; err != nil {
+			return struct{}{}, fmt.Errorf("a serves again but still shows %v", err)
+		}
+		return struct{}{}, errors.Join(errs...)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLowOpenFileLimitKeepsEveryTorrent runs itself again in a process
+// whose open-file limit is 128, there to seed 300 torrents with the
+// default cache bound (256, above the limit): the cache sheds its files
+// when the process runs out, no torrent fails, and each answers a peer.
+func TestLowOpenFileLimitKeepsEveryTorrent(t *testing.T) {
+	if os.Getenv("AIOTORRENT_LOW_NOFILE") == "" {
+		// The deadline only stops a child that hangs (a torrent retrying
+		// forever); the child takes about a second.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestLowOpenFileLimitKeepsEveryTorrent$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), "AIOTORRENT_LOW_NOFILE=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !bytes.Contains(out, []byte("--- PASS")) {
+			t.Fatalf("child with 128 open files: %v\n%s", err, out)
+		}
+		t.Logf("child:\n%s", out)
+		return
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	lim.Cur = 128
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	dir := t.TempDir()
+	metas, datas := manyTorrents(t, dir, n)
+	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+		c, err := NewClient(at, ClientConfig{ListenAddr: loopback, NoUTP: true})
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer c.Close()
+		aio.Spawn(at, "listener", func(t *aio.Task) (struct{}, error) { return struct{}{}, c.Run(t) })
+		ss, errs, err := seedAll(at, c, dir, metas)
+		if err != nil {
+			return struct{}{}, err
+		}
+		t.Logf("%d torrents seeding; the file cache keeps %d open at most", n, c.files.Bound())
+		for i, m := range metas {
+			got, err := askBlock(at, c.Addr(), m)
+			if err != nil {
+				return struct{}{}, fmt.Errorf("torrent %d: %w", i, err)
+			}
+			if !bytes.Equal(got, datas[i]) {
+				return struct{}{}, fmt.Errorf("torrent %d served %d bytes, not its data", i, len(got))
+			}
+			if err := ss[i].Progress().Err; err != nil {
+				return struct{}{}, fmt.Errorf("torrent %d shows %v", i, err)
+			}
+		}
+		return struct{}{}, errors.Join(errs...)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
