@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -343,6 +344,54 @@ func TestLowOpenFileLimitKeepsEveryTorrent(t *testing.T) {
 			}
 		}
 		return struct{}{}, errors.Join(errs...)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestResourceErrorsAreRetried: an operation that fails for want of a
+// resource is tried again after the back-off, its error shown meanwhile
+// and cleared once it goes through; any other error is returned at once.
+func TestResourceErrorsAreRetried(t *testing.T) {
+	metas, _ := manyTorrents(t, t.TempDir(), 1)
+	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+		c, err := NewClient(at, ClientConfig{ListenAddr: loopback, NoUTP: true})
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer c.Close()
+		s, err := c.Add(metas[0], SessionOptions{Dir: t.TempDir()})
+		if err != nil {
+			return struct{}{}, err
+		}
+		s.loop, s.res.first = at.Loop(), time.Millisecond
+		var shown []string
+		s.SetOnProgress(func(p Progress) { shown = append(shown, fmt.Sprint(p.Err)) })
+		fails := []error{
+			&os.PathError{Op: "open", Path: "a", Err: syscall.EMFILE},
+			&os.PathError{Op: "write", Path: "a", Err: syscall.ENOSPC},
+		}
+		calls := 0
+		err = s.retryResource(at, "job", func(*aio.Task) error {
+			calls++
+			if len(fails) > 0 {
+				err := fails[0]
+				fails = fails[1:]
+				return err
+			}
+			return nil
+		})
+		want := []string{"job: open a: too many open files", "job: write a: no space left on device", "<nil>"}
+		if err != nil || calls != 3 || !slices.Equal(shown, want) {
+			return struct{}{}, fmt.Errorf("retried %d times, shown %q, returned %v; want 3, %q, nil", calls, shown, err, want)
+		}
+		bad := errors.New("hash mismatch")
+		calls = 0
+		if err := s.retryResource(at, "job", func(*aio.Task) error { calls++; return bad }); err != bad || calls != 1 {
+			return struct{}{}, fmt.Errorf("other error: %d calls, returned %v; want 1, %v", calls, err, bad)
+		}
+		return struct{}{}, nil
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aiotorrent/aiotorrent/metainfo"
+	"github.com/aiotorrent/aiotorrent/piece"
 	"github.com/aiotorrent/aiotorrent/torrent"
 )
 
@@ -106,6 +107,10 @@ Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
 // process, like the port, so it is kept beside addPeerFlags.
 var noUTP bool
 
+// maxOpenFiles is --max-open-files (download, seed), read by listen: one
+// file cache serves every torrent of the process.
+var maxOpenFiles int
+
 // addPeerFlags adds the flags download and seed share.
 func addPeerFlags(cmd *cobra.Command, port, maxPeers, maxConns *int, maxUp *string, noLSD *bool, encryption *string) {
 	fl := cmd.Flags()
@@ -115,6 +120,7 @@ func addPeerFlags(cmd *cobra.Command, port, maxPeers, maxConns *int, maxUp *stri
 	fl.IntVar(port, "port", 6881, "port to listen on for peers (the next free one is taken if busy; 0: any)")
 	fl.IntVar(maxPeers, "max-peers", 50, "most peer connections per torrent")
 	fl.IntVar(maxConns, "max-conns", 200, "most peer connections in all")
+	fl.IntVar(&maxOpenFiles, "max-open-files", piece.DefaultMaxOpenFiles, "most data files held open at once, all torrents together")
 	fl.StringVarP(maxUp, "max-upload-rate", "u", "", "limit uploads to this much per second, all torrents together (e.g. 512KiB)")
 }
 

@@ -99,7 +99,7 @@ func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error)
 	cfg := torrent.ClientConfig{
 		MaxPeers: plan.maxPeers, MaxConns: plan.maxConns,
 		MaxDownloadRate: plan.maxDown, MaxUploadRate: plan.maxUp,
-		LSD: !plan.noLSD, NoUTP: noUTP,
+		LSD: !plan.noLSD, NoUTP: noUTP, MaxOpenFiles: maxOpenFiles,
 		DHT: !plan.dht.Off, DHTConfig: plan.dht.config(),
 	}
 	enc, err := torrent.ParseEncryption(plan.encryption)
@@ -195,8 +195,12 @@ func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan session
 	view := newProgressView(f, m.Name, s.Progress().Total, plan.quiet)
 	update := calmWhenComplete(view.update)
 	// The first report comes once the data on disk has been checked.
+	showErr := resourceErrors(f, m.Name)
 	s.SetOnProgress(func(p torrent.Progress) {
-		plan.checked()
+		showErr(p.Err)
+		if p.Err == nil { // a check that waits on a resource error is not done
+			plan.checked()
+		}
 		update(p)
 	})
 	g.Go(m.Name, func(t *aio.Task) error {
