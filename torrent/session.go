@@ -17,6 +17,8 @@ package torrent
 //	session_metadata.go  extension handshake, serving ut_metadata (BEP 9/10)
 //	session_dht.go       DHT announces feeding the peer list, PORT (BEP 5)
 //	session_webseed.go   web seeds (BEP 19): HTTP sources with every piece
+//	session_resource.go  resource errors (EMFILE, a missing file, a full
+//	                     disk): the torrent's error, retried with back-off
 //
 // The decisions live in pure components that the session feeds with
 // events and the loop's time: piece.Picker (what to request), choker
