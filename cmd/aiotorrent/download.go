@@ -68,6 +68,11 @@ path inside the torrent and the base name ("*.nfo", "extras/*"). A piece
 shared by a wanted and a skipped file is written whole, so the skipped
 file may be created holding just those bytes.
 
+A torrent whose disk fails it (too many open files, a file missing or
+unreadable, a full disk) says so and tries again after 5 s, then less
+and less often, up to every 5 min; the other torrents go on. Data files
+are held open in one cache for all torrents (--max-open-files).
+
 Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
 1 failure, 2 usage (a bad magnet link too), 130 Ctrl-C, 143 SIGTERM.`,
 		Args: minArgs(1),
