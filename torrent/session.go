@@ -194,12 +194,13 @@ type Session struct {
 	err                  error         // a fatal error that ends the session
 	res                  resourceState // session_resource.go
 
-	corruptUploads bool            // tests: send every block with a flipped byte
-	onVerify       func(piece int) // tests: called as a piece's check is submitted
-	pexInterval    time.Duration   // between two ut_pex messages to a peer (tests shorten it)
-	fastCounts     fastCounts      // BEP 6 events, for tests
-	req2           [20]byte        // HASH('req2', info-hash): how MSE peers name the torrent
-	ws             webSeeds        // session_webseed.go
+	corruptUploads bool                               // tests: send every block with a flipped byte
+	onVerify       func(piece int)                    // tests: called as a piece's check is submitted
+	writeHook      func(piece int, data []byte) error // tests: writes pieces instead of the storage (executor)
+	pexInterval    time.Duration                      // between two ut_pex messages to a peer (tests shorten it)
+	fastCounts     fastCounts                         // BEP 6 events, for tests
+	req2           [20]byte                           // HASH('req2', info-hash): how MSE peers name the torrent
+	ws             webSeeds                           // session_webseed.go
 }
 
 // ErrIncomplete is returned by Run with RequireComplete when data is

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -395,5 +396,59 @@ func TestResourceErrorsAreRetried(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFullDiskPausesTheDownload: writes that fail with ENOSPC keep their
+// verified pieces and write them again after the back-off; the error is
+// shown meanwhile, the download completes byte for byte once the disk
+// takes writes again, and the error clears. A full disk used to end the
+// session (and with it the CLI's other torrents).
+func TestFullDiskPausesTheDownload(t *testing.T) {
+	dst := t.TempDir()
+	var src string
+	var shown []error
+	var leech *Session
+	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+		sw, err := newSwarm(t, at, payloadSizes, 32<<10)
+		if err != nil {
+			return struct{}{}, err
+		}
+		src = sw.src
+		if _, _, err := sw.node(at, "seeder", sw.src, true, nil); err != nil {
+			return struct{}{}, err
+		}
+		var full atomic.Int32
+		full.Store(5) // writes refused before the disk has room again
+		s, h, err := sw.node(at, "leecher", dst, false, func(s *Session) {
+			s.res.first = time.Millisecond
+			s.writeHook = func(i int, data []byte) error {
+				if full.Add(-1) >= 0 {
+					return fmt.Errorf("write piece %d: %w", i, &os.PathError{Op: "write", Path: "payload/a", Err: syscall.ENOSPC})
+				}
+				return s.storage.WritePiece(i, data)
+			}
+			s.SetOnProgress(func(p Progress) {
+				if p.Err != nil {
+					shown = append(shown, p.Err)
+				}
+			})
+		})
+		if err != nil {
+			return struct{}{}, err
+		}
+		leech = s
+		_, err = aio.AwaitTimeout(at, h, 60*time.Second)
+		return struct{}{}, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, src, dst)
+	if len(shown) == 0 || !errors.Is(shown[0], syscall.ENOSPC) {
+		t.Errorf("errors shown %v, want the full disk", shown)
+	}
+	if p := leech.Progress(); !p.Complete || p.Err != nil {
+		t.Errorf("at the end: complete %v, error %v; want complete and none", p.Complete, p.Err)
 	}
 }
