@@ -321,21 +321,6 @@ func (s *Session) Run(t *aio.Task) error {
 	return err
 }
 
-// openStorage opens the storage, in the client's file cache, and checks
-// what is on disk (resume). It may run again after a resource error.
-func (s *Session) openStorage(t *aio.Task) error {
-	if s.storage == nil {
-		storage, err := aio.Blocking(t, func() (*piece.Storage, error) {
-			return piece.OpenStorage(s.opts.Dir, s.meta.Layout(), piece.StorageOptions{Files: s.client.files})
-		})
-		if err != nil {
-			return fmt.Errorf("open storage: %w", err)
-		}
-		s.storage = storage
-	}
-	return s.resume(t)
-}
-
 // resume verifies what is on disk already, so a killed download loses only
 // the pieces it had not yet verified and written.
 func (s *Session) resume(t *aio.Task) error {

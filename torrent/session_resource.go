@@ -41,6 +41,21 @@ const (
 	resourceRetryMax   = 5 * time.Minute
 )
 
+// openStorage opens the storage, in the client's file cache, and checks
+// what is on disk (resume). It may run again after a resource error.
+func (s *Session) openStorage(t *aio.Task) error {
+	if s.storage == nil {
+		storage, err := aio.Blocking(t, func() (*piece.Storage, error) {
+			return piece.OpenStorage(s.opts.Dir, s.meta.Layout(), piece.StorageOptions{Files: s.client.files})
+		})
+		if err != nil {
+			return fmt.Errorf("open storage: %w", err)
+		}
+		s.storage = storage
+	}
+	return s.resume(t)
+}
+
 // resourceState is the session's last resource error and its back-off.
 type resourceState struct {
 	err   error // shown as Progress.Err; nil when all is well
