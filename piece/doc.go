@@ -18,7 +18,10 @@
 //     concurrent use, and the one place in piece/ that holds a sync.Mutex
 //     (its file-handle cache; DESIGN.md allows this exception). File
 //     handles live in a bounded LRU cache, reference-counted so that
-//     evicting a file never closes it under a thread that is using it.
+//     evicting a file never closes it under a thread that is using it;
+//     one FileCache may serve every Storage of the process, so that the
+//     descriptors in use are bounded whatever the number of torrents, and
+//     it sheds its idle files when the process runs out of descriptors.
 //     Files are created sparse on the first write; padding files never
 //     exist on disk; every path is held inside the download directory,
 //     lexically and through symlinks. A file longer than the torrent says

@@ -28,15 +28,19 @@ var (
 	ErrOutside = errors.New("path outside the download directory")
 )
 
-// DefaultMaxOpenFiles is the handle cache size when StorageOptions leaves
-// it zero: well under the usual 1,024 descriptor limit, which sockets need
-// too.
-const DefaultMaxOpenFiles = 64
+// DefaultMaxOpenFiles is the handle cache size when StorageOptions or
+// NewFileCache leave it zero: a few hundred, well under the usual 1,024
+// descriptor limit, which sockets need too.
+const DefaultMaxOpenFiles = 256
 
 // StorageOptions tunes OpenStorage. The zero value is ready to use.
 type StorageOptions struct {
-	// MaxOpenFiles bounds the cache of open file handles;
-	// 0 means DefaultMaxOpenFiles.
+	// Files is the cache of open files to share with other Storages (one
+	// for the process bounds its descriptors whatever the number of
+	// torrents); nil gives this Storage a cache of its own.
+	Files *FileCache
+	// MaxOpenFiles bounds the Storage's own cache of open file handles
+	// when Files is nil; 0 means DefaultMaxOpenFiles.
 	MaxOpenFiles int
 	// ReadOnly opens files for reading only (seeding, verifying);
 	// WritePiece fails with ErrReadOnly.
@@ -49,7 +53,8 @@ type StorageOptions struct {
 // concurrent use: its methods block in file system calls, so they run on
 // executor threads, several at once, never on the loop thread. Reads and
 // writes are pread/pwrite (os.File.ReadAt/WriteAt), which need no lock;
-// only the handle cache is shared, and a sync.Mutex guards it.
+// only the handle cache is shared (between threads, and with other
+// Storages through StorageOptions.Files), and a sync.Mutex guards it.
 //
 // Its entry points call aio.CheckBlocking, so that in debug mode a call
 // made on the loop thread by mistake is reported.
@@ -90,8 +95,12 @@ func OpenStorage(dir string, layout Layout, opts StorageOptions) (*Storage, erro
 		layout:   layout,
 		paths:    make([]string, len(layout.Files)),
 		readOnly: opts.ReadOnly,
-		cache:    newHandleCache(orDefault(opts.MaxOpenFiles, DefaultMaxOpenFiles)),
 	}
+	files := opts.Files
+	if files == nil {
+		files = NewFileCache(opts.MaxOpenFiles)
+	}
+	s.cache = newHandleCache(files)
 	for i, f := range layout.Files {
 		if f.Padding {
 			continue

@@ -9,6 +9,7 @@ import (
 	"github.com/aiotorrent/aiotorrent/aio"
 	"github.com/aiotorrent/aiotorrent/lsd"
 	"github.com/aiotorrent/aiotorrent/peer"
+	"github.com/aiotorrent/aiotorrent/piece"
 	"github.com/aiotorrent/aiotorrent/utp"
 )
 
@@ -64,6 +65,10 @@ type ClientConfig struct {
 	// Encryption is which connections we make and take: MSE-encrypted,
 	// plain, or both (the default; see Encryption).
 	Encryption Encryption
+	// MaxOpenFiles bounds the data files held open across every torrent
+	// of the client (default piece.DefaultMaxOpenFiles): one cache of
+	// file handles serves all their storages.
+	MaxOpenFiles int
 	// Logf receives one line per notable event (a dropped peer and why);
 	// nil discards them.
 	Logf func(format string, args ...any)
@@ -106,10 +111,11 @@ type Client struct {
 	lns      []*aio.TCPListener // lns[0] listens on ListenAddr
 	sessions map[[20]byte]*Session
 	halfOpen *aio.Semaphore
-	conns    *aio.Semaphore // MaxConns: held by every dial and connection
-	lsd      *lsd.Service   // nil: LSD off or unavailable
-	dht      *clientDHT     // nil: DHT off or unavailable
-	udp      *clientUDP     // nil: neither DHT nor uTP, or the socket would not open
+	conns    *aio.Semaphore   // MaxConns: held by every dial and connection
+	lsd      *lsd.Service     // nil: LSD off or unavailable
+	dht      *clientDHT       // nil: DHT off or unavailable
+	udp      *clientUDP       // nil: neither DHT nor uTP, or the socket would not open
+	files    *piece.FileCache // every session's open files, MaxOpenFiles
 
 	// The rate limits, shared by all sessions; nil when unlimited.
 	down, up *tokenBucket
@@ -129,6 +135,7 @@ func NewClient(s aio.Spawner, cfg ClientConfig) (*Client, error) {
 		sessions: make(map[[20]byte]*Session),
 		halfOpen: aio.NewSemaphore(cfg.MaxHalfOpen),
 		conns:    aio.NewSemaphore(cfg.MaxConns),
+		files:    piece.NewFileCache(cfg.MaxOpenFiles),
 	}
 	// The buckets start full; their clock starts at the first take.
 	if cfg.MaxDownloadRate > 0 {

@@ -18,6 +18,13 @@
 // against the link's info-hash and parses it on the executor, and returns
 // the metainfo.Torrent a Session is then made from.
 //
+// The Client's sessions share one piece.FileCache (ClientConfig.
+// MaxOpenFiles), so the data files open are bounded whatever the number of
+// torrents. A resource error of one torrent (too many open files, a file
+// missing or unreadable, a full disk) is that torrent's Progress.Err and is
+// retried with back-off; it never ends the session, and so never the
+// others (session_resource.go).
+//
 // Like every package above aio, torrent never starts goroutines, takes
 // locks or uses channels: its state belongs to the loop thread. That
 // thread makes socket calls and nothing else once a session runs: opening

@@ -17,6 +17,8 @@ package torrent
 //	session_metadata.go  extension handshake, serving ut_metadata (BEP 9/10)
 //	session_dht.go       DHT announces feeding the peer list, PORT (BEP 5)
 //	session_webseed.go   web seeds (BEP 19): HTTP sources with every piece
+//	session_resource.go  resource errors (EMFILE, a missing file, a full
+//	                     disk): the torrent's error, retried with back-off
 //
 // The decisions live in pure components that the session feeds with
 // events and the loop's time: piece.Picker (what to request), choker
@@ -136,6 +138,10 @@ type Progress struct {
 	// too. Together they tell a user why there are no peers.
 	Trackers []tracker.TrackerStatus
 	DHT, LSD bool
+	// Err is the torrent's resource error (too many open files, a file
+	// missing or unreadable, a full disk) while what failed waits to be
+	// tried again; nil when all is well (session_resource.go).
+	Err error
 }
 
 // Session downloads and seeds one torrent: it owns the storage, the piece
@@ -185,14 +191,16 @@ type Session struct {
 	failed               int
 	pickScratch          []piece.Block
 	frameScratch         []byte
-	err                  error // a fatal error (disk) that ends the session
+	err                  error         // a fatal error that ends the session
+	res                  resourceState // session_resource.go
 
-	corruptUploads bool            // tests: send every block with a flipped byte
-	onVerify       func(piece int) // tests: called as a piece's check is submitted
-	pexInterval    time.Duration   // between two ut_pex messages to a peer (tests shorten it)
-	fastCounts     fastCounts      // BEP 6 events, for tests
-	req2           [20]byte        // HASH('req2', info-hash): how MSE peers name the torrent
-	ws             webSeeds        // session_webseed.go
+	corruptUploads bool                               // tests: send every block with a flipped byte
+	onVerify       func(piece int)                    // tests: called as a piece's check is submitted
+	writeHook      func(piece int, data []byte) error // tests: writes pieces instead of the storage (executor)
+	pexInterval    time.Duration                      // between two ut_pex messages to a peer (tests shorten it)
+	fastCounts     fastCounts                         // BEP 6 events, for tests
+	req2           [20]byte                           // HASH('req2', info-hash): how MSE peers name the torrent
+	ws             webSeeds                           // session_webseed.go
 }
 
 // ErrIncomplete is returned by Run with RequireComplete when data is
@@ -274,14 +282,7 @@ func (s *Session) Run(t *aio.Task) error {
 		s.meta.Name + ": download MB/s", s.meta.Name + ": peers",
 	}
 	s.chokes.last = s.started
-	storage, err := aio.Blocking(t, func() (*piece.Storage, error) {
-		return piece.OpenStorage(s.opts.Dir, s.meta.Layout(), piece.StorageOptions{})
-	})
-	if err != nil {
-		return fmt.Errorf("open storage: %w", err)
-	}
-	s.storage = storage
-	if err := s.resume(t); err != nil {
+	if err := s.retryResource(t, "check existing data", s.openStorage); err != nil {
 		return err
 	}
 	if s.opts.RequireComplete && !s.picker.Complete() {
@@ -309,7 +310,7 @@ func (s *Session) Run(t *aio.Task) error {
 	s.group.Go("ticker", s.tickLoop)
 	s.group.Go("until complete", s.untilComplete)
 	s.startWebSeeds()
-	err = s.group.Wait(t)
+	err := s.group.Wait(t)
 	s.report()
 	switch {
 	case s.err != nil:
@@ -359,8 +360,8 @@ func (s *Session) onComplete() {
 	s.complete.Set()
 }
 
-// fail ends the session with err (a disk error: nothing sensible is left
-// to do).
+// fail ends the session with err (an error of the storage that waiting
+// will not mend; resource errors are retried, session_resource.go).
 func (s *Session) fail(err error) {
 	if s.err == nil {
 		s.err = err
@@ -416,6 +417,7 @@ func (s *Session) Progress() Progress {
 		Trackers:     s.trackerStatus(),
 		DHT:          s.dhtEnabled(),
 		LSD:          s.client.lsd != nil && !s.meta.Private,
+		Err:          s.res.err,
 	}
 }
 

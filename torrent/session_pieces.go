@@ -189,10 +189,20 @@ func (s *Session) verify(i int) {
 				if !v.ok {
 					return v, nil
 				}
-				return v, s.storage.WritePiece(i, buf.data)
+				return v, s.writePiece(i, buf.data)
 			})
 			return err
 		})
+		if isResourceError(err) {
+			// A full disk, say: the piece is good; keep it and write it
+			// again after the back-off (session_resource.go).
+			err = s.retryAfter(t, fmt.Sprintf("write piece %d", i), err, func(t *aio.Task) error {
+				return aio.Shield(t, 0, func(t *aio.Task) error {
+					_, err := aio.Blocking(t, func() (struct{}, error) { return struct{}{}, s.writePiece(i, buf.data) })
+					return err
+				})
+			})
+		}
 		if errors.Is(err, aio.ErrCanceled) || errors.Is(err, aio.ErrClosed) {
 			return err // the loop is closing under us: the job may still be reading buf
 		}
@@ -209,6 +219,14 @@ func (s *Session) verify(i int) {
 		s.refillAll() // a piece slot is free again
 		return nil
 	})
+}
+
+// writePiece writes a verified piece; it runs on the executor.
+func (s *Session) writePiece(i int, data []byte) error {
+	if s.writeHook != nil {
+		return s.writeHook(i, data)
+	}
+	return s.storage.WritePiece(i, data)
 }
 
 func (s *Session) pieceVerified(i int, sums [][20]byte) {

@@ -17,7 +17,10 @@ func (s *Session) untilComplete(t *aio.Task) error {
 	if s.wanted == nil {
 		// No piece write touches an empty file; on the executor, as every
 		// file system call.
-		if _, err := aio.Blocking(t, func() (struct{}, error) { return struct{}{}, s.storage.CreateEmptyFiles() }); err != nil {
+		if err := s.retryResource(t, "create empty files", func(t *aio.Task) error {
+			_, err := aio.Blocking(t, func() (struct{}, error) { return struct{}{}, s.storage.CreateEmptyFiles() })
+			return err
+		}); err != nil {
 			return fmt.Errorf("create empty files: %w", err)
 		}
 	}

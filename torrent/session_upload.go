@@ -93,9 +93,21 @@ func (p *peerConn) serveUploads(t *aio.Task) error {
 		// CANCEL or CHOKE handled meanwhile changes p.uploads.
 		u := p.uploads[0]
 		p.uploads = p.uploads[1:]
+		if s.readsPaused() {
+			p.reject(u) // our disk failed a read: wait out its back-off
+			continue
+		}
 		block, err := s.readBlock(t, int(u.Index), int(u.Begin), int(u.Length))
 		if err != nil {
-			return err
+			if !isResourceError(err) {
+				return err
+			}
+			s.readFailed(err) // the fault is ours, not the peer's
+			p.reject(u)
+			continue
+		}
+		if !s.res.readsUntil.IsZero() {
+			s.resourceOK() // reads work again
 		}
 		if err := p.throttleUpload(t, int(u.Length)); err != nil {
 			return err

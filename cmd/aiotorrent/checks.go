@@ -34,6 +34,8 @@ func (p peerFlags) check() error {
 		return usageError{fmt.Errorf("--max-peers %d: want at least 1", p.maxPeers)}
 	case p.maxConns <= 0:
 		return usageError{fmt.Errorf("--max-conns %d: want at least 1", p.maxConns)}
+	case maxOpenFiles <= 0:
+		return usageError{fmt.Errorf("--max-open-files %d: want at least 1", maxOpenFiles)}
 	}
 	if _, err := torrent.ParseEncryption(p.encryption); err != nil || p.encryption == "" {
 		return usageError{fmt.Errorf("--encryption %q: want prefer, require or disable", p.encryption)}

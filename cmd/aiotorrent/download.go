@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aiotorrent/aiotorrent/metainfo"
+	"github.com/aiotorrent/aiotorrent/piece"
 	"github.com/aiotorrent/aiotorrent/torrent"
 )
 
@@ -80,6 +81,11 @@ file may be created holding just those bytes.
 
 ` + configHelp + `
 
+A torrent whose disk fails it (too many open files, a file missing or
+unreadable, a full disk) says so and tries again after 5 s, then less
+and less often, up to every 5 min; the other torrents go on. Data files
+are held open in one cache for all torrents (--max-open-files).
+
 Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
 1 failure, 2 usage (a bad magnet link too), 130 Ctrl-C, 143 SIGTERM.`,
 		Args: minArgs(1),
@@ -123,6 +129,10 @@ Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
 // process, like the port, so it is kept beside addPeerFlags.
 var noUTP bool
 
+// maxOpenFiles is --max-open-files (download, seed), read by listen: one
+// file cache serves every torrent of the process.
+var maxOpenFiles int
+
 // addPeerFlags adds the flags download and seed share.
 func addPeerFlags(cmd *cobra.Command, port, maxPeers, maxConns *int, maxUp *string, noLSD *bool, encryption *string) {
 	fl := cmd.Flags()
@@ -132,6 +142,7 @@ func addPeerFlags(cmd *cobra.Command, port, maxPeers, maxConns *int, maxUp *stri
 	fl.IntVar(port, "port", 6881, "port to listen on for peers (the next free one is taken if busy; 0: any)")
 	fl.IntVar(maxPeers, "max-peers", 50, "most peer connections per torrent")
 	fl.IntVar(maxConns, "max-conns", 200, "most peer connections in all")
+	fl.IntVar(&maxOpenFiles, "max-open-files", piece.DefaultMaxOpenFiles, "most data files held open at once, all torrents together")
 	fl.StringVarP(maxUp, "max-upload-rate", "u", "", "limit uploads to this much per second, all torrents together (e.g. 512KiB)")
 }
 

@@ -100,7 +100,7 @@ func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error)
 	cfg := torrent.ClientConfig{
 		MaxPeers: plan.maxPeers, MaxConns: plan.maxConns,
 		MaxDownloadRate: plan.maxDown, MaxUploadRate: plan.maxUp,
-		LSD: !plan.noLSD, NoUTP: noUTP,
+		LSD: !plan.noLSD, NoUTP: noUTP, MaxOpenFiles: maxOpenFiles,
 		DHT: !plan.dht.Off, DHTConfig: plan.dht.config(),
 	}
 	enc, err := torrent.ParseEncryption(plan.encryption)
@@ -197,8 +197,12 @@ func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan session
 	update := calmWhenComplete(view.update)
 	hook := onCompleteHook(g, f, plan.onComplete, plan.dir, m)
 	// The first report comes once the data on disk has been checked.
+	showErr := resourceErrors(f, m.Name)
 	s.SetOnProgress(func(p torrent.Progress) {
-		plan.checked()
+		showErr(p.Err)
+		if p.Err == nil { // a check that waits on a resource error is not done
+			plan.checked()
+		}
 		hook(p)
 		update(p)
 	})

@@ -33,6 +33,7 @@ func TestUsageErrorsNameTheRange(t *testing.T) {
 		{[]string{"seed", tp, root, "--port", "65536"}, "--port 65536: want 1-65535"},
 		{[]string{"download", tp, "--max-peers", "0"}, "--max-peers 0: want at least 1"},
 		{[]string{"seed", tp, root, "--max-conns", "-3"}, "--max-conns -3: want at least 1"},
+		{[]string{"download", tp, "--max-open-files", "0"}, "--max-open-files 0: want at least 1"},
 		{[]string{"download", tp, "--encryption", "always"}, `--encryption "always": want prefer, require or disable`},
 		{[]string{"seed", tp, root, "--encryption", ""}, `--encryption "": want prefer, require or disable`},
 		{[]string{"demo", "--size", "0"}, `--size "0": want a size of at least 1 byte`},

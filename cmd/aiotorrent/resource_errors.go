@@ -1,0 +1,27 @@
+package main
+
+import "fmt"
+
+// resourceErrors returns what prints a torrent's resource error (too many
+// open files, a file missing or unreadable, a full disk: Progress.Err) as
+// it changes, and a line when it clears. The session waits and tries
+// again on its own (torrent/session_resource.go); the other torrents go
+// on, so the process does not end. The lines go to stderr even with
+// --quiet: they say why a torrent stands still.
+func resourceErrors(f *Factory, name string) func(error) {
+	last := ""
+	return func(err error) {
+		now := ""
+		if err != nil {
+			now = err.Error()
+		}
+		switch {
+		case now == last:
+		case now == "":
+			fmt.Fprintf(f.Err, "%s: resumed after: %s\n", name, last)
+		default:
+			fmt.Fprintf(f.Err, "%s: %s (will retry)\n", name, now)
+		}
+		last = now
+	}
+}
