@@ -38,6 +38,7 @@ var settings = []setting{
 	{"port", []string{"port"}},
 	{"max-peers", []string{"max-peers"}},
 	{"max-conns", []string{"max-conns"}},
+	{"max-open-files", []string{"max-open-files"}},
 	{"max-upload-rate", []string{"max-upload-rate"}},
 	{"max-download-rate", []string{"max-download-rate"}},
 	{"encryption", []string{"encryption"}},
@@ -49,7 +50,7 @@ var settings = []setting{
 
 // configHelp is what download's and seed's help say of the file.
 const configHelp = `Defaults for --dir (download), --port, --max-peers, --max-conns,
---max-upload-rate, --max-download-rate, --encryption, --no-dht, --no-lsd,
+--max-open-files, --max-upload-rate, --max-download-rate, --encryption, --no-dht, --no-lsd,
 --seed-ratio and --seed-time are read from $XDG_CONFIG_HOME/aiotorrent/
 config.toml (~/.config/aiotorrent/config.toml), or the file --config
 names; flags override it. 'aiotorrent config' shows what is in effect.`

@@ -134,13 +134,14 @@ func TestConfigFileErrors(t *testing.T) {
 // TestConfigCommand: `aiotorrent config` lists every setting, its value
 // and where it comes from.
 func TestConfigCommand(t *testing.T) {
-	cfg := writeConfig(t, t.TempDir(), "port = 7001\nmax-upload-rate = '1MiB'\nseed-time = 10\nno-lsd = true\n")
+	cfg := writeConfig(t, t.TempDir(), "port = 7001\nmax-open-files = 512\nmax-upload-rate = '1MiB'\nseed-time = 10\nno-lsd = true\n")
 	r := runCLI(t, "", "config", "--config", cfg, "--port", "7002", "-d", "/x")
 	want := "config file: " + cfg + `
 dir                /x      (flag)
 port               7002    (flag)
 max-peers          50      (default)
 max-conns          200     (default)
+max-open-files     512     (config file)
 max-upload-rate    1MiB    (config file)
 max-download-rate  none    (default)
 encryption         prefer  (default)
