@@ -254,11 +254,20 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 		p.wake.Set()
 	}
 	s.sendDHTPort(p, hs)
+	s.client.cfg.Logf("%s: peer %s connected (%s)", s.meta.Name, conn.RemoteAddr(), how.describe(addr.IsValid()))
 	g := aio.NewGroup(t)
 	g.Go("read "+conn.RemoteAddr().String(), p.readLoop)
 	g.Go("write "+conn.RemoteAddr().String(), p.writeLoop)
-	if err := g.Wait(t); err != nil && !errors.Is(err, aio.ErrCanceled) {
-		s.client.cfg.Logf("%v", err) // the error names the peer
+	err := g.Wait(t)
+	switch {
+	case errors.Is(err, aio.ErrCanceled):
+		s.client.cfg.Logf("%s: peer %s dropped: the session ends", s.meta.Name, conn.RemoteAddr())
+	case err != nil:
+		s.client.cfg.Logf("%s: peer %s dropped: %v", s.meta.Name, conn.RemoteAddr(), err)
+	case p.dropped:
+		s.client.cfg.Logf("%s: peer %s dropped: replaced by another connection to it", s.meta.Name, conn.RemoteAddr())
+	default:
+		s.client.cfg.Logf("%s: peer %s dropped: it closed the connection", s.meta.Name, conn.RemoteAddr())
 	}
 }
 

@@ -242,6 +242,7 @@ func (s *Session) pieceVerified(i int, sums [][20]byte) {
 func (s *Session) pieceFailed(i int, buf *pieceBuf, sums [][20]byte) {
 	s.failed++
 	s.picker.PieceFailed(i)
+	s.client.cfg.Logf("%s: piece %d failed its hash check (%d senders); downloading it again", s.meta.Name, i, countSenders(buf.from))
 	s.strikeWebSeed(i, buf.from)
 	senders := map[piece.PeerID]bool{}
 	for blk, id := range buf.from {
@@ -287,4 +288,13 @@ func (s *Session) ban(id piece.PeerID, peerID [20]byte, addr, why string) {
 		p.conn.Close() // its tasks see ErrClosed and end
 	}
 	s.client.cfg.Logf("banned peer %s: %s", addr, why)
+}
+
+// countSenders is how many peers (or web seeds) sent a piece's blocks.
+func countSenders(from []piece.PeerID) int {
+	seen := map[piece.PeerID]bool{}
+	for _, id := range from {
+		seen[id] = true
+	}
+	return len(seen)
 }

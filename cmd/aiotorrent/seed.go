@@ -23,6 +23,7 @@ type SeedOptions struct {
 	Quiet           bool
 	Verbose         bool
 	Runtime         runtimeFlags // --trace, --stats, --debug
+	Display         displayFlags // --log-file, --summary-interval
 
 	ready func(addr netip.AddrPort, interrupt func()) // see DownloadOptions
 }
@@ -61,6 +62,7 @@ Exit codes: 0 when Ctrl-C or SIGTERM ends seeding complete data, 1 failure
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
 	opts.Runtime.register(fl)
+	opts.Display.register(fl)
 	return cmd
 }
 
@@ -91,5 +93,6 @@ func seedRun(f *Factory, opts *SeedOptions) error {
 		metas: metas, runtime: opts.Runtime, dir: opts.Dir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns, noLSD: opts.NoLSD, encryption: opts.Encryption,
 		dht: opts.DHT, maxDown: down, maxUp: up,
 		seed: true, requireComplete: !opts.Partial, quiet: opts.Quiet, verbose: opts.Verbose, ready: opts.ready,
+		display: opts.Display,
 	})
 }
