@@ -11,8 +11,9 @@ import (
 // width by dropping what matters least first: the ETA, then the seeds
 // and the reason there are no peers (said above the rows already), then
 // the bar shrinks, then goes, then the sizes give way to the percentage
-// (with a bar again if there is room). The name takes at most a third of the width. Nothing wraps:
-// a wrapped row is drawn again below its own remains at each redraw.
+// (with a bar again if there is room). The name takes at most a quarter
+// of the width. Nothing wraps: a wrapped row would be drawn again below
+// its own remains at each redraw.
 
 const (
 	comfortableBar = 10 // a bar narrower than this costs the ETA first
@@ -39,8 +40,10 @@ func progressLine(width int, name string, p torrent.Progress, seed bool) string 
 // full sources field.
 func downloadLayouts(p torrent.Progress, src string) []layout {
 	sizes := fmt.Sprintf("%s / %s (%s)", humanBytes(float64(p.Verified)), humanBytes(float64(p.Total)), percent(p))
-	rate := humanBytes(p.DownRate) + "/s"
-	full := []string{sizes, rate, src, "ETA " + eta(p)}
+	// The rate and the ETA keep their width, so that the bar does not
+	// change its length each time they change theirs.
+	rate := fmt.Sprintf("%11s", humanBytes(p.DownRate)+"/s")
+	full := []string{sizes, rate, src, fmt.Sprintf("%-9s", "ETA "+eta(p))}
 	noETA := full[:3]
 	short := []string{sizes, rate, shortSources(p)}
 	tiny := []string{percent(p), rate, shortSources(p)}
@@ -48,6 +51,14 @@ func downloadLayouts(p torrent.Progress, src string) []layout {
 		{full, comfortableBar}, {noETA, comfortableBar}, {short, comfortableBar},
 		{short, smallestBar}, {short, 0}, {tiny, smallestBar}, {tiny, 0}, {[]string{percent(p), rate}, 0},
 	}
+}
+
+// stoppedLayouts are the last row of a download stopped before it
+// completed: how far it got.
+func stoppedLayouts(p torrent.Progress) []layout {
+	sizes := fmt.Sprintf("%s / %s (%s)", humanBytes(float64(p.Verified)), humanBytes(float64(p.Total)), percent(p))
+	full, tiny := []string{sizes, "stopped"}, []string{percent(p), "stopped"}
+	return []layout{{full, comfortableBar}, {full, smallestBar}, {full, 0}, {tiny, smallestBar}, {tiny, 0}}
 }
 
 func seedingLayouts(p torrent.Progress) []layout {
@@ -84,7 +95,7 @@ func fitLine(width int, name string, fields [][]string) string {
 // columns, the bar (filled to frac) taking the room the fields leave;
 // if none fits, the last, cut.
 func fitBar(width int, name string, frac float64, layouts []layout) string {
-	name = cut(name, max(width/3, 8))
+	name = cut(name, max(width/4, 8))
 	for k, l := range layouts {
 		text := strings.Join(l.fields, "  ")
 		if l.minBar == 0 || frac < 0 {

@@ -29,6 +29,7 @@ type progressView struct {
 	announce     trackerLog
 	rate, up     windowRate
 	seeding      time.Time // when the switch to seeding was said
+	stopped      bool      // ended before it completed
 }
 
 // seedingFor is how long the torrent has seeded.
@@ -104,7 +105,11 @@ func (v *progressView) update(p torrent.Progress) {
 		d.screen.redraw(false)
 		return
 	}
-	text := v.name + ": " + strings.Join(v.fields(p), ", ")
+	text := v.name + ": " + strings.Join(details(p), ", ")
+	if p.Complete && d.seed {
+		f := seedingFields(p)
+		text = v.name + ": " + f[0] + " " + strings.Join(f[1:], ", ")
+	}
 	every := 2 * time.Second
 	if p.Complete {
 		every = completeEvery
@@ -117,24 +122,20 @@ func (v *progressView) update(p torrent.Progress) {
 	d.say("%s", text)
 }
 
-// fields are the parts of the line on a pipe: the download's details, or
-// the seeding line once complete with --seed.
-func (v *progressView) fields(p torrent.Progress) []string {
-	if p.Complete && v.d.seed {
-		return seedingFields(p)
-	}
-	return details(p)
-}
-
 // finish ends the view: its row becomes an ordinary line, showing where
 // it stood (never 100% unless the download completed).
 func (v *progressView) finish(p torrent.Progress) {
 	if v.d.screen == nil || v.row < 0 {
 		return
 	}
-	if !v.seen || p.Verified > v.last.Verified || p.Complete != v.last.Complete {
+	switch {
+	case p.Complete && !v.last.Complete, !v.seen:
 		p.DownRate, p.UpRate = v.last.DownRate, v.last.UpRate
 		v.last, v.seen = p, true
+	case !p.Complete:
+		// Stopped: its peers and rate are gone; the row says how far
+		// it got.
+		v.last.Verified, v.stopped = p.Verified, true
 	}
 	v.d.screen.retire(v.row)
 	v.d.retired()
@@ -144,6 +145,9 @@ func (v *progressView) finish(p torrent.Progress) {
 func (v *progressView) line(width int) string {
 	if !v.seen {
 		return fitLine(width-1, v.name, [][]string{{"checking the data on disk"}, {"checking"}})
+	}
+	if v.stopped {
+		return fitBar(width-1, v.name, fraction(v.last), stoppedLayouts(v.last))
 	}
 	return progressLine(width-1, v.name, v.last, v.d.seed)
 }
@@ -160,10 +164,10 @@ func details(p torrent.Progress) []string {
 	}
 }
 
-// seedingFields are the seeding line's: "seeding", "↑ 1.2 MiB/s", "45.0
-// MiB uploaded", "ratio 0.37", "2 peers" (those we upload to).
+// seedingFields are the seeding line's: "seeding:", "↑ 1.2 MiB/s", "45.0
+// MiB uploaded", "ratio 0.37", "2 peers" (those we upload to: unchoked).
 func seedingFields(p torrent.Progress) []string {
-	return []string{"seeding", "↑ " + humanBytes(p.UpRate) + "/s",
+	return []string{"seeding:", "↑ " + humanBytes(p.UpRate) + "/s",
 		humanBytes(float64(p.Uploaded)) + " uploaded", "ratio " + ratio(p), plural(p.Unchoked, "peer")}
 }
 
