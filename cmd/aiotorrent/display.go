@@ -205,9 +205,26 @@ func (d *display) totals() torrent.Progress {
 	return t
 }
 
+// padName pads name to the widest of the rows' names, so that their bars
+// start in one column (names are cut to a quarter of the width).
+func (d *display) padName(name string, width int) string {
+	n := 0
+	for _, v := range d.views {
+		n = max(n, cols(v.name))
+	}
+	if len(d.views) > 1 {
+		n = max(n, cols(d.totalName()))
+	}
+	n = min(n, max(width/4, 8))
+	name = cut(name, n)
+	return name + strings.Repeat(" ", n-cols(name))
+}
+
+func (d *display) totalName() string { return fmt.Sprintf("total (%d)", len(d.views)) }
+
 // totalLine is the last row when several torrents run: their sums.
 func (d *display) totalLine(width int) string {
-	name := fmt.Sprintf("total (%d)", len(d.views))
+	name := d.padName(d.totalName(), width-1)
 	p := d.totals()
 	if p.Complete && d.seed {
 		return fitBar(width-1, name, -1, seedingLayouts(p))

@@ -46,10 +46,11 @@ func downloadLayouts(p torrent.Progress, src string) []layout {
 	full := []string{sizes, rate, src, fmt.Sprintf("%-9s", "ETA "+eta(p))}
 	noETA := full[:3]
 	short := []string{sizes, rate, shortSources(p)}
-	tiny := []string{percent(p), rate, shortSources(p)}
+	bare := humanBytes(p.DownRate) + "/s" // where every column counts
+	tiny := []string{percent(p), bare, shortSources(p)}
 	return []layout{
 		{full, comfortableBar}, {noETA, comfortableBar}, {short, comfortableBar},
-		{short, smallestBar}, {short, 0}, {tiny, smallestBar}, {tiny, 0}, {[]string{percent(p), rate}, 0},
+		{short, smallestBar}, {short, 0}, {tiny, smallestBar}, {tiny, 0}, {[]string{percent(p), bare}, 0},
 	}
 }
 

@@ -143,13 +143,14 @@ func (v *progressView) finish(p torrent.Progress) {
 
 // line is the view's row at width columns.
 func (v *progressView) line(width int) string {
-	if !v.seen {
-		return fitLine(width-1, v.name, [][]string{{"checking the data on disk"}, {"checking"}})
+	name := v.d.padName(v.name, width-1)
+	switch {
+	case !v.seen:
+		return fitLine(width-1, name, [][]string{{"checking the data on disk"}, {"checking"}})
+	case v.stopped:
+		return fitBar(width-1, name, fraction(v.last), stoppedLayouts(v.last))
 	}
-	if v.stopped {
-		return fitBar(width-1, v.name, fraction(v.last), stoppedLayouts(v.last))
-	}
-	return progressLine(width-1, v.name, v.last, v.d.seed)
+	return progressLine(width-1, name, v.last, v.d.seed)
 }
 
 // details are the fields of the progress line: "1.2 MiB / 10.0 MiB
