@@ -244,9 +244,9 @@ func summary(name string, p torrent.Progress, path string) string {
 
 // seedSummary is the line printed when seeding ends:
 //
-//	share: seeded for 5m0s: 45.0 MiB uploaded, ratio 0.37, to 3 peers; data in /data/share
+//	share: seeded for 5m0s: 45.0 MiB uploaded, ratio 0.37; 3 peers connected; data in /data/share
 func seedSummary(name string, p torrent.Progress, seeded time.Duration, path string) string {
-	return fmt.Sprintf("%s: seeded for %s: %s uploaded, ratio %s, to %s; data in %s", name, seeded.Round(100*time.Millisecond),
+	return fmt.Sprintf("%s: seeded for %s: %s uploaded, ratio %s; %s connected; data in %s", name, seeded.Round(100*time.Millisecond),
 		humanBytes(float64(p.Uploaded)), ratio(p), plural(p.PeersSeen, "peer"), path)
 }
 
