@@ -101,3 +101,54 @@ func TestNarrowTerminalAndResize(t *testing.T) {
 		t.Errorf("the screen lacks %q", want)
 	}
 }
+
+// TestSeveralTorrentsOneRowEach: two torrents downloading in one
+// process get a row each, redrawn in place, and a total row below them
+// while both run; at the end each row stays once, at 100%, with its
+// summary, and the total row is gone.
+func TestSeveralTorrentsOneRowEach(t *testing.T) {
+	bin := buildCLI(t)
+	root := t.TempDir()
+	ta := makeShare(t, root, "alpha", map[string]int{"x.bin": 300_000})
+	tb := makeShare(t, root, "beta", map[string]int{"y.bin": 150_000, "z/w.bin": 90_000})
+	s := startProc(t, bin, "download", ta, tb, "-o", root, "--seed", "--port", "0", "--no-dht", "--no-lsd")
+	line := s.waitLine(t, func(l string) bool { return strings.HasPrefix(l, "listening for peers on ") })
+	port := line[strings.LastIndex(line, ":")+1:]
+
+	d := startPty(t, 100, bin, "download", ta, tb, "-o", t.TempDir(), "--port", "0", "--no-dht", "--no-lsd", "--peer", "127.0.0.1:"+port)
+	select {
+	case <-d.done:
+	case <-time.After(waitTimeout):
+		t.Fatal("the download did not end")
+	}
+	d.cmd.Wait()
+	if code := d.cmd.ProcessState.ExitCode(); code != exitOK {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	out := d.output()
+	if !strings.Contains(out, "total (2)  [") {
+		t.Errorf("no total row was drawn")
+	}
+	term := newVT(100)
+	term.write(out)
+	for _, l := range term.overflows {
+		if !strings.HasPrefix(l, "alpha: ") && !strings.HasPrefix(l, "beta: ") {
+			t.Errorf("a row past the edge: %q", l)
+		}
+	}
+	screen := term.screen()
+	t.Logf("the screen:\n%s", screen)
+	for name, size := range map[string]string{"alpha": "293.0 KiB", "beta": "234.4 KiB"} {
+		// The names are padded to "total (2)", so that the bars line up.
+		rowRE := regexp.MustCompile(`^` + name + ` +\[█+\]  ` + size + ` / ` + size + ` \(100\.0%\)  done$`)
+		if got := rows(screen, name); len(got) != 1 || !rowRE.MatchString(got[0]) {
+			t.Errorf("%s rows %q, want one matching %v", name, got, rowRE)
+		}
+		if !strings.Contains(screen, "\n"+name+": "+size+" in ") {
+			t.Errorf("no summary of %s", name)
+		}
+	}
+	if strings.Contains(screen, "total (2)") {
+		t.Errorf("the total row is still on the screen")
+	}
+}

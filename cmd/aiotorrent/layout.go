@@ -54,11 +54,11 @@ func downloadLayouts(p torrent.Progress, src string) []layout {
 	}
 }
 
-// stoppedLayouts are the last row of a download stopped before it
-// completed: how far it got.
-func stoppedLayouts(p torrent.Progress) []layout {
+// endedLayouts are the last row of a download, done or stopped (the
+// word): how far it got.
+func endedLayouts(p torrent.Progress, word string) []layout {
 	sizes := fmt.Sprintf("%s / %s (%s)", humanBytes(float64(p.Verified)), humanBytes(float64(p.Total)), percent(p))
-	full, tiny := []string{sizes, "stopped"}, []string{percent(p), "stopped"}
+	full, tiny := []string{sizes, word}, []string{percent(p), word}
 	return []layout{{full, comfortableBar}, {full, smallestBar}, {full, 0}, {tiny, smallestBar}, {tiny, 0}}
 }
 

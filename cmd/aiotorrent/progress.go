@@ -29,7 +29,7 @@ type progressView struct {
 	announce     trackerLog
 	rate, up     windowRate
 	seeding      time.Time // when the switch to seeding was said
-	stopped      bool      // ended before it completed
+	ended        string    // "done" or "stopped": the row's last word
 }
 
 // seedingFor is how long the torrent has seeded.
@@ -128,14 +128,14 @@ func (v *progressView) finish(p torrent.Progress) {
 	if v.d.screen == nil || v.row < 0 {
 		return
 	}
+	p.DownRate, p.UpRate = v.last.DownRate, v.last.UpRate
+	v.last, v.seen = p, true
 	switch {
-	case p.Complete && !v.last.Complete, !v.seen:
-		p.DownRate, p.UpRate = v.last.DownRate, v.last.UpRate
-		v.last, v.seen = p, true
 	case !p.Complete:
-		// Stopped: its peers and rate are gone; the row says how far
-		// it got.
-		v.last.Verified, v.stopped = p.Verified, true
+		// Its peers and rate are gone: the row says how far it got.
+		v.ended = "stopped"
+	case !v.d.seed:
+		v.ended = "done"
 	}
 	v.d.screen.retire(v.row)
 	v.d.retired()
@@ -147,8 +147,8 @@ func (v *progressView) line(width int) string {
 	switch {
 	case !v.seen:
 		return fitLine(width-1, name, [][]string{{"checking the data on disk"}, {"checking"}})
-	case v.stopped:
-		return fitBar(width-1, name, fraction(v.last), stoppedLayouts(v.last))
+	case v.ended != "":
+		return fitBar(width-1, name, fraction(v.last), endedLayouts(v.last, v.ended))
 	}
 	return progressLine(width-1, name, v.last, v.d.seed)
 }
