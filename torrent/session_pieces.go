@@ -242,7 +242,11 @@ func (s *Session) pieceVerified(i int, sums [][20]byte) {
 func (s *Session) pieceFailed(i int, buf *pieceBuf, sums [][20]byte) {
 	s.failed++
 	s.picker.PieceFailed(i)
-	s.client.cfg.Logf("%s: piece %d failed its hash check (%d senders); downloading it again", s.meta.Name, i, countSenders(buf.from))
+	who := "1 sender"
+	if n := countSenders(buf.from); n != 1 {
+		who = fmt.Sprintf("%d senders", n)
+	}
+	s.client.cfg.Logf("%s: piece %d failed its hash check (%s); downloading it again", s.meta.Name, i, who)
 	s.strikeWebSeed(i, buf.from)
 	senders := map[piece.PeerID]bool{}
 	for blk, id := range buf.from {
