@@ -48,8 +48,9 @@ func downloadLayouts(p torrent.Progress, src string) []layout {
 	short := []string{sizes, rate, shortSources(p)}
 	bare := humanBytes(p.DownRate) + "/s" // where every column counts
 	tiny := []string{percent(p), bare, shortSources(p)}
+	mid := []string{sizes, rate, compactSources(p)}
 	return []layout{
-		{full, comfortableBar}, {noETA, comfortableBar}, {short, comfortableBar},
+		{full, comfortableBar}, {noETA, comfortableBar}, {mid, comfortableBar}, {short, comfortableBar},
 		{short, smallestBar}, {short, 0}, {tiny, smallestBar}, {tiny, 0}, {[]string{percent(p), bare}, 0},
 	}
 }

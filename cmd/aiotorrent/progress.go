@@ -237,12 +237,35 @@ func sources(p torrent.Progress) string {
 }
 
 // shortSources is sources without the seeds, web seeds and reasons, for
-// a narrow terminal (the reason was printed above the rows).
+// a narrow terminal (the reasons were printed above the rows): "3
+// peers", "no peers".
 func shortSources(p torrent.Progress) string {
-	if p.Peers == 0 && p.WebSeeds > 0 {
+	switch {
+	case p.Peers == 0 && p.WebSeeds > 0:
 		return plural(p.WebSeeds, "web seed")
+	case p.Peers == 0 && !p.Complete && noPeersReason(p) != "":
+		return "no peers"
 	}
 	return plural(p.Peers, "peer")
+}
+
+// compactSources is sources with the reason there are no peers in a few
+// words: "no peers: 3 trackers failing".
+func compactSources(p torrent.Progress) string {
+	s := shortSources(p)
+	if s != "no peers" {
+		return s
+	}
+	failing := 0
+	for _, st := range p.Trackers {
+		if st.Err != nil {
+			failing++
+		}
+	}
+	if failing == 0 {
+		return "no peers: no tracker, DHT or LSD"
+	}
+	return "no peers: " + plural(failing, "tracker") + " failing"
 }
 
 // plural is "1 peer", "2 peers".
