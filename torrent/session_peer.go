@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
@@ -258,17 +260,23 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 	g := aio.NewGroup(t)
 	g.Go("read "+conn.RemoteAddr().String(), p.readLoop)
 	g.Go("write "+conn.RemoteAddr().String(), p.writeLoop)
-	err := g.Wait(t)
+	s.client.cfg.Logf("%s: peer %s dropped: %s", s.meta.Name, conn.RemoteAddr(), dropReason(g.Wait(t), p, conn.RemoteAddr().String()))
+}
+
+// dropReason says why a connection ended, for the log (-v): the error
+// without the "peer ADDR: " it starts with, the line names the peer.
+func dropReason(err error, p *peerConn, addr string) string {
 	switch {
 	case errors.Is(err, aio.ErrCanceled):
-		s.client.cfg.Logf("%s: peer %s dropped: the session ends", s.meta.Name, conn.RemoteAddr())
+		return "the session ends"
+	case errors.Is(err, io.EOF):
+		return "it closed the connection"
 	case err != nil:
-		s.client.cfg.Logf("%s: peer %s dropped: %v", s.meta.Name, conn.RemoteAddr(), err)
+		return strings.TrimPrefix(err.Error(), "peer "+addr+": ")
 	case p.dropped:
-		s.client.cfg.Logf("%s: peer %s dropped: replaced by another connection to it", s.meta.Name, conn.RemoteAddr())
-	default:
-		s.client.cfg.Logf("%s: peer %s dropped: it closed the connection", s.meta.Name, conn.RemoteAddr())
+		return "replaced by another connection to it"
 	}
+	return "it closed the connection"
 }
 
 // oneConnectionPerPeer decides, for a new connection with the peer
