@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -134,23 +133,6 @@ const (
 func (p *ptyProc) waitFor(t *testing.T, s string) {
 	t.Helper()
 	waitUntil(t, fmt.Sprintf("%q on the terminal", s), func() bool { return strings.Contains(p.output(), s) })
-}
-
-// stalledSwarm starts a seeder (`seed --partial`) that has 5 of the 12
-// pieces of makeShare's torrent: a download from it stops at 44.2% and
-// stays there. It returns the torrent and the seeder's port.
-func stalledSwarm(t *testing.T, bin string) (torrentPath, port string) {
-	t.Helper()
-	root := t.TempDir()
-	tp := makeShare(t, root, "share", shareSizes)
-	// Bytes 170000 on (sub/c.bin) are wrong: pieces 0-4 (163840 bytes)
-	// are good.
-	if err := os.WriteFile(filepath.Join(root, "share", "sub", "c.bin"), make([]byte, 200_000), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s := startProc(t, bin, "seed", "--partial", tp, root, "--port", "0", "--no-dht", "--no-lsd")
-	line := s.waitLine(t, func(l string) bool { return strings.HasPrefix(l, "listening for peers on ") })
-	return tp, line[strings.LastIndex(line, ":")+1:]
 }
 
 // TestCtrlCMidDownloadBarNotFull: the only seeder has 5 of the 12 pieces;
