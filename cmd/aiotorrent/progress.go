@@ -76,10 +76,7 @@ func (w *windowRate) add(now time.Time, n int64) float64 {
 }
 
 func (v *progressView) update(p torrent.Progress) {
-	d := v.d
-	if d.quiet {
-		return
-	}
+	d := v.d // with -q, d says nothing, but --log-file still logs
 	now := time.Now()
 	if r := v.rate.add(now, p.Downloaded); r >= 0 {
 		p.DownRate = r
