@@ -99,7 +99,11 @@ func (v *progressView) update(p torrent.Progress) {
 		d.say("%s: seeding%s", v.name, d.seedUntil)
 	}
 	if d.screen != nil {
-		d.screen.redraw(false)
+		// A seeding row changes slowly: once a second is enough.
+		if !p.Complete || now.Sub(v.lastLine) >= time.Second {
+			v.lastLine = now
+			d.screen.redraw(false)
+		}
 		return
 	}
 	text := v.name + ": " + strings.Join(details(p), ", ")
