@@ -234,6 +234,15 @@ func (s *Session) pieceVerified(i int, sums [][20]byte) {
 	}
 }
 
+// countSenders is how many peers (or web seeds) sent a piece's blocks.
+func countSenders(from []piece.PeerID) int {
+	seen := map[piece.PeerID]bool{}
+	for _, id := range from {
+		seen[id] = true
+	}
+	return len(seen)
+}
+
 // pieceFailed puts the piece back to be downloaded again. Its senders are
 // not struck yet: with several contributors, one liar would ban honest
 // seeders too. Each block's hash is kept until the piece passes, and that
@@ -292,13 +301,4 @@ func (s *Session) ban(id piece.PeerID, peerID [20]byte, addr, why string) {
 		p.conn.Close() // its tasks see ErrClosed and end
 	}
 	s.client.cfg.Logf("banned peer %s: %s", addr, why)
-}
-
-// countSenders is how many peers (or web seeds) sent a piece's blocks.
-func countSenders(from []piece.PeerID) int {
-	seen := map[piece.PeerID]bool{}
-	for _, id := range from {
-		seen[id] = true
-	}
-	return len(seen)
 }
