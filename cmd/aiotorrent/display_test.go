@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aiotorrent/aiotorrent/torrent"
 )
@@ -113,5 +114,31 @@ func TestTotalRow(t *testing.T) {
 	screen, _ = render(strings.ReplaceAll(out.String(), "\n", "\r\n"), fixedWidth)
 	if strings.Contains(screen, "total") || len(strings.Split(screen, "\n")) != 2 {
 		t.Errorf("after both finished:\n%s\nwant their two rows, no total", screen)
+	}
+}
+
+// TestSummaryIntervalOnPipesOnly: --summary-interval applies on a pipe,
+// not on a terminal (the rows say it all) nor with -q, and 0 turns it
+// off; its line adds up every torrent.
+func TestSummaryIntervalOnPipesOnly(t *testing.T) {
+	var out bytes.Buffer
+	for _, c := range []struct {
+		terminal, quiet bool
+		secs            int
+		want            time.Duration
+	}{
+		{false, false, 5, 5 * time.Second}, {false, false, 0, 0}, {true, false, 5, 0}, {false, true, 5, 0},
+	} {
+		d := newDisplay(&Factory{Out: &out, Err: &out, IsTerminal: c.terminal}, displayFlags{SummaryInterval: c.secs}, c.quiet, false)
+		if d.interval != c.want {
+			t.Errorf("terminal %v, quiet %v, --summary-interval %d: every %v, want %v", c.terminal, c.quiet, c.secs, d.interval, c.want)
+		}
+	}
+	d := newDisplay(&Factory{Out: &out, Err: &out}, displayFlags{SummaryInterval: 5}, false, false)
+	d.add("alpha").last = torrent.Progress{Total: 300 << 10, Verified: 100 << 10, Peers: 2, DownRate: 10 << 10}
+	d.add("beta").last = torrent.Progress{Total: 100 << 10, Verified: 100 << 10, Peers: 1, UpRate: 1 << 10, Complete: true}
+	want := "summary: 2 torrents, 200.0 KiB / 400.0 KiB (50.0%), ↓ 10.0 KiB/s, ↑ 1.0 KiB/s, 3 peers, ETA 20s"
+	if got := d.summaryLine(); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
