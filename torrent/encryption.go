@@ -87,6 +87,24 @@ type dialResult struct {
 	utp       bool // over uTP, not TCP
 }
 
+// describe is how a connection runs, for the log: "outgoing, tcp,
+// encrypted".
+func (d dialResult) describe(outgoing bool) string {
+	s := "incoming"
+	if outgoing {
+		s = "outgoing"
+	}
+	if d.utp {
+		s += ", utp"
+	} else {
+		s += ", tcp"
+	}
+	if d.encrypted {
+		return s + ", encrypted"
+	}
+	return s + ", plain"
+}
+
 // connectFunc opens the byte stream to addr, TCP or uTP, within timeout.
 type connectFunc func(t *aio.Task, addr netip.AddrPort, timeout time.Duration) (peer.Stream, error)
 

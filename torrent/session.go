@@ -121,6 +121,7 @@ func inFlightBuffers(pieceLen, maxBytes int64) int {
 // Progress is a snapshot of a session for display.
 type Progress struct {
 	Total, Verified      int64 // bytes wanted / wanted bytes verified on disk
+	Resumed              int64 // of Verified, what was on disk when Run began
 	Pieces, PiecesDone   int   // in the torrent / verified (wanted or not)
 	Peers                int
 	Unchoked             int     // peers we let download from us
@@ -183,6 +184,7 @@ type Session struct {
 	traceNames           [4]string // counters recorded in a loop trace (--trace)
 	started, finished    time.Time // loop time: Run began, the download completed
 	verified             int64     // wanted bytes verified
+	resumed              int64     // verified by the check of the data on disk
 	haveBytes            int64     // bytes verified, wanted or not
 	wantedBytes          int64
 	downloaded, uploaded int64
@@ -337,6 +339,7 @@ func (s *Session) resume(t *aio.Task) error {
 		s.picker.PieceVerified(i)
 		s.countVerified(i)
 	}
+	s.resumed = s.verified
 	if s.picker.Complete() {
 		s.onComplete()
 	}
@@ -399,6 +402,7 @@ func (s *Session) Progress() Progress {
 		Elapsed:      elapsed,
 		Total:        s.wantedBytes,
 		Verified:     s.verified,
+		Resumed:      s.resumed,
 		Pieces:       s.picker.NumPieces(),
 		PiecesDone:   s.picker.Bitfield().Count(),
 		Peers:        len(s.peers),

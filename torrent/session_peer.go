@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
@@ -254,12 +256,27 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 		p.wake.Set()
 	}
 	s.sendDHTPort(p, hs)
+	s.client.cfg.Logf("%s: peer %s connected (%s)", s.meta.Name, conn.RemoteAddr(), how.describe(addr.IsValid()))
 	g := aio.NewGroup(t)
 	g.Go("read "+conn.RemoteAddr().String(), p.readLoop)
 	g.Go("write "+conn.RemoteAddr().String(), p.writeLoop)
-	if err := g.Wait(t); err != nil && !errors.Is(err, aio.ErrCanceled) {
-		s.client.cfg.Logf("%v", err) // the error names the peer
+	s.client.cfg.Logf("%s: peer %s dropped: %s", s.meta.Name, conn.RemoteAddr(), dropReason(g.Wait(t), p, conn.RemoteAddr().String()))
+}
+
+// dropReason says why a connection ended, for the log (-v): the error
+// without the "peer ADDR: " it starts with, the line names the peer.
+func dropReason(err error, p *peerConn, addr string) string {
+	switch {
+	case errors.Is(err, aio.ErrCanceled):
+		return "the session ends"
+	case errors.Is(err, io.EOF):
+		return "it closed the connection"
+	case err != nil:
+		return strings.TrimPrefix(err.Error(), "peer "+addr+": ")
+	case p.dropped:
+		return "replaced by another connection to it"
 	}
+	return "it closed the connection"
 }
 
 // oneConnectionPerPeer decides, for a new connection with the peer

@@ -252,6 +252,15 @@ func (s *Session) pieceVerified(i int, sums [][20]byte) {
 	}
 }
 
+// countSenders is how many peers (or web seeds) sent a piece's blocks.
+func countSenders(from []piece.PeerID) int {
+	seen := map[piece.PeerID]bool{}
+	for _, id := range from {
+		seen[id] = true
+	}
+	return len(seen)
+}
+
 // pieceFailed puts the piece back to be downloaded again. Its senders are
 // not struck yet: with several contributors, one liar would ban honest
 // seeders too. Each block's hash is kept until the piece passes, and that
@@ -260,6 +269,11 @@ func (s *Session) pieceVerified(i int, sums [][20]byte) {
 func (s *Session) pieceFailed(i int, buf *pieceBuf, sums [][20]byte) {
 	s.failed++
 	s.picker.PieceFailed(i)
+	who := "1 sender"
+	if n := countSenders(buf.from); n != 1 {
+		who = fmt.Sprintf("%d senders", n)
+	}
+	s.client.cfg.Logf("%s: piece %d failed its hash check (%s); downloading it again", s.meta.Name, i, who)
 	s.strikeWebSeed(i, buf.from)
 	senders := map[piece.PeerID]bool{}
 	for blk, id := range buf.from {

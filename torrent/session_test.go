@@ -7,6 +7,9 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,6 +166,7 @@ func TestSwarmDownloadFromSeeders(t *testing.T) {
 func TestSwarmBansCorruptSeeder(t *testing.T) {
 	dst := t.TempDir()
 	var leech *Session
+	var logged []string
 	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
 		sw, err := newSwarm(t, at, payloadSizes, 32<<10)
 		if err != nil {
@@ -174,7 +178,11 @@ func TestSwarmBansCorruptSeeder(t *testing.T) {
 		if _, _, err := sw.node(at, "liar", sw.src, true, func(s *Session) { s.corruptUploads = true }); err != nil {
 			return struct{}{}, err
 		}
-		s, h, err := sw.node(at, "leecher", dst, false, nil)
+		// The log (the CLI's -v) says which pieces failed and whom
+		// that banned.
+		s, h, err := sw.node(at, "leecher", dst, false, func(s *Session) {
+			s.client.cfg.Logf = func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }
+		})
 		if err != nil {
 			return struct{}{}, err
 		}
@@ -184,6 +192,10 @@ func TestSwarmBansCorruptSeeder(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	failed := regexp.MustCompile(`^` + regexp.QuoteMeta(leech.meta.Name) + `: piece \d+ failed its hash check \(\d+ senders?\); downloading it again$`)
+	if !slices.ContainsFunc(logged, failed.MatchString) || !slices.ContainsFunc(logged, func(l string) bool { return strings.HasPrefix(l, "banned peer ") }) {
+		t.Errorf("the log has no line matching %v, or none of a ban:\n%s", failed, strings.Join(logged, "\n"))
 	}
 	p := leech.Progress()
 	if !p.Complete {

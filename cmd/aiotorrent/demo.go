@@ -158,7 +158,7 @@ func demoSwarm(t *aio.Task, f *Factory, opts *DemoOptions, say func(string, ...a
 		return fmt.Errorf("download: %w", err)
 	}
 	p := s.Progress()
-	say("%s", summary(meta.Name, p))
+	say("%s", summary(meta.Name, p, filepath.Join(dst, meta.Name)))
 	if err := sameFiles(t, filepath.Join(src, "demo"), filepath.Join(dst, "demo")); err != nil {
 		return fmt.Errorf("the copy differs from the original: %w", err)
 	}

@@ -26,7 +26,7 @@ const maxHookOutput = 64 << 10
 // onCompleteHook returns what to call with each progress report of the
 // torrent m: it starts cmdline in g once, at the first report that says
 // complete. Nothing is returned when cmdline is empty.
-func onCompleteHook(g *aio.Group, f *Factory, cmdline, dir string, m *metainfo.Torrent) func(torrent.Progress) {
+func onCompleteHook(g *aio.Group, warn func(string), cmdline, dir string, m *metainfo.Torrent) func(torrent.Progress) {
 	if cmdline == "" {
 		return func(torrent.Progress) {}
 	}
@@ -48,10 +48,10 @@ func onCompleteHook(g *aio.Group, f *Factory, cmdline, dir string, m *metainfo.T
 				return err
 			}
 			if len(out) > 0 {
-				f.Err.Write(out)
+				warn(string(out))
 			}
 			if err != nil {
-				fmt.Fprintf(f.Err, "--on-complete %q %s: %v\n", cmdline, path, err)
+				warn(fmt.Sprintf("--on-complete %q %s: %v\n", cmdline, path, err))
 			}
 			return nil
 		})

@@ -2,29 +2,48 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"math"
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/aiotorrent/aiotorrent/torrent"
 )
 
-// progressView shows a session's progress: a bar on a terminal, a plain
-// line on a pipe when it changed (at most every 2 s), nothing with
-// --quiet. Tracker failures and recoveries are said once each, above the
-// bar or between the lines.
+// progressView shows one session's progress: a row of the display's
+// live area on a terminal (see progressRow), a plain line on a pipe when
+// it changed (at most every 2 s while downloading, every completeEvery
+// while seeding), nothing with --quiet. Tracker failures and recoveries
+// are said once each, above the rows or between the lines.
 type progressView struct {
-	out      io.Writer
-	bar      *progressbar.ProgressBar
-	plain    bool
+	d        *display
+	row      int // in d.screen; -1 on a pipe
+	name     string
+	last     torrent.Progress
+	seen     bool // last holds a report
 	lastLine time.Time
 	lastText string
-	name     string
-	trackers trackerWatch
-	rate     windowRate
+	// lastComplete is whether lastText was said complete: completing is
+	// said at once, not after the 2 s.
+	lastComplete bool
+	trackers     trackerWatch
+	announce     trackerLog
+	rate, up     windowRate
+	seeding      time.Time // when the switch to seeding was said
+	ended        string    // "done" or "stopped": the row's last word
+}
+
+// seedingFor is how long the torrent has seeded.
+func (v *progressView) seedingFor() time.Duration {
+	if v.seeding.IsZero() {
+		return 0
+	}
+	return time.Since(v.seeding)
+}
+
+// newProgressView is a display of one torrent, for commands that run one
+// session (demo).
+func newProgressView(f *Factory, name string, total int64, quiet bool) *progressView {
+	return newDisplay(f, displayFlags{}, quiet, false).add(name)
 }
 
 // rateWindow is what the shown rate averages over. The session's own rate
@@ -56,59 +75,83 @@ func (w *windowRate) add(now time.Time, n int64) float64 {
 	return -1
 }
 
-func newProgressView(f *Factory, name string, total int64, quiet bool) *progressView {
-	v := &progressView{out: f.Out, name: name}
-	switch {
-	case quiet:
-	case f.IsTerminal:
-		// The bar shows only itself and the percentage: the sizes, our
-		// rate (one unit family, IEC) and the ETA are in the description,
-		// since progressbar's own rate is in SI units and its estimate
-		// comes from another average than ours.
-		v.bar = progressbar.NewOptions64(max(total, 1),
-			progressbar.OptionSetWriter(f.Out),
-			progressbar.OptionSetDescription(name),
-			progressbar.OptionSetPredictTime(false),
-			progressbar.OptionSetElapsedTime(false),
-			progressbar.OptionFullWidth(),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(f.Out) }),
-		)
-	default:
-		v.plain = true
-	}
-	return v
-}
-
 func (v *progressView) update(p torrent.Progress) {
-	if v.bar == nil && !v.plain {
-		return
-	}
+	d := v.d // with -q, d says nothing, but --log-file still logs
 	now := time.Now()
 	if r := v.rate.add(now, p.Downloaded); r >= 0 {
 		p.DownRate = r
 	}
-	events := v.trackers.changes(p.Trackers, now)
-	if v.bar != nil {
-		if len(events) > 0 {
-			v.bar.Clear()
-			for _, e := range events {
-				fmt.Fprintf(v.out, "%s: %s\n", v.name, e)
-			}
-		}
-		v.bar.Describe(v.name + "  " + strings.Join(details(p), "  "))
-		v.bar.Set64(p.Verified)
-		return
+	if r := v.up.add(now, p.Uploaded); r >= 0 {
+		p.UpRate = r
 	}
-	for _, e := range events {
-		fmt.Fprintf(v.out, "%s: %s\n", v.name, e)
+	v.last, v.seen = p, true
+	for _, e := range v.announce.changes(p.Trackers) {
+		d.logf("%s: %s", v.name, e)
+	}
+	for _, e := range v.trackers.changes(p.Trackers, now) {
+		d.say("%s: %s", v.name, e)
+	}
+	if p.Complete && d.seed && v.seeding.IsZero() {
+		v.seeding = now
+		if p.Verified > p.Resumed {
+			d.say("%s", summary(v.name, p, d.savePath(v.name)))
+		}
+		d.say("%s: seeding%s", v.name, d.seedUntil)
+	}
+	if d.screen != nil {
+		// A seeding row changes slowly: once a second is enough.
+		if !p.Complete || now.Sub(v.lastLine) >= time.Second {
+			v.lastLine = now
+			d.screen.redraw(false)
+		}
+		return
 	}
 	text := v.name + ": " + strings.Join(details(p), ", ")
-	if text == v.lastText || time.Since(v.lastLine) < 2*time.Second && !p.Complete {
+	if p.Complete && d.seed {
+		f := seedingFields(p)
+		text = v.name + ": " + f[0] + " " + strings.Join(f[1:], ", ")
+	}
+	every := 2 * time.Second
+	if p.Complete {
+		every = completeEvery
+	}
+	changed := p.Complete != v.lastComplete
+	if text == v.lastText || now.Sub(v.lastLine) < every && !changed {
 		return
 	}
-	v.lastLine, v.lastText = time.Now(), text
-	fmt.Fprintln(v.out, text)
+	v.lastLine, v.lastText, v.lastComplete = now, text, p.Complete
+	d.say("%s", text)
+}
+
+// finish ends the view: its row becomes an ordinary line, showing where
+// it stood (never 100% unless the download completed).
+func (v *progressView) finish(p torrent.Progress) {
+	if v.d.screen == nil || v.row < 0 {
+		return
+	}
+	p.DownRate, p.UpRate = v.last.DownRate, v.last.UpRate
+	v.last, v.seen = p, true
+	switch {
+	case !p.Complete:
+		// Its peers and rate are gone: the row says how far it got.
+		v.ended = "stopped"
+	case !v.d.seed:
+		v.ended = "done"
+	}
+	v.d.screen.retire(v.row)
+	v.d.retired()
+}
+
+// line is the view's row at width columns.
+func (v *progressView) line(width int) string {
+	name := v.d.padName(v.name, width-1)
+	switch {
+	case !v.seen:
+		return fitLine(width-1, name, [][]string{{"checking the data on disk"}, {"checking"}})
+	case v.ended != "":
+		return fitBar(width-1, name, fraction(v.last), endedLayouts(v.last, v.ended))
+	}
+	return progressLine(width-1, name, v.last, v.d.seed)
 }
 
 // details are the fields of the progress line: "1.2 MiB / 10.0 MiB
@@ -121,6 +164,22 @@ func details(p torrent.Progress) []string {
 		sources(p),
 		"ETA " + eta(p),
 	}
+}
+
+// seedingFields are the seeding line's: "seeding:", "↑ 1.2 MiB/s", "45.0
+// MiB uploaded", "ratio 0.37", "2 peers" (those we upload to: unchoked).
+func seedingFields(p torrent.Progress) []string {
+	return []string{"seeding:", "↑ " + humanBytes(p.UpRate) + "/s",
+		humanBytes(float64(p.Uploaded)) + " uploaded", "ratio " + ratio(p), plural(p.Unchoked, "peer")}
+}
+
+// ratio is uploaded over the torrent's wanted size, as --seed-ratio
+// counts it (a seed that downloaded nothing has a ratio too).
+func ratio(p torrent.Progress) string {
+	if p.Total <= 0 {
+		return "0.00"
+	}
+	return fmt.Sprintf("%.2f", float64(p.Uploaded)/float64(p.Total))
 }
 
 // percent is rounded down, so that 100% means every wanted byte is
@@ -178,23 +237,42 @@ func sources(p torrent.Progress) string {
 	return s
 }
 
+// shortSources is sources without the seeds, web seeds and reasons, for
+// a narrow terminal (the reasons were printed above the rows): "3
+// peers", "no peers".
+func shortSources(p torrent.Progress) string {
+	switch {
+	case p.Peers == 0 && p.WebSeeds > 0:
+		return plural(p.WebSeeds, "web seed")
+	case p.Peers == 0 && !p.Complete && noPeersReason(p) != "":
+		return "no peers"
+	}
+	return plural(p.Peers, "peer")
+}
+
+// compactSources is sources with the reason there are no peers in a few
+// words: "no peers: 3 trackers failing".
+func compactSources(p torrent.Progress) string {
+	s := shortSources(p)
+	if s != "no peers" {
+		return s
+	}
+	failing := 0
+	for _, st := range p.Trackers {
+		if st.Err != nil {
+			failing++
+		}
+	}
+	if failing == 0 {
+		return "no peers: no tracker, DHT or LSD"
+	}
+	return "no peers: " + plural(failing, "tracker") + " failing"
+}
+
 // plural is "1 peer", "2 peers".
 func plural(n int, what string) string {
 	if n == 1 {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
-}
-
-// finish ends the bar: filled only if the download completed (Finish
-// fills it whatever the count, which drew 100% on Ctrl-C at 35% and on a
-// full disk), left where it stood otherwise.
-func (v *progressView) finish(p torrent.Progress) {
-	switch {
-	case v.bar == nil:
-	case p.Complete:
-		v.bar.Finish()
-	default:
-		v.bar.Exit()
-	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,10 +18,12 @@ import (
 // ptyProc is the binary run with a pseudo-terminal as stdout and stderr,
 // so that it draws its bar, at the given width.
 type ptyProc struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  bytes.Buffer
-	done chan struct{} // the master reads EOF or EIO: the child is gone
+	cmd    *exec.Cmd
+	master *os.File
+	pts    string // the terminal's path, /dev/pts/N
+	mu     sync.Mutex
+	out    bytes.Buffer
+	done   chan struct{} // the master reads EOF or EIO: the child is gone
 }
 
 func startPty(t *testing.T, cols int, bin string, args ...string) *ptyProc {
@@ -38,7 +39,8 @@ func startPty(t *testing.T, cols int, bin string, args ...string) *ptyProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	pts := fmt.Sprintf("/dev/pts/%d", n)
+	slave, err := os.OpenFile(pts, os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,9 +48,11 @@ func startPty(t *testing.T, cols int, bin string, args ...string) *ptyProc {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), childTimeout)
-	p := &ptyProc{cmd: exec.CommandContext(ctx, bin, args...), done: make(chan struct{})}
+	p := &ptyProc{cmd: exec.CommandContext(ctx, bin, args...), master: master, pts: pts, done: make(chan struct{})}
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = slave, slave, slave
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// The terminal is the child's controlling terminal, so that a resize
+	// sends it SIGWINCH.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := p.cmd.Start(); err != nil {
 		cancel()
 		t.Fatal(err)
@@ -85,6 +89,47 @@ func (p *ptyProc) output() string {
 	return p.out.String()
 }
 
+// resize sets the terminal's width, as a user dragging the window's
+// edge, and returns the output's length from which the display has
+// surely seen it: a redraw that read the old width before the resize may
+// still be written after it, but the one after that read the new width.
+// The mark written to the terminal after the resize (an OSC sequence the
+// test terminal skips) tells the output before the resize from that
+// after; from the second erase after it, every line must fit the new
+// width.
+func (p *ptyProc) resize(t *testing.T, cols int) (fresh func() int) {
+	t.Helper()
+	if err := unix.IoctlSetWinsize(int(p.master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: uint16(cols)}); err != nil {
+		t.Fatal(err)
+	}
+	tty, err := os.OpenFile(p.pts, os.O_WRONLY|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	if _, err := tty.WriteString(resizeMark); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(t, resizeMark)
+	return func() int {
+		out := p.output()
+		at := strings.Index(out, resizeMark)
+		for range 2 {
+			k := strings.Index(out[at+1:], eraseLast)
+			if k < 0 {
+				return -1
+			}
+			at += 1 + k
+		}
+		return at
+	}
+}
+
+const (
+	resizeMark = "\x1b]resized\a"
+	eraseLast  = "\r\x1b[2K" // how every redraw begins
+)
+
 func (p *ptyProc) waitFor(t *testing.T, s string) {
 	t.Helper()
 	waitUntil(t, fmt.Sprintf("%q on the terminal", s), func() bool { return strings.Contains(p.output(), s) })
@@ -98,17 +143,7 @@ func (p *ptyProc) waitFor(t *testing.T, s string) {
 // that is unknown ("–") once nothing arrives.
 func TestCtrlCMidDownloadBarNotFull(t *testing.T) {
 	bin := buildCLI(t)
-	root := t.TempDir()
-	tp := makeShare(t, root, "share", shareSizes)
-	// Bytes 170000 on (sub/c.bin) are wrong: pieces 0-4 (163840 bytes)
-	// are good.
-	if err := os.WriteFile(filepath.Join(root, "share", "sub", "c.bin"), make([]byte, 200_000), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s := startProc(t, bin, "seed", "--partial", tp, root, "--port", "0", "--no-dht", "--no-lsd")
-	line := s.waitLine(t, func(l string) bool { return strings.HasPrefix(l, "listening for peers on ") })
-	port := line[strings.LastIndex(line, ":")+1:]
-
+	tp, port := stalledSwarm(t, bin)
 	d := startPty(t, 120, bin, "download", tp, "-o", t.TempDir(), "--port", "0", "--no-dht", "--no-lsd", "--peer", "127.0.0.1:"+port)
 	d.waitFor(t, "160.0 KiB / 361.3 KiB (44.2%)")
 	d.waitFor(t, "  1 peer  ") // the partial seeder is no seed

@@ -40,6 +40,25 @@ func TestSources(t *testing.T) {
 			t.Errorf("sources(%+v) = %q, want %q", c.p, got, c.want)
 		}
 	}
+	// Narrow, the reason shrinks to a few words, then to "no peers".
+	for _, c := range []struct {
+		p              torrent.Progress
+		compact, short string
+	}{
+		{torrent.Progress{Trackers: refused, LSD: true}, "no peers: 2 trackers failing", "no peers"},
+		{torrent.Progress{Trackers: refused[:1], DHT: true}, "no peers: 1 tracker failing", "no peers"},
+		{torrent.Progress{}, "no peers: no tracker, DHT or LSD", "no peers"},
+		{torrent.Progress{DHT: true}, "0 peers", "0 peers"},
+		{torrent.Progress{Peers: 3, Seeds: 2, WebSeeds: 1}, "3 peers", "3 peers"},
+		{torrent.Progress{WebSeeds: 2}, "2 web seeds", "2 web seeds"},
+	} {
+		if got := compactSources(c.p); got != c.compact {
+			t.Errorf("compactSources(%+v) = %q, want %q", c.p, got, c.compact)
+		}
+		if got := shortSources(c.p); got != c.short {
+			t.Errorf("shortSources(%+v) = %q, want %q", c.p, got, c.short)
+		}
+	}
 }
 
 // TestPercentNeverRoundsUpTo100: 99.96% printed as "100.0%" once looked

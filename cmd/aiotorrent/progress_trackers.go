@@ -128,3 +128,38 @@ func noPeersReason(p torrent.Progress) string {
 	}
 	return why
 }
+
+// trackerLog tells, for -v and --log-file, each announce as it is
+// answered or fails, which trackerWatch (news for everyone) leaves out.
+type trackerLog struct {
+	last map[string]tracker.TrackerStatus
+}
+
+// changes returns a line for each announce done since the last call:
+// "tracker URL: announced, 12 peers" or "tracker URL: announce failed: why".
+func (l *trackerLog) changes(trackers []tracker.TrackerStatus) []string {
+	if l.last == nil {
+		l.last = make(map[string]tracker.TrackerStatus)
+	}
+	var out []string
+	for _, st := range trackers {
+		prev := l.last[st.URL]
+		l.last[st.URL] = st
+		// An announce that ended between two reports is seen by its
+		// result only; one that fails as the last did is said again if
+		// it was seen in flight.
+		switch {
+		case !st.Trying.IsZero():
+			if prev.Trying.IsZero() {
+				out = append(out, fmt.Sprintf("tracker %s: announcing", st.URL))
+			}
+		case st.Err != nil:
+			if prev.Err == nil || prev.Err.Error() != st.Err.Error() || !prev.Trying.IsZero() {
+				out = append(out, fmt.Sprintf("tracker %s: announce failed: %s", st.URL, trackerReason(st.Err)))
+			}
+		case !st.LastOK.IsZero() && !st.LastOK.Equal(prev.LastOK):
+			out = append(out, fmt.Sprintf("tracker %s: announced, %s", st.URL, plural(st.Peers, "peer")))
+		}
+	}
+	return out
+}

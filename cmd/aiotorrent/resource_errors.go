@@ -8,7 +8,7 @@ import "fmt"
 // again on its own (torrent/session_resource.go); the other torrents go
 // on, so the process does not end. The lines go to stderr even with
 // --quiet: they say why a torrent stands still.
-func resourceErrors(f *Factory, name string) func(error) {
+func resourceErrors(warn func(string), name string) func(error) {
 	last := ""
 	return func(err error) {
 		now := ""
@@ -18,9 +18,9 @@ func resourceErrors(f *Factory, name string) func(error) {
 		switch {
 		case now == last:
 		case now == "":
-			fmt.Fprintf(f.Err, "%s: resumed after: %s\n", name, last)
+			warn(fmt.Sprintf("%s: resumed after: %s\n", name, last))
 		default:
-			fmt.Fprintf(f.Err, "%s: %s (will retry)\n", name, now)
+			warn(fmt.Sprintf("%s: %s (will retry)\n", name, now))
 		}
 		last = now
 	}

@@ -29,6 +29,7 @@ type SeedOptions struct {
 	Verbose         bool
 	Runtime         runtimeFlags // --trace, --stats, --debug
 	Config          string       // --config, the file of defaults (config.go)
+	Display         displayFlags // --log-file, --summary-interval
 
 	ready func(addr netip.AddrPort, interrupt func()) // see DownloadOptions
 }
@@ -81,6 +82,7 @@ incomplete.`,
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
 	opts.Runtime.register(fl)
 	addConfigFlag(cmd, &opts.Config)
+	opts.Display.register(fl)
 	return cmd
 }
 
@@ -123,5 +125,6 @@ func seedRun(f *Factory, opts *SeedOptions) error {
 		metas: metas, runtime: opts.Runtime, dir: opts.Dir, port: opts.Port, maxPeers: opts.MaxPeers, maxConns: opts.MaxConns, noLSD: opts.NoLSD, encryption: opts.Encryption,
 		dht: opts.DHT, maxDown: down, maxUp: up,
 		seed: true, seedRatio: opts.SeedRatio, seedTime: opts.SeedTime, requireComplete: !opts.Partial, quiet: opts.Quiet, verbose: opts.Verbose, ready: opts.ready,
+		display: opts.Display,
 	})
 }

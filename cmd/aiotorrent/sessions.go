@@ -37,6 +37,7 @@ type sessionsPlan struct {
 	requireComplete    bool
 	onComplete         string // --on-complete: run with each complete torrent's path
 	quiet, verbose     bool
+	display            displayFlags // --log-file, --summary-interval
 	ready              func(addr netip.AddrPort, interrupt func())
 
 	// started is called with each session as it starts, checked is called
@@ -49,8 +50,18 @@ type sessionsPlan struct {
 // runSessions runs every torrent of the plan to completion (or until
 // Ctrl-C when seeding), drawing progress, and prints a summary per torrent.
 func runSessions(f *Factory, plan sessionsPlan) error {
-	return plan.runtime.loopRun(f, func(t *aio.Task) error {
-		client, err := listen(t, f, plan)
+	d, err := planDisplay(f, plan)
+	if err != nil {
+		return err
+	}
+	return plan.runtime.loopRun(f, func(t *aio.Task) (err error) {
+		stop := d.start(t)
+		defer func() {
+			if serr := stop(t); err == nil {
+				err = serr
+			}
+		}()
+		client, err := listen(t, f, plan, d)
 		if err != nil {
 			return err
 		}
@@ -61,13 +72,13 @@ func runSessions(f *Factory, plan sessionsPlan) error {
 		said := false
 		plan.checked = func() {
 			// Not before: data that is refused was never served.
-			if plan.seed && !plan.quiet && !said {
-				fmt.Fprintf(f.Err, "listening for peers on %s\n", client.Addr())
+			if plan.seed && !said {
+				d.sayTo(f.Err, "listening for peers on %s", client.Addr())
 			}
 			said = true
 		}
 		err = interruptible(t, func(t *aio.Task) error {
-			return runAll(t, f, client, plan)
+			return runAll(t, d, client, plan)
 		}, func(interrupt func()) {
 			if plan.ready != nil {
 				plan.ready(client.Addr(), interrupt)
@@ -76,9 +87,7 @@ func runSessions(f *Factory, plan sessionsPlan) error {
 		if errors.As(err, new(interruption)) && len(sessions) == len(plan.metas)+len(plan.magnets) && allComplete(sessions) {
 			// Seeding complete data has no end of its own: a signal is
 			// how it ends, and the work was done.
-			if !plan.quiet {
-				fmt.Fprintf(f.Err, "seeding stopped (%v)\n", err)
-			}
+			d.sayTo(f.Err, "seeding stopped (%v)", err)
 			return nil
 		}
 		return err
@@ -96,7 +105,7 @@ func allComplete(sessions []*torrent.Session) bool {
 
 // listen opens the client's listener on the given port, or the next free
 // one (up to ten further), and says so when it moved.
-func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error) {
+func listen(t *aio.Task, f *Factory, plan sessionsPlan, d *display) (*torrent.Client, error) {
 	cfg := torrent.ClientConfig{
 		MaxPeers: plan.maxPeers, MaxConns: plan.maxConns,
 		MaxDownloadRate: plan.maxDown, MaxUploadRate: plan.maxUp,
@@ -108,8 +117,8 @@ func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error)
 		return nil, err
 	}
 	cfg.Encryption = enc
-	if plan.verbose {
-		cfg.Logf = func(format string, args ...any) { fmt.Fprintf(f.Err, format+"\n", args...) }
+	if d.logging() {
+		cfg.Logf = d.logf
 	}
 	var firstErr error
 	for port := plan.port; port <= plan.port+10 && port < 65536; port++ {
@@ -125,7 +134,7 @@ func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error)
 		}
 		if err == nil {
 			if port != plan.port {
-				fmt.Fprintf(f.Err, "port %d is busy; listening on %d\n", plan.port, port)
+				d.sayTo(f.Err, "port %d is busy; listening on %d", plan.port, port)
 			}
 			return c, nil
 		}
@@ -141,22 +150,20 @@ func listen(t *aio.Task, f *Factory, plan sessionsPlan) (*torrent.Client, error)
 
 // runAll runs one session per torrent in one task group, each with its
 // own progress view; the first to fail stops the others.
-func runAll(t *aio.Task, f *Factory, client *torrent.Client, plan sessionsPlan) error {
+func runAll(t *aio.Task, d *display, client *torrent.Client, plan sessionsPlan) error {
 	g := aio.NewGroup(t)
 	for k, m := range plan.metas {
 		var skip []bool
 		if k < len(plan.skips) {
 			skip = plan.skips[k]
 		}
-		if err := startSession(g, f, client, plan, m, skip); err != nil {
+		if err := startSession(g, d, client, plan, m, skip); err != nil {
 			return err
 		}
 	}
 	for _, mag := range plan.magnets {
 		g.Go("magnet "+mag.Name, func(t *aio.Task) error {
-			if !plan.quiet {
-				fmt.Fprintf(f.Err, "fetching the metadata of %x from peers\n", mag.InfoHash)
-			}
+			d.sayTo(d.f.Err, "fetching the metadata of %x from peers", mag.InfoHash)
 			m, err := torrent.FetchMetadata(t, mag, torrent.FetchConfig{
 				PeerID: client.PeerID(), Port: client.Addr().Port(), Peers: plan.peers,
 				DHT: client.DHTLookup(), Logf: client.Logf(), Encryption: client.Encryption(),
@@ -171,7 +178,7 @@ func runAll(t *aio.Task, f *Factory, client *torrent.Client, plan sessionsPlan) 
 			if !plan.noWebSeeds {
 				withPeers.webSeeds = append(slices.Clone(plan.webSeeds), mag.WebSeeds...)
 			}
-			return startSession(g, f, client, withPeers, m, nil)
+			return startSession(g, d, client, withPeers, m, nil)
 		})
 	}
 	return g.Wait(t)
@@ -179,7 +186,7 @@ func runAll(t *aio.Task, f *Factory, client *torrent.Client, plan sessionsPlan) 
 
 // startSession adds m to the client and runs it as a child of g, with its
 // progress view and final summary.
-func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan sessionsPlan, m *metainfo.Torrent, skip []bool) error {
+func startSession(g *aio.Group, d *display, client *torrent.Client, plan sessionsPlan, m *metainfo.Torrent, skip []bool) error {
 	s, err := client.Add(m, torrent.SessionOptions{
 		Dir: plan.dir, Seed: plan.seed, Peers: plan.peers,
 		SeedRatio: plan.seedRatio, SeedTime: plan.seedTime,
@@ -193,26 +200,28 @@ func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan session
 		return err
 	}
 	plan.started(s)
-	view := newProgressView(f, m.Name, s.Progress().Total, plan.quiet)
-	update := calmWhenComplete(view.update)
-	hook := onCompleteHook(g, f, plan.onComplete, plan.dir, m)
+	view := d.add(m.Name)
+	hook := onCompleteHook(g, d.warn, plan.onComplete, plan.dir, m)
 	// The first report comes once the data on disk has been checked.
-	showErr := resourceErrors(f, m.Name)
+	showErr := resourceErrors(d.warn, m.Name)
 	s.SetOnProgress(func(p torrent.Progress) {
 		showErr(p.Err)
 		if p.Err == nil { // a check that waits on a resource error is not done
 			plan.checked()
 		}
 		hook(p)
-		update(p)
+		view.update(p)
 	})
 	g.Go(m.Name, func(t *aio.Task) error {
 		err := s.Run(t)
-		view.finish(s.Progress())
+		p := s.Progress()
+		view.finish(p)
 		if err != nil {
 			if errors.Is(err, aio.ErrCanceled) {
-				if p := s.Progress(); !plan.quiet && !p.Complete {
-					fmt.Fprintln(f.Out, stoppedSummary(m.Name, p))
+				if !p.Complete {
+					d.say("%s", stoppedSummary(m.Name, p))
+				} else if plan.seed {
+					d.say("%s", seedSummary(m.Name, p, view.seedingFor(), d.savePath(m.Name)))
 				}
 				return err
 			}
@@ -221,31 +230,17 @@ func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan session
 			}
 			return fmt.Errorf("%s: %w", m.Name, err)
 		}
-		if !plan.quiet {
-			fmt.Fprintln(f.Out, summary(m.Name, s.Progress()))
+		if plan.seed {
+			d.say("%s", seedSummary(m.Name, p, view.seedingFor(), d.savePath(m.Name)))
+		} else {
+			d.say("%s", summary(m.Name, p, d.savePath(m.Name)))
 		}
 		return nil
 	})
 	return nil
 }
 
-// completeEvery is how often a complete (seeding) torrent's progress is
-// passed on: the view draws a complete torrent at every update, four
-// times a second, which is a flood on a pipe while seeding for hours.
+// completeEvery is how often a complete (seeding) torrent's line is
+// printed on a pipe, when it changed: every 2 s is a flood while
+// seeding for hours.
 const completeEvery = 10 * time.Second
-
-// calmWhenComplete passes every update on until the torrent completes,
-// then one every completeEvery.
-func calmWhenComplete(update func(torrent.Progress)) func(torrent.Progress) {
-	var last time.Time
-	return func(p torrent.Progress) {
-		if p.Complete {
-			if now := time.Now(); now.Sub(last) >= completeEvery {
-				last = now
-			} else {
-				return
-			}
-		}
-		update(p)
-	}
-}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/aiotorrent/aiotorrent/aio"
 	"github.com/aiotorrent/aiotorrent/metainfo"
-	"github.com/aiotorrent/aiotorrent/torrent"
 )
 
 // makeShare writes files of the given sizes under root/name, with bytes
@@ -205,12 +204,13 @@ func TestDownloadSeveralTorrentsOneProcess(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("exit %d, stderr %q", r.code, r.errOut)
 	}
+	// Piped, each torrent's change is printed once.
 	for _, want := range []string{
 		"alpha: 293.0 KiB / 293.0 KiB (100.0%)", "alpha: 293.0 KiB in ",
 		"beta: 234.4 KiB / 234.4 KiB (100.0%)", "beta: 234.4 KiB in ",
 	} {
-		if !strings.Contains(r.out, want) {
-			t.Errorf("stdout %q lacks %q", r.out, want)
+		if n := strings.Count(r.out, want); n != 1 {
+			t.Errorf("stdout %q has %q %d times, want once", r.out, want, n)
 		}
 	}
 	wantSameFile(t, filepath.Join(root, "alpha", "x.bin"), filepath.Join(dst, "alpha", "x.bin"))
@@ -245,7 +245,7 @@ func TestListenFallsBackToNextPort(t *testing.T) {
 	var errOut bytes.Buffer
 	f := &Factory{In: strings.NewReader(""), Out: &errOut, Err: &errOut}
 	got, err := aio.Run(func(t *aio.Task) (int, error) {
-		c, err := listen(t, f, sessionsPlan{port: busy})
+		c, err := listen(t, f, sessionsPlan{port: busy}, newDisplay(f, displayFlags{}, false, false))
 		if err != nil {
 			return 0, err
 		}
@@ -264,7 +264,7 @@ func TestListenFallsBackToNextPort(t *testing.T) {
 func TestDownloadFlags(t *testing.T) {
 	got, err := parseCmd(NewCmdDownload, "a.torrent", "--seed-ratio", "1.5", "--seed-time", "1h",
 		"--max-upload-rate", "1MiB", "--max-download-rate", "500k", "--files", "0,2", "--exclude", "*.txt",
-		"--sequential", "--max-conns", "80")
+		"--sequential", "--max-conns", "80", "--summary-interval", "5", "--log-file", "x.log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,8 @@ func TestDownloadFlags(t *testing.T) {
 		Torrents: []string{"a.torrent"}, OutDir: ".", Port: 6881, MaxPeers: 50, MaxConns: 80,
 		SeedRatio: 1.5, SeedTime: time.Hour, MaxUploadRate: "1MiB", MaxDownloadRate: "500k",
 		Files: "0,2", Exclude: []string{"*.txt"}, Sequential: true, Encryption: "prefer",
-		DHT: dhtFlags{Routers: defaultRouters, StateDir: defaultStateDir()},
+		DHT:     dhtFlags{Routers: defaultRouters, StateDir: defaultStateDir()},
+		Display: displayFlags{LogFile: "x.log", SummaryInterval: 5},
 	}
 	if fmt.Sprint(*got) != fmt.Sprint(want) {
 		t.Errorf("got %+v\nwant %+v", *got, want)
@@ -329,16 +330,5 @@ func TestSelectFiles(t *testing.T) {
 		if !slices.Equal(got[0], tc.want) {
 			t.Errorf("files %q exclude %q: skip %v, want %v", tc.files, tc.exclude, got[0], tc.want)
 		}
-	}
-}
-
-func TestCalmWhenComplete(t *testing.T) {
-	var got []bool
-	update := calmWhenComplete(func(p torrent.Progress) { got = append(got, p.Complete) })
-	for _, complete := range []bool{false, false, true, true, true} {
-		update(torrent.Progress{Complete: complete})
-	}
-	if want := []bool{false, false, true}; !slices.Equal(got, want) {
-		t.Fatalf("passed on %v, want %v (every update until complete, then one per %v)", got, want, completeEvery)
 	}
 }
