@@ -156,10 +156,15 @@ func (v *progressView) line(width int) string {
 
 // details are the fields of the progress line: "1.2 MiB / 10.0 MiB
 // (12.0%)", "1.5 MiB/s", "3 peers (2 seeds)" or why there are none, and
-// "ETA 6s".
+// "ETA 6s"; once complete, the size and "complete" (the summary follows
+// with the rate and peers of the whole run).
 func details(p torrent.Progress) []string {
+	size := fmt.Sprintf("%s / %s (%s)", humanBytes(float64(p.Verified)), humanBytes(float64(p.Total)), percent(p))
+	if p.Complete {
+		return []string{size, "complete"}
+	}
 	return []string{
-		fmt.Sprintf("%s / %s (%s)", humanBytes(float64(p.Verified)), humanBytes(float64(p.Total)), percent(p)),
+		size,
 		humanBytes(p.DownRate) + "/s",
 		sources(p),
 		"ETA " + eta(p),

@@ -206,8 +206,8 @@ func TestDownloadSeveralTorrentsOneProcess(t *testing.T) {
 	}
 	// Piped, each torrent's change is printed once.
 	for _, want := range []string{
-		"alpha: 293.0 KiB / 293.0 KiB (100.0%)", "alpha: 293.0 KiB in ",
-		"beta: 234.4 KiB / 234.4 KiB (100.0%)", "beta: 234.4 KiB in ",
+		"alpha: 293.0 KiB / 293.0 KiB (100.0%), complete\n", "alpha: 293.0 KiB in ",
+		"beta: 234.4 KiB / 234.4 KiB (100.0%), complete\n", "beta: 234.4 KiB in ",
 	} {
 		if n := strings.Count(r.out, want); n != 1 {
 			t.Errorf("stdout %q has %q %d times, want once", r.out, want, n)
