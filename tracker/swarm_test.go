@@ -16,10 +16,10 @@ func peerReq(ih byte, id byte, left int64, ev Event) AnnounceRequest {
 	return AnnounceRequest{InfoHash: [20]byte{ih}, PeerID: [20]byte{id}, Left: left, Event: ev}
 }
 
-func addrs(ps []swarmPeer) []netip.AddrPort {
+func addrs(ps []peerRec) []netip.AddrPort {
 	out := make([]netip.AddrPort, len(ps))
-	for i, p := range ps {
-		out[i] = p.addr
+	for i := range ps {
+		out[i] = ps[i].addrPort()
 	}
 	slices.SortFunc(out, func(a, b netip.AddrPort) int { return a.Compare(b) })
 	return out
@@ -67,36 +67,6 @@ func TestSwarmScenario(t *testing.T) {
 	}
 }
 
-func TestSwarmCaps(t *testing.T) {
-	s := newTestSwarms(2, 3)
-	now := time.Unix(0, 0)
-	for i := range 5 {
-		from := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}), 1)
-		if _, err := s.announce(peerReq(1, byte(i), 1, EventStarted), from, now); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := len(s.torrents[[20]byte{1}].peers); got != 3 {
-		t.Errorf("got %d peers in a swarm capped at 3", got)
-	}
-	// A peer over the cap still gets an answer.
-	res, _ := s.announce(peerReq(1, 9, 1, EventNone), ap("10.9.9.9:1"), now)
-	if len(res.peers) != 3 {
-		t.Errorf("over-cap announce: got %d peers, want 3", len(res.peers))
-	}
-	s.announce(peerReq(2, 1, 1, EventStarted), ap("10.0.0.1:1"), now)
-	if _, err := s.announce(peerReq(3, 1, 1, EventStarted), ap("10.0.0.1:1"), now); err != errTooManyTorrents {
-		t.Errorf("third torrent: got %v, want errTooManyTorrents", err)
-	}
-	// Once the old swarms expire, room is made.
-	if _, err := s.announce(peerReq(3, 1, 1, EventStarted), ap("10.0.0.1:1"), now.Add(time.Hour)); err != nil {
-		t.Errorf("after expiry: got %v, want nil", err)
-	}
-	if _, err := s.announce(peerReq(4, 1, 1, EventStopped), ap("10.0.0.1:1"), now); err != nil || s.torrents[[20]byte{4}] != nil {
-		t.Errorf("stopped on an unknown torrent: got %v, want nil and no swarm created", err)
-	}
-}
-
 func TestSwarmNumWant(t *testing.T) {
 	s := newTestSwarms(0, 0)
 	now := time.Unix(0, 0)
@@ -111,26 +81,5 @@ func TestSwarmNumWant(t *testing.T) {
 		if len(res.peers) != int(tt.want) {
 			t.Errorf("numwant %d: got %d peers, want %d", tt.numWant, len(res.peers), tt.want)
 		}
-	}
-}
-
-// TestFullTrackerSweepsAtMostOnceASecond: a tracker at its torrent cap
-// used to sweep every swarm for each newcomer it then refused (O(all
-// peers) per announce: 2 ms each at 100,000 peers, and the fuzzer stalled
-// on it). Now a sweep is forced at most once a second: a stale swarm that
-// would make room is only dropped by the next sweep.
-func TestFullTrackerSweepsAtMostOnceASecond(t *testing.T) {
-	s := newTestSwarms(1, 0)
-	now := time.Unix(1000, 0)
-	s.announce(peerReq(1, 1, 1, EventStarted), ap("10.0.0.1:1"), now.Add(-time.Hour)) // already stale
-	if _, err := s.announce(peerReq(2, 1, 1, EventStarted), ap("10.0.0.2:1"), now); err != nil {
-		t.Fatalf("first newcomer: %v, want room made by a sweep", err)
-	}
-	s.announce(peerReq(2, 1, 1, EventStarted), ap("10.0.0.2:1"), now.Add(-time.Hour)) // make it stale too
-	if _, err := s.announce(peerReq(3, 1, 1, EventStarted), ap("10.0.0.3:1"), now.Add(500*time.Millisecond)); err != errTooManyTorrents {
-		t.Fatalf("a newcomer half a second after a sweep: %v, want errTooManyTorrents (no second sweep yet)", err)
-	}
-	if _, err := s.announce(peerReq(3, 1, 1, EventStarted), ap("10.0.0.3:1"), now.Add(time.Second)); err != nil {
-		t.Fatalf("a newcomer a second later: %v, want room made by the next sweep", err)
 	}
 }
