@@ -56,8 +56,9 @@ func BenchmarkServerUDPAnnounce(b *testing.B) {
 	pkt := appendAnnounceRequest(nil, st.connID(from, now.Unix()/60), 1, testRequest())
 	b.SetBytes(int64(len(pkt)))
 	b.ReportAllocs()
+	var out []byte
 	for b.Loop() {
-		if st.handleUDP(pkt, from, now) == nil {
+		if out = st.appendUDP(out[:0], pkt, from, now); out == nil {
 			b.Fatal("no reply")
 		}
 	}
@@ -72,7 +73,8 @@ func BenchmarkServerHTTPAnnounce(b *testing.B) {
 	raw := getReq("/announce?info_hash=" + ihA + "&peer_id=" + pidA + "&port=6881&left=0")
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
+	var out []byte
 	for b.Loop() {
-		st.handleHTTP(raw, ap("127.0.0.1:1"), now)
+		out = st.appendHTTP(out[:0], raw, ap("127.0.0.1:1"), now)
 	}
 }

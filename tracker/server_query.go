@@ -141,7 +141,7 @@ func parseAnnounceQuery(raw []byte) (req AnnounceRequest, compact bool, err erro
 			return req, false, errBadParamName
 		}
 		if !validEscapes(v) {
-			return req, false, fmt.Errorf("invalid %s", key)
+			return req, false, fmt.Errorf("invalid %s", string(key)) // a copy: key must not escape
 		}
 		for p := range announceParams {
 			if !seen[p] && string(key) == announceParams[p] {

@@ -27,7 +27,8 @@ import (
 type serverState struct {
 	swarms *swarms
 	mac    cipher.Block
-	body   []byte // an HTTP answer's body, reused: answers are built whole, one at a time
+	body   []byte   // an HTTP answer's body, reused: answers are built whole, one at a time
+	blk    [16]byte // connID's scratch block
 }
 
 func newServerState(sw *swarms) *serverState {
@@ -42,12 +43,13 @@ func newServerState(sw *swarms) *serverState {
 
 // connID derives the connection id for addr's IP in the given minute.
 func (st *serverState) connID(addr netip.AddrPort, minute int64) uint64 {
-	var blk [16]byte
-	ip := addr.Addr().Unmap().As16()
-	st.mac.Encrypt(blk[:], ip[:])
-	m := binary.BigEndian.Uint64(blk[8:]) ^ uint64(minute)
-	binary.BigEndian.PutUint64(blk[8:], m)
-	st.mac.Encrypt(blk[:], blk[:])
+	// The block lives in st: a stack array passed to an interface method
+	// would escape to the heap on every call.
+	blk := st.blk[:]
+	st.blk = addr.Addr().Unmap().As16()
+	st.mac.Encrypt(blk, blk)
+	binary.BigEndian.PutUint64(blk[8:], binary.BigEndian.Uint64(blk[8:])^uint64(minute))
+	st.mac.Encrypt(blk, blk)
 	return binary.BigEndian.Uint64(blk[:8])
 }
 

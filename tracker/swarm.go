@@ -36,9 +36,9 @@ const (
 
 // Costs of the incremental work, in peer records looked at.
 const (
-	reapPerAnnounce = 4 // the hand's step on each announce
-	evictWindow     = 8 // peers compared to choose one to evict
-	swarmWindow     = 4 // swarms compared to choose one to evict
+	reapPerAnnounce = 4  // the hand's step on each announce
+	evictWindow     = 32 // peers compared to choose one to evict
+	swarmWindow     = 4  // swarms compared to choose one to evict
 	ReapPerTick     = 20_000
 )
 
