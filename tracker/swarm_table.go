@@ -156,6 +156,11 @@ func (sw *swarm) rebuild(n int, seed uint64) {
 
 // insert appends r (not already present) and returns its slot.
 func (sw *swarm) insert(r peerRec, seed uint64) int {
+	if len(sw.peers) == cap(sw.peers) {
+		// Grow by a quarter, not append's doubling: most swarms are
+		// small and stay at their size, so slack is most of their memory.
+		sw.peers = append(make([]peerRec, 0, len(sw.peers)+len(sw.peers)/4+2), sw.peers...)
+	}
 	sw.peers = append(sw.peers, r)
 	slot := len(sw.peers) - 1
 	switch {
