@@ -135,8 +135,10 @@ func (s *swarms) announceFamily(req AnnounceRequest, addr netip.AddrPort, now ti
 		s.list = append(s.list, sw)
 		s.torrents[req.InfoHash] = sw
 	}
+	if sw.lastSeen != secs {
+		s.purgeSome(sw, secs) // once a second is enough to keep the counts live
+	}
 	sw.lastSeen = secs
-	s.purgeSome(sw, secs)
 	rec := makeRec(addr)
 	i := sw.find(&rec, s.seed)
 	if req.Event == EventStopped {
