@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,8 +23,9 @@ import (
 //
 //  1. fill: every peer of every torrent announces once (UDP); RSS after;
 //  2. http and udp: clients announce random known peers for --duration
-//     each: announces/s, p50/p99 latency, server CPU per announce
-//     (/proc/PID/stat utime+stime), RSS;
+//     each, --rounds times, alternating between the servers:
+//     announces/s, p50/p99 latency, server CPU per announce
+//     (/proc/PID/stat utime+stime), RSS; the summary takes medians;
 //  3. churn (--churn > 0): peers never seen before announce for that long
 //     (3x the population); RSS is sampled every second. Our tracker runs
 //     with --max-peers at the population, so this shows the cap holding.
@@ -33,6 +35,7 @@ type trackerOptions struct {
 	torrents int
 	peers    int
 	duration time.Duration
+	rounds   int
 	churn    time.Duration
 	limit    int64
 	bin      string
@@ -47,7 +50,8 @@ func parseTrackerFlags(args []string) (*trackerOptions, error) {
 	fs.IntVar(&o.clients, "clients", 64, "concurrent clients")
 	fs.IntVar(&o.torrents, "torrents", 1000, "torrents")
 	fs.IntVar(&o.peers, "peers", 100, "peers per torrent")
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each load phase (http, udp)")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each load phase (http, udp)")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds of load phases, alternating between the servers")
 	fs.DurationVar(&o.churn, "churn", 0, "length of the churn phase (new peers; 0: none)")
 	fs.Int64Var(&o.limit, "max-announces", 2_000_000, "announces per phase at most")
 	fs.StringVar(&o.bin, "bin", "", "aiotorrent binary (default: go build one)")
@@ -59,8 +63,8 @@ func parseTrackerFlags(args []string) (*trackerOptions, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if o.clients < 1 || o.torrents < 1 || o.peers < 1 || o.duration <= 0 || o.limit < 1 {
-		return nil, errors.New("--clients, --torrents, --peers, --duration and --max-announces must be positive")
+	if o.clients < 1 || o.torrents < 1 || o.peers < 1 || o.duration <= 0 || o.limit < 1 || o.rounds < 1 {
+		return nil, errors.New("--clients, --torrents, --peers, --duration, --rounds and --max-announces must be positive")
 	}
 	for _, s := range strings.Split(*servers, ",") {
 		if s != "aiotorrent" && s != "opentracker" {
@@ -95,16 +99,54 @@ func runTrackerBench(args []string) error {
 		}
 	}
 	pop := newPopulation(o.torrents, o.peers)
+	var targets []*benchTarget
+	defer func() {
+		for _, b := range targets {
+			b.c.stop()
+		}
+	}()
 	var rows []trackerRow
 	for _, s := range o.servers {
-		r, err := benchServer(o, pop, s)
+		b, err := startTarget(o, pop, s)
 		if err != nil {
 			return fmt.Errorf("%s: %w", s, err)
 		}
-		rows = append(rows, r...)
+		targets = append(targets, b)
+		// Each client spends one count on finding its list done.
+		r, err := b.phase("fill", 10*time.Minute, int64(o.torrents*o.peers+o.clients), b.newUDP, b.sequential)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+		rows = append(rows, r)
 	}
-	fmt.Printf("\n%d clients, %d torrents x %d peers = %d peers, %v per phase, loopback\n",
-		o.clients, o.torrents, o.peers, o.torrents*o.peers, o.duration)
+	// The phases alternate between the servers, round after round, so
+	// that other work on the machine weighs on both alike.
+	for range o.rounds {
+		for _, ph := range []string{"http", "udp"} {
+			for _, b := range targets {
+				newClient := b.newUDP
+				if ph == "http" {
+					newClient = b.newHTTP
+				}
+				r, err := b.phase(ph, o.duration, o.limit, newClient, b.random)
+				if err != nil {
+					return fmt.Errorf("%s: %w", b.server, err)
+				}
+				rows = append(rows, r)
+			}
+		}
+	}
+	if o.churn > 0 {
+		for _, b := range targets {
+			r, err := churn(o, pop, b.server, b.pid, b.udpAddr)
+			if err != nil {
+				return fmt.Errorf("%s: %w", b.server, err)
+			}
+			rows = append(rows, r)
+		}
+	}
+	fmt.Printf("\n%d clients, %d torrents x %d peers = %d peers, %d rounds of %v per phase, loopback\n",
+		o.clients, o.torrents, o.peers, o.torrents*o.peers, o.rounds, o.duration)
 	printTrackerTable(os.Stdout, rows)
 	return nil
 }
@@ -160,75 +202,71 @@ func startServer(o *trackerOptions, pop *population, server string) (*child, net
 	}
 }
 
-func benchServer(o *trackerOptions, pop *population, server string) ([]trackerRow, error) {
+// benchTarget is one running tracker and the load aimed at it.
+type benchTarget struct {
+	server            string
+	c                 *child
+	pid               int
+	httpAddr, udpAddr netip.AddrPort
+	pop               *population
+	clients           int
+	own               [][]int // each client's peers
+	next              []int   // the fill's place in each client's list
+}
+
+func startTarget(o *trackerOptions, pop *population, server string) (*benchTarget, error) {
 	c, httpAddr, udpAddr, err := startServer(o, pop, server)
 	if err != nil {
 		return nil, err
 	}
-	defer c.stop()
-	pid := c.cmd.Process.Pid
-	n := o.torrents * o.peers
-	own := make([][]int, o.clients)
-	for k := range own {
-		own[k] = owned(k, o.clients, 0, n)
+	b := &benchTarget{server: server, c: c, pid: c.cmd.Process.Pid, httpAddr: httpAddr, udpAddr: udpAddr,
+		pop: pop, clients: o.clients, own: make([][]int, o.clients), next: make([]int, o.clients)}
+	for k := range b.own {
+		b.own[k] = owned(k, o.clients, 0, o.torrents*o.peers)
 	}
-	newUDP := func(int) (announcer, error) {
-		return &udpAnnouncer{server: udpAddr, socks: map[netip.Addr]*udpSock{}}, nil
-	}
-	newHTTP := func(int) (announcer, error) { return &httpAnnouncer{server: httpAddr}, nil }
-	next := make([]int, o.clients)
-	sequential := func(k int, _ *rand.Rand) int {
-		if next[k] >= len(own[k]) {
-			return -1
-		}
-		next[k]++
-		return own[k][next[k]-1]
-	}
-	random := func(k int, rng *rand.Rand) int { return pickOwned(own[k], rng) }
+	fmt.Fprintf(os.Stderr, "%s: pid %d\n", server, b.pid)
+	return b, nil
+}
 
-	var rows []trackerRow
-	phase := func(name string, d time.Duration, limit int64, newClient func(int) (announcer, error), pick func(int, *rand.Rand) int) error {
-		cpu0, err := procCPU(pid)
-		if err != nil {
-			return err
-		}
-		res, err := runLoad(o.clients, d, limit, newClient, pick, pop)
-		if err != nil {
-			return fmt.Errorf("%s phase: %w", name, err)
-		}
-		cpu1, err := procCPU(pid)
-		if err != nil {
-			return err
-		}
-		rss, err := procRSS(pid)
-		if err != nil {
-			return err
-		}
-		anon, _ := procStatus(pid, "RssAnon")
-		r := trackerRow{server: server, phase: name, load: res, cpu: cpu1 - cpu0, rss: rss, anon: anon}
-		fmt.Fprintf(os.Stderr, "  %s\n", r.line())
-		rows = append(rows, r)
-		return nil
+func (b *benchTarget) newUDP(int) (announcer, error) {
+	return &udpAnnouncer{server: b.udpAddr, socks: map[netip.Addr]*udpSock{}}, nil
+}
+
+func (b *benchTarget) newHTTP(int) (announcer, error) { return &httpAnnouncer{server: b.httpAddr}, nil }
+
+func (b *benchTarget) sequential(k int, _ *rand.Rand) int {
+	if b.next[k] >= len(b.own[k]) {
+		return -1
 	}
-	fmt.Fprintf(os.Stderr, "%s (pid %d):\n", server, pid)
-	// Each client spends one count on finding its list done.
-	if err := phase("fill", 10*time.Minute, int64(n+o.clients), newUDP, sequential); err != nil {
-		return nil, err
+	b.next[k]++
+	return b.own[k][b.next[k]-1]
+}
+
+func (b *benchTarget) random(k int, rng *rand.Rand) int { return pickOwned(b.own[k], rng) }
+
+// phase runs one load phase and reads the server's CPU and RSS around it.
+func (b *benchTarget) phase(name string, d time.Duration, limit int64, newClient func(int) (announcer, error),
+	pick func(int, *rand.Rand) int) (trackerRow, error) {
+	cpu0, err := procCPU(b.pid)
+	if err != nil {
+		return trackerRow{}, err
 	}
-	if err := phase("http", o.duration, o.limit, newHTTP, random); err != nil {
-		return nil, err
+	res, err := runLoad(b.clients, d, limit, newClient, pick, b.pop)
+	if err != nil {
+		return trackerRow{}, fmt.Errorf("%s phase: %w", name, err)
 	}
-	if err := phase("udp", o.duration, o.limit, newUDP, random); err != nil {
-		return nil, err
+	cpu1, err := procCPU(b.pid)
+	if err != nil {
+		return trackerRow{}, err
 	}
-	if o.churn > 0 {
-		r, err := churn(o, pop, server, pid, udpAddr)
-		if err != nil {
-			return nil, err
-		}
-		rows = append(rows, r)
+	rss, err := procRSS(b.pid)
+	if err != nil {
+		return trackerRow{}, err
 	}
-	return rows, nil
+	anon, _ := procStatus(b.pid, "RssAnon")
+	r := trackerRow{server: b.server, phase: name, load: res, cpu: cpu1 - cpu0, rss: rss, anon: anon}
+	fmt.Fprintf(os.Stderr, "  %s\n", r.line())
+	return r, nil
 }
 
 // churn announces 3x the population of new peers (UDP) for o.churn and
@@ -287,11 +325,27 @@ func pickOwned(own []int, rng *rand.Rand) int {
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
-func (r trackerRow) line() string {
-	cpuPer := 0.0
-	if r.load.ok > 0 {
-		cpuPer = float64(r.cpu.Microseconds()) / float64(r.load.ok)
+func (r trackerRow) rate() float64 { return r.load.rate() }
+
+// cpuPer is the server's CPU per answered announce, in microseconds.
+func (r trackerRow) cpuPer() float64 {
+	if r.load.ok == 0 {
+		return 0
 	}
+	return float64(r.cpu.Microseconds()) / float64(r.load.ok)
+}
+
+func medianOf(rows []trackerRow, f func(trackerRow) float64) float64 {
+	v := make([]float64, len(rows))
+	for i, r := range rows {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
+}
+
+func (r trackerRow) line() string {
+	cpuPer := r.cpuPer()
 	return fmt.Sprintf("%-11s %-5s %9d %6d %9.0f %8.0f %8.0f %8.1f %8.1f %8.1f  %s", r.server, r.phase, r.load.ok, r.load.failed,
 		r.load.rate(), float64(r.load.percentile(0.5).Microseconds()), float64(r.load.percentile(0.99).Microseconds()),
 		cpuPer, mib(r.rss), mib(r.anon), r.note)
@@ -302,19 +356,24 @@ func printTrackerTable(w io.Writer, rows []trackerRow) {
 	for _, r := range rows {
 		fmt.Fprintln(w, r.line())
 	}
-	by := map[string]trackerRow{}
+	all := map[string][]trackerRow{}
 	for _, r := range rows {
-		by[r.server+"/"+r.phase] = r
+		all[r.server+"/"+r.phase] = append(all[r.server+"/"+r.phase], r)
 	}
+	by := map[string]trackerRow{}
+	for k, rs := range all {
+		by[k] = rs[0]
+	}
+	fmt.Fprintln(w, "medians of the rounds:")
 	for _, ph := range []string{"http", "udp"} {
-		a, ok1 := by["aiotorrent/"+ph]
-		b, ok2 := by["opentracker/"+ph]
-		if !ok1 || !ok2 || a.load.ok == 0 || b.load.ok == 0 {
+		a, b := all["aiotorrent/"+ph], all["opentracker/"+ph]
+		if len(a) == 0 || len(b) == 0 {
 			continue
 		}
-		ca := float64(a.cpu) / float64(a.load.ok)
-		cb := float64(b.cpu) / float64(b.load.ok)
-		fmt.Fprintf(w, "aiotorrent / opentracker, %s: announces/s %.2fx, CPU per announce %.2fx\n", ph, a.load.rate()/b.load.rate(), ca/cb)
+		ra, rb := medianOf(a, trackerRow.rate), medianOf(b, trackerRow.rate)
+		ca, cb := medianOf(a, trackerRow.cpuPer), medianOf(b, trackerRow.cpuPer)
+		fmt.Fprintf(w, "%-5s aiotorrent %.0f/s %.1f us, opentracker %.0f/s %.1f us: announces/s %.2fx, CPU per announce %.2fx\n",
+			ph, ra, ca, rb, cb, ra/rb, ca/cb)
 	}
 	if a, ok := by["aiotorrent/fill"]; ok {
 		if b, ok := by["opentracker/fill"]; ok {
