@@ -105,3 +105,44 @@ func BenchmarkSwarmMemory(b *testing.B) {
 		runtime.KeepAlive(s)
 	}
 }
+
+// BenchmarkAnnounceAtCap is an announce by a new peer into a full tracker
+// (100,000 peers, the cap), each of which evicts one: against
+// BenchmarkAnnounceKnownPeer, what eviction adds.
+func BenchmarkAnnounceAtCap(b *testing.B) {
+	s, now := fullSwarms(b)
+	i := 100_000
+	for b.Loop() {
+		t := i % 10000
+		s.announce(AnnounceRequest{InfoHash: [20]byte{byte(t), byte(t >> 8)}, Left: 1},
+			netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 2), now)
+		i++
+	}
+	if s.total > 100_000 {
+		b.Fatalf("%d peers over the cap", s.total)
+	}
+}
+
+// BenchmarkAnnounceKnownPeer is a re-announce in the same full tracker.
+func BenchmarkAnnounceKnownPeer(b *testing.B) {
+	s, now := fullSwarms(b)
+	i := 0
+	for b.Loop() {
+		k := i % 100_000
+		t := k % 10000
+		s.announce(AnnounceRequest{InfoHash: [20]byte{byte(t), byte(t >> 8)}, Left: 1},
+			netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(k >> 16), byte(k >> 8), byte(k)}), 1), now)
+		i++
+	}
+}
+
+func fullSwarms(b *testing.B) (*swarms, time.Time) {
+	s := newSwarms(time.Hour, 0, 100_000, nil)
+	now := time.Unix(0, 0)
+	for i := range 100_000 {
+		t := i % 10000
+		s.announce(AnnounceRequest{InfoHash: [20]byte{byte(t), byte(t >> 8)}, Left: 1},
+			netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 1), now)
+	}
+	return s, now.Add(time.Minute)
+}

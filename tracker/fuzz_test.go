@@ -177,3 +177,31 @@ func referenceAnnounceQuery(raw string) (req AnnounceRequest, compact bool, err 
 	req.Event = parseEvent(q.get("event"))
 	return req, q.get("compact") != "0", nil
 }
+
+// FuzzHTTPRequest feeds whole requests to the server's HTTP front end:
+// every input gets an HTTP answer, and an announce answer parses with our
+// client codec and never exceeds MaxNumWant peers.
+func FuzzHTTPRequest(f *testing.F) {
+	st := newTestServerState()
+	for _, p := range benchPeers(20) {
+		st.swarms.announce(AnnounceRequest{InfoHash: [20]byte([]byte(rawIH)), Port: p.Port()}, p, time.Unix(0, 0))
+	}
+	f.Add([]byte("GET /announce?info_hash=" + ihA + "&port=1&numwant=5 HTTP/1.1\r\nHost: t\r\n\r\n"))
+	f.Add([]byte("GET /announce?info_hash=" + ihA + "&port=1&compact=0 HTTP/1.0\n\n"))
+	f.Add([]byte("GET /scrape?info_hash=" + ihA + " HTTP/1.1\r\n\r\n"))
+	f.Add([]byte("GET  HTTP/1.1\r\n\r\n"))
+	f.Add([]byte("POST /announce HTTP/1.1\r\n\r\n"))
+	var out []byte
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		out = st.appendHTTP(out[:0], raw, ap("10.9.9.9:1"), time.Unix(0, 0))
+		if !bytes.HasPrefix(out, []byte("HTTP/1.1 ")) {
+			t.Fatalf("reply %q is not HTTP", out)
+		}
+		if _, q, ok := parseRequestLine(raw); ok && bytes.HasPrefix(raw, []byte("GET /announce?")) && bytes.HasPrefix(out, []byte("HTTP/1.1 200 ")) {
+			resp, err := parseHTTPAnnounce(out)
+			if err == nil && len(resp.Peers) > MaxNumWant {
+				t.Fatalf("%d peers for %q", len(resp.Peers), q)
+			}
+		}
+	})
+}
