@@ -59,7 +59,6 @@ type swarms struct {
 	epoch      time.Time              // time 0 of the uint32 clock in peer records
 	onAnnounce func(AnnounceRequest, netip.AddrPort)
 	scratch    []peerRec // the last sample, reused
-	evicted    int       // peers and swarms evicted while live, for tests and stats
 }
 
 func newSwarms(interval time.Duration, maxTorrents, maxPeers int, rng *rand.Rand) *swarms {
@@ -106,14 +105,17 @@ type announceResult struct {
 	incomplete int
 }
 
-// announce records req from addr and picks peers for it. numwant ≤ 0 means
-// DefaultNumWant; more than MaxNumWant is capped. The requester is never in
-// its own answer. family, if 4 or 6, limits the answer to that address
-// family (a UDP answer carries only the requester's).
+// announce records req from addr and picks peers of either family for
+// it (announceFamily with family 0). It never fails: a full tracker
+// evicts rather than refuses.
 func (s *swarms) announce(req AnnounceRequest, addr netip.AddrPort, now time.Time) (announceResult, error) {
 	return s.announceFamily(req, addr, now, 0), nil
 }
 
+// announceFamily records req from addr and picks peers for it. numwant ≤ 0
+// means DefaultNumWant; more than MaxNumWant is capped. The requester is
+// never in its own answer. family, if 4 or 6, limits the answer to that
+// address family (a UDP answer carries only the requester's).
 func (s *swarms) announceFamily(req AnnounceRequest, addr netip.AddrPort, now time.Time, family int) announceResult {
 	addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
 	if s.onAnnounce != nil {
@@ -271,9 +273,6 @@ func (s *swarms) evictPeer(now uint32, keep *swarm) {
 	if victim == nil {
 		return
 	}
-	if now < victim.peers[vslot].expires {
-		s.evicted++
-	}
 	s.removePeer(victim, vslot)
 	if len(victim.peers) == 0 && victim != keep {
 		s.dropSwarm(victim)
@@ -297,7 +296,6 @@ func (s *swarms) evictSwarm() {
 	}
 	s.hand.sw++
 	s.hand.slot = 0
-	s.evicted++
 	s.dropSwarm(victim)
 }
 
