@@ -173,7 +173,8 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// acceptLoop spawns a task per connection. Over MaxConns, a connection
+// acceptLoop answers connections whose request is already there itself
+// (serveReady) and spawns a task for the others. Over MaxConns, a connection
 // is still read and answered, with a 503: a client told to come back
 // later retries, one whose connection is closed unanswered counts a
 // failure. Out of file descriptors (EMFILE), the loop waits a little
@@ -198,12 +199,64 @@ func (s *Server) acceptLoop(t *aio.Task) error {
 			return fmt.Errorf("tracker accept: %w", err)
 		}
 		busy := len(s.conns) >= s.cfg.MaxConns
+		req := s.getBuf()
+		if !busy {
+			var done bool
+			if req, done = s.serveReady(t, c, req); done {
+				continue
+			}
+			if s.closed.IsSet() {
+				c.Close()
+				return nil
+			}
+		}
 		s.conns[c] = struct{}{}
 		aio.Spawn(t, "tracker-conn", func(t *aio.Task) (struct{}, error) {
 			defer func() { delete(s.conns, c); c.Close() }()
-			return struct{}{}, s.serveConn(t, c, busy)
+			return struct{}{}, s.serveConn(t, c, req, busy)
 		})
 	}
+}
+
+// serveReady answers, from the accept task, a connection whose whole
+// request has already arrived, as it has on a busy tracker by the time
+// the connection is accepted: no task, no coroutine stack to grow, for
+// most announces. It reads what is there (waiting at most until the next
+// loop step) and reports done once the connection is answered or gone;
+// otherwise serveConn takes over with the bytes read so far.
+func (s *Server) serveReady(t *aio.Task, c *aio.TCPConn, req []byte) ([]byte, bool) {
+	now := t.Loop().Now()
+	c.SetReadDeadline(now)
+	m, err := c.Read(t, req[:cap(req)])
+	req = req[:m]
+	if err != nil || !bytes.Contains(req, []byte("\r\n\r\n")) {
+		if err != nil && !errors.Is(err, aio.ErrTimeout) {
+			s.putBuf(req)
+			c.Close() // gone, or the server is closing
+			return nil, true
+		}
+		return req, false
+	}
+	out := s.state.appendHTTP(s.getBuf(), req, c.RemoteAddr(), now)
+	s.putBuf(req)
+	c.SetWriteDeadline(now)
+	n, err := c.Write(t, out)
+	if err == nil && n < len(out) {
+		err = aio.ErrTimeout // a short write: the rest waits for room
+	}
+	if err != nil && errors.Is(err, aio.ErrTimeout) && !s.closed.IsSet() {
+		// The socket's buffer is full (a tiny window): a task finishes.
+		s.conns[c] = struct{}{}
+		aio.Spawn(t, "tracker-write", func(t *aio.Task) (struct{}, error) {
+			defer func() { delete(s.conns, c); c.Close(); s.putBuf(out) }()
+			c.SetWriteDeadline(t.Loop().Now().Add(s.cfg.RequestTimeout))
+			return struct{}{}, c.WriteAll(t, out[n:])
+		})
+		return nil, true
+	}
+	s.putBuf(out)
+	c.Close()
+	return nil, true
 }
 
 // getBuf and putBuf keep a free list of request and reply buffers, so
@@ -223,11 +276,12 @@ func (s *Server) putBuf(b []byte) {
 	}
 }
 
-// serveConn reads one request (bounded in size and time), answers it (a
-// 503 if busy) and closes: trackers need no keep-alive.
-func (s *Server) serveConn(t *aio.Task, c *aio.TCPConn, busy bool) error {
+// serveConn reads one request (bounded in size and time; req holds what
+// was read already), answers it (a 503 if busy) and closes: trackers need
+// no keep-alive.
+func (s *Server) serveConn(t *aio.Task, c *aio.TCPConn, req []byte, busy bool) error {
 	c.SetDeadline(t.Loop().Now().Add(s.cfg.RequestTimeout))
-	req, out := s.getBuf(), s.getBuf()
+	out := s.getBuf()
 	defer func() { s.putBuf(req); s.putBuf(out) }()
 	for !bytes.Contains(req, []byte("\r\n\r\n")) {
 		if len(req) >= maxHTTPRequest {
