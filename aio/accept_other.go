@@ -2,19 +2,23 @@
 
 package aio
 
-import "golang.org/x/sys/unix"
+import (
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
 
 // accept takes a pending connection and makes it non-blocking and
 // close-on-exec: x/sys/unix has no accept4 on these systems.
-func accept(fd int) (int, unix.Sockaddr, error) {
+func accept(fd int) (int, netip.AddrPort, error) {
 	nfd, sa, err := unix.Accept(fd)
 	if err != nil {
-		return -1, nil, err
+		return -1, netip.AddrPort{}, err
 	}
 	unix.CloseOnExec(nfd)
 	if err := unix.SetNonblock(nfd, true); err != nil {
 		unix.Close(nfd)
-		return -1, nil, err
+		return -1, netip.AddrPort{}, err
 	}
-	return nfd, sa, nil
+	return nfd, addrPort(sa), nil
 }

@@ -331,3 +331,40 @@ func TestDualStackListenerUnmapsIPv4Peers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAcceptedAddrs: an accepted connection's remote address is the
+// dialer's local one (accept4 decodes it without x/sys) and its local
+// address, looked up on demand, is the listener's.
+func TestAcceptedAddrs(t *testing.T) {
+	_, err := aio.Run(func(t *aio.Task) (int, error) {
+		ln, err := aio.ListenTCP(t, netip.MustParseAddrPort("127.0.0.1:0"))
+		if err != nil {
+			return 0, err
+		}
+		defer ln.Close()
+		accepted := aio.Spawn(t, "accept", func(t *aio.Task) ([2]netip.AddrPort, error) {
+			c, err := ln.Accept(t)
+			if err != nil {
+				return [2]netip.AddrPort{}, err
+			}
+			defer c.Close()
+			return [2]netip.AddrPort{c.RemoteAddr(), c.LocalAddr()}, nil
+		})
+		c, err := aio.DialTCP(t, ln.Addr(), time.Second)
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		got, err := aio.Await(t, accepted)
+		if err != nil {
+			return 0, err
+		}
+		if got[0] != c.LocalAddr() || got[1] != ln.Addr() {
+			return 0, fmt.Errorf("accepted remote %v, local %v; want %v, %v", got[0], got[1], c.LocalAddr(), ln.Addr())
+		}
+		return 0, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -245,8 +245,14 @@ func (c *TCPConn) CloseWrite() error {
 // returns ErrClosed.
 func (c *TCPConn) Close() error { return c.pd.close() }
 
-// LocalAddr is the connection's local address.
-func (c *TCPConn) LocalAddr() netip.AddrPort { return c.local }
+// LocalAddr is the connection's local address (invalid if first asked
+// after Close on an accepted connection).
+func (c *TCPConn) LocalAddr() netip.AddrPort {
+	if !c.local.IsValid() && !c.pd.closed {
+		c.local = localAddr(c.pd.fd)
+	}
+	return c.local
+}
 
 // RemoteAddr is the address of the other end.
 func (c *TCPConn) RemoteAddr() netip.AddrPort { return c.remote }
@@ -290,10 +296,10 @@ func ListenTCP(s Spawner, addr netip.AddrPort) (*TCPListener, error) {
 
 // Accept waits for the next connection.
 func (ln *TCPListener) Accept(t *Task) (*TCPConn, error) {
-	var sa unix.Sockaddr
+	var remote netip.AddrPort
 	fd, err := ln.pd.retry(t, reading, "accept", func() (fd int, err error) {
 		for {
-			fd, sa, err = accept(ln.pd.fd)
+			fd, remote, err = accept(ln.pd.fd)
 			if err != unix.ECONNABORTED {
 				return fd, err
 			}
@@ -308,7 +314,10 @@ func (ln *TCPListener) Accept(t *Task) (*TCPConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("accept: %w", err)
 	}
-	return &TCPConn{pd: pd, local: localAddr(fd), remote: addrPort(sa)}, nil
+	// The local address is looked up when asked for (LocalAddr): a
+	// getsockname per connection is a measurable share of a tracker's
+	// cost, and servers rarely ask.
+	return &TCPConn{pd: pd, remote: remote}, nil
 }
 
 // Addr is the address the listener is bound to.

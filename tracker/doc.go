@@ -13,9 +13,11 @@
 //	http_codec.go    announce/scrape URLs; raw HTTP response -> AnnounceResponse
 //	udp_codec.go     BEP 15 packets, both directions
 //	udp_exchange.go  the client's connect / retransmit state machine
-//	swarm.go         the server's swarms: announce, expiry, caps, scrape
-//	server_http.go   request bytes -> response bytes (hand-parsed query)
-//	server_udp.go    datagram -> datagram, stateless HMAC connection ids
+//	swarm.go         the server's swarms: announce, incremental expiry, eviction at the caps, scrape
+//	swarm_table.go   one swarm: flat 24-byte peer records and an open-addressing index
+//	server_query.go  announce query -> AnnounceRequest in one pass, no allocation
+//	server_http.go   request bytes -> response bytes, appended to a reused buffer
+//	server_udp.go    datagram -> datagram, stateless AES-MAC connection ids
 //
 // Tasks on the aio loop that move those bytes:
 //
@@ -24,7 +26,7 @@
 //	udp_client.go   one UDP socket per exchange, driving udp_exchange.go
 //	tiers.go        BEP 12 tiers, a silent tracker overtaken after 3 s; itself a Tracker
 //	announcer.go    one task per torrent: started, interval, completed, stopped
-//	server.go       Serve / ListenAndServe: accept task, a task per connection, UDP task
+//	server.go       Serve / ListenAndServe: accept task, a task per connection, batched UDP task
 //
 // The Announcer's contract with the session is a *aio.Queue[netip.AddrPort]:
 // every new peer address goes on it (without waiting: a full queue skips
@@ -35,7 +37,8 @@
 // goroutines and no channels here (net/http, for https only, runs inside
 // the executor). Everything a tracker or a client sends is hostile: sizes
 // and counts are capped before anything is allocated (MaxBodySize,
-// MaxPeers, MaxNumWant, per-server torrent and peer caps), and bad input is
+// MaxPeers, MaxNumWant; the server's torrent and peer caps evict the
+// stalest rather than refuse), and bad input is
 // an error on the client side and a failure reply or silence on the server
 // side, never a panic.
 package tracker

@@ -2,7 +2,9 @@ package tracker
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -101,24 +103,105 @@ func FuzzUDPServerPacket(f *testing.F) {
 	})
 }
 
+// FuzzAnnounceQuery checks the server's one-pass announce parser against
+// the reference below (the general parseQuery, then strconv) on any
+// query: same request or same error.
 func FuzzAnnounceQuery(f *testing.F) {
 	st := newTestServerState()
 	f.Add("info_hash=" + ihA + "&peer_id=" + pidA + "&port=6881&left=0&event=started")
 	f.Add("info_hash=" + ihA + "&port=1&compact=0&numwant=-5")
 	f.Add("info_hash=%zz&&=&port=99999")
+	f.Add("info_hash=" + ihA + "&port=%2B1&left=-0&numwant=2147483648&uploaded=+9223372036854775807")
+	f.Add("%69nfo_hash=" + ihA + "&port=00065535&event=%73topped&compact=%30&port=2")
+	f.Add("info_hash=" + ihA + "&port=1&peer_id=" + pidA + "&info_hash=x&downloaded=-9223372036854775808")
 	f.Fuzz(func(t *testing.T, rawQuery string) {
-		q, err := parseQuery(rawQuery)
-		if err == nil && len(q) > maxQueryParams {
-			t.Fatalf("got %d parameters, cap %d", len(q), maxQueryParams)
+		want, wantCompact, wantErr := referenceAnnounceQuery(rawQuery)
+		got, gotCompact, gotErr := parseAnnounceQuery([]byte(rawQuery))
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("%q: got error %v, want %v", rawQuery, gotErr, wantErr)
 		}
-		if err == nil {
-			if req, _, err := announceFromQuery(q); err == nil && req.Port == 0 {
-				t.Fatalf("accepted port 0 from %q", rawQuery)
-			}
+		if wantErr == nil && (got != want || gotCompact != wantCompact) {
+			t.Fatalf("%q: got %+v compact %v, want %+v compact %v", rawQuery, got, gotCompact, want, wantCompact)
+		}
+		if gotErr == nil && got.Port == 0 {
+			t.Fatalf("accepted port 0 from %q", rawQuery)
 		}
 		reply := st.handleHTTP([]byte("GET /announce?"+rawQuery+" HTTP/1.1\r\n\r\n"), ap("127.0.0.1:1"), time.Unix(0, 0))
 		if !bytes.HasPrefix(reply, []byte("HTTP/1.1 ")) {
 			t.Fatalf("reply %q is not HTTP", reply)
+		}
+	})
+}
+
+// referenceAnnounceQuery is the straightforward announce parser that
+// parseAnnounceQuery replaced on the hot path.
+func referenceAnnounceQuery(raw string) (req AnnounceRequest, compact bool, err error) {
+	q, err := parseQuery(raw)
+	if err != nil {
+		return req, false, err
+	}
+	ih, ok := q.one("info_hash")
+	if !ok || len(ih) != 20 {
+		return req, false, fmt.Errorf("invalid info_hash")
+	}
+	req.InfoHash = [20]byte([]byte(ih))
+	if id, ok := q.one("peer_id"); ok {
+		if len(id) != 20 {
+			return req, false, fmt.Errorf("invalid peer_id")
+		}
+		req.PeerID = [20]byte([]byte(id))
+	}
+	port, err := strconv.ParseUint(q.get("port"), 10, 16)
+	if err != nil || port == 0 {
+		return req, false, fmt.Errorf("invalid port")
+	}
+	req.Port = uint16(port)
+	req.Left = 1
+	for _, f := range []struct {
+		name string
+		dst  *int64
+	}{{"uploaded", &req.Uploaded}, {"downloaded", &req.Downloaded}, {"left", &req.Left}} {
+		if s, ok := q.one(f.name); ok {
+			if *f.dst, err = strconv.ParseInt(s, 10, 64); err != nil || *f.dst < 0 {
+				return req, false, fmt.Errorf("invalid %s", f.name)
+			}
+		}
+	}
+	if s, ok := q.one("numwant"); ok {
+		n, err := strconv.ParseInt(s, 10, 32)
+		if err != nil {
+			return req, false, fmt.Errorf("invalid numwant")
+		}
+		req.NumWant = int32(n)
+	}
+	req.Event = parseEvent(q.get("event"))
+	return req, q.get("compact") != "0", nil
+}
+
+// FuzzHTTPRequest feeds whole requests to the server's HTTP front end:
+// every input gets an HTTP answer, and an announce answer parses with our
+// client codec and never exceeds MaxNumWant peers.
+func FuzzHTTPRequest(f *testing.F) {
+	st := newTestServerState()
+	for _, p := range benchPeers(20) {
+		st.swarms.announce(AnnounceRequest{InfoHash: [20]byte([]byte(rawIH)), Port: p.Port()}, p, time.Unix(0, 0))
+	}
+	f.Add([]byte("GET /announce?info_hash=" + ihA + "&port=1&numwant=5 HTTP/1.1\r\nHost: t\r\n\r\n"))
+	f.Add([]byte("GET /announce?info_hash=" + ihA + "&port=1&compact=0 HTTP/1.0\n\n"))
+	f.Add([]byte("GET /scrape?info_hash=" + ihA + " HTTP/1.1\r\n\r\n"))
+	f.Add([]byte("GET  HTTP/1.1\r\n\r\n"))
+	f.Add([]byte("POST /announce HTTP/1.1\r\n\r\n"))
+	var out []byte
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		out = st.appendHTTP(out[:0], raw, ap("10.9.9.9:1"), time.Unix(0, 0))
+		if !bytes.HasPrefix(out, []byte("HTTP/1.1 ")) {
+			t.Fatalf("reply %q is not HTTP", out)
+		}
+		if _, q, ok := parseRequestLine(raw); ok && bytes.HasPrefix(raw, []byte("GET /announce?")) && bytes.HasPrefix(out, []byte("HTTP/1.1 200 ")) {
+			resp, err := parseHTTPAnnounce(out)
+			if err == nil && len(resp.Peers) > MaxNumWant {
+				t.Fatalf("%d peers for %q", len(resp.Peers), q)
+			}
 		}
 	})
 }

@@ -5,13 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
 )
 
 // The tracker server's tasks: one accepts HTTP connections and spawns a
-// task per connection, one serves UDP, one sweeps expired peers. They all
+// task per connection, one serves UDP, one moves the reaping hand over
+// expired peers. They all
 // share one serverState, touched only on the loop thread.
 
 // ServerConfig configures Serve. An invalid (zero) address leaves that
@@ -22,11 +24,14 @@ type ServerConfig struct {
 	// Interval is the announce interval handed to clients (default 30
 	// min); peers that stay silent for twice as long are forgotten.
 	Interval time.Duration
-	// MaxTorrents and MaxPeers cap the swarms (per tracker and per
-	// torrent; defaults DefaultMaxTorrents and DefaultMaxPeers).
+	// MaxTorrents and MaxPeers cap the swarms and the peers of all of
+	// them together (defaults DefaultMaxTorrents and DefaultMaxPeers).
+	// Reaching a cap evicts the stalest instead of refusing.
 	MaxTorrents, MaxPeers int
-	// MaxConns caps concurrent HTTP connections (default 256); more are
-	// closed at once.
+	// MaxConns caps the HTTP connections served at once (default
+	// DefaultMaxConns); each one is a file descriptor, so a process
+	// should allow a few more open files than this. A connection over
+	// the cap is answered 503 and closed.
 	MaxConns int
 	// RequestTimeout bounds reading one HTTP request (default 5 s).
 	RequestTimeout time.Duration
@@ -45,7 +50,15 @@ type Server struct {
 	conns  map[*aio.TCPConn]struct{} // open HTTP connections, closed by Close
 	tasks  []*aio.Task
 	closed *aio.Event
+	bufs   [][]byte // free request and reply buffers (loop thread only)
 }
+
+// DefaultMaxConns is ServerConfig.MaxConns's default: thousands of
+// announces in flight, and 16 MiB of buffers at most.
+const DefaultMaxConns = 4096
+
+// tickEvery is how often the server moves the reaping hand on its own.
+const tickEvery = time.Second
 
 // Serve starts the tracker on cfg's addresses and returns once it is
 // listening; the work runs in tasks spawned from t.
@@ -54,7 +67,7 @@ func Serve(t *aio.Task, cfg ServerConfig) (*Server, error) {
 		return nil, errors.New("tracker server: no address to listen on")
 	}
 	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = 256
+		cfg.MaxConns = DefaultMaxConns
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 5 * time.Second
@@ -160,7 +173,12 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// acceptLoop spawns a task per connection, up to MaxConns at once.
+// acceptLoop answers connections whose request is already there itself
+// (serveReady) and spawns a task for the others. Over MaxConns, a connection
+// is still read and answered, with a 503: a client told to come back
+// later retries, one whose connection is closed unanswered counts a
+// failure. Out of file descriptors (EMFILE), the loop waits a little
+// and tries again, leaving the connections queued in the backlog.
 func (s *Server) acceptLoop(t *aio.Task) error {
 	for {
 		c, err := s.ln.Accept(t)
@@ -172,45 +190,131 @@ func (s *Server) acceptLoop(t *aio.Task) error {
 				s.Close()
 				return nil
 			}
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) {
+				if aio.Sleep(t, 10*time.Millisecond) != nil {
+					return nil
+				}
+				continue
+			}
 			return fmt.Errorf("tracker accept: %w", err)
 		}
-		if len(s.conns) >= s.cfg.MaxConns {
-			c.Close()
-			continue
+		busy := len(s.conns) >= s.cfg.MaxConns
+		req := s.getBuf()
+		if !busy {
+			var done bool
+			if req, done = s.serveReady(t, c, req); done {
+				continue
+			}
+			if s.closed.IsSet() {
+				c.Close()
+				return nil
+			}
 		}
 		s.conns[c] = struct{}{}
 		aio.Spawn(t, "tracker-conn", func(t *aio.Task) (struct{}, error) {
 			defer func() { delete(s.conns, c); c.Close() }()
-			return struct{}{}, s.serveConn(t, c)
+			return struct{}{}, s.serveConn(t, c, req, busy)
 		})
 	}
 }
 
-// serveConn reads one request (bounded in size and time), answers it and
-// closes: trackers need no keep-alive.
-func (s *Server) serveConn(t *aio.Task, c *aio.TCPConn) error {
-	c.SetDeadline(t.Loop().Now().Add(s.cfg.RequestTimeout))
-	buf := make([]byte, maxHTTPRequest)
-	n := 0
-	for !bytes.Contains(buf[:n], []byte("\r\n\r\n")) {
-		if n == len(buf) {
-			return c.WriteAll(t, httpReply(431, []byte("request too large\n")))
+// serveReady answers, from the accept task, a connection whose whole
+// request has already arrived, as it has on a busy tracker by the time
+// the connection is accepted: no task, no coroutine stack to grow, for
+// most announces. It reads what is there (waiting at most until the next
+// loop step) and reports done once the connection is answered or gone;
+// otherwise serveConn takes over with the bytes read so far.
+func (s *Server) serveReady(t *aio.Task, c *aio.TCPConn, req []byte) ([]byte, bool) {
+	now := t.Loop().Now()
+	c.SetReadDeadline(now)
+	m, err := c.Read(t, req[:cap(req)])
+	req = req[:m]
+	if err != nil || !bytes.Contains(req, []byte("\r\n\r\n")) {
+		if err != nil && !errors.Is(err, aio.ErrTimeout) {
+			s.putBuf(req)
+			c.Close() // gone, or the server is closing
+			return nil, true
 		}
-		m, err := c.Read(t, buf[n:])
+		return req, false
+	}
+	out := s.state.appendHTTP(s.getBuf(), req, c.RemoteAddr(), now)
+	s.putBuf(req)
+	c.SetWriteDeadline(now)
+	n, err := c.Write(t, out)
+	if err == nil && n < len(out) {
+		err = aio.ErrTimeout // a short write: the rest waits for room
+	}
+	if err != nil && errors.Is(err, aio.ErrTimeout) && !s.closed.IsSet() {
+		// The socket's buffer is full (a tiny window): a task finishes.
+		s.conns[c] = struct{}{}
+		aio.Spawn(t, "tracker-write", func(t *aio.Task) (struct{}, error) {
+			defer func() { delete(s.conns, c); c.Close(); s.putBuf(out) }()
+			c.SetWriteDeadline(t.Loop().Now().Add(s.cfg.RequestTimeout))
+			return struct{}{}, c.WriteAll(t, out[n:])
+		})
+		return nil, true
+	}
+	s.putBuf(out)
+	c.Close()
+	return nil, true
+}
+
+// getBuf and putBuf keep a free list of request and reply buffers, so
+// that a connection allocates nothing in the steady state.
+func (s *Server) getBuf() []byte {
+	if n := len(s.bufs); n > 0 {
+		b := s.bufs[n-1]
+		s.bufs = s.bufs[:n-1]
+		return b[:0]
+	}
+	return make([]byte, 0, 2048)
+}
+
+func (s *Server) putBuf(b []byte) {
+	if cap(b) <= maxHTTPRequest+4096 && len(s.bufs) < 256 {
+		s.bufs = append(s.bufs, b)
+	}
+}
+
+// serveConn reads one request (bounded in size and time; req holds what
+// was read already), answers it (a 503 if busy) and closes: trackers need
+// no keep-alive.
+func (s *Server) serveConn(t *aio.Task, c *aio.TCPConn, req []byte, busy bool) error {
+	c.SetDeadline(t.Loop().Now().Add(s.cfg.RequestTimeout))
+	out := s.getBuf()
+	defer func() { s.putBuf(req); s.putBuf(out) }()
+	for !bytes.Contains(req, []byte("\r\n\r\n")) {
+		if len(req) >= maxHTTPRequest {
+			return c.WriteAll(t, appendReply(out, 431, []byte("request too large\n")))
+		}
+		if len(req) == cap(req) {
+			req = append(req, make([]byte, min(cap(req), maxHTTPRequest-len(req)))...)[:len(req)]
+		}
+		m, err := c.Read(t, req[len(req):min(cap(req), maxHTTPRequest)])
 		if err != nil {
 			return nil // gone or too slow: nothing to answer
 		}
-		n += m
+		req = req[:len(req)+m]
 	}
-	return c.WriteAll(t, s.state.handleHTTP(buf[:n], c.RemoteAddr(), t.Loop().Now()))
+	if busy {
+		out = appendReply(out, 503, []byte("busy, try again later\n"))
+	} else {
+		out = s.state.appendHTTP(out, req, c.RemoteAddr(), t.Loop().Now())
+	}
+	return c.WriteAll(t, out)
 }
 
-// udpLoop answers datagrams until the socket closes. A failed send (the
-// client's port is gone) is the client's problem, not the server's.
+// udpLoop answers datagrams until the socket closes, a batch at a time
+// (one recvmmsg and one sendmmsg per batch on Linux). A reply the socket
+// cannot take now is dropped: the client retries, as BEP 15 expects.
 func (s *Server) udpLoop(t *aio.Task) error {
-	buf := make([]byte, 2048) // the largest request is a 74-hash scrape: 1496 bytes
+	var in, out [aio.MaxBatch]aio.Message
+	for i := range in {
+		in[i].Buf = make([]byte, 2048) // the largest request is a 74-hash scrape: 1496 bytes
+		out[i].Buf = make([]byte, 0, udpHeaderLen+MaxNumWant*compactV6Len+12)
+	}
 	for {
-		n, from, err := s.udp.ReadFrom(t, buf)
+		n, err := s.udp.ReadBatch(t, in[:])
 		if err != nil {
 			if s.closed.IsSet() || errors.Is(err, aio.ErrCanceled) {
 				s.Close() // as acceptLoop
@@ -218,18 +322,34 @@ func (s *Server) udpLoop(t *aio.Task) error {
 			}
 			return fmt.Errorf("tracker udp: %w", err)
 		}
-		if reply := s.state.handleUDP(buf[:n], from, t.Loop().Now()); reply != nil {
-			s.udp.WriteTo(t, reply, from)
+		now := t.Loop().Now()
+		k := 0
+		for _, m := range in[:n] {
+			if reply := s.state.appendUDP(out[k].Buf[:0], m.Buf[:m.N], m.Addr, now); reply != nil {
+				out[k].Buf, out[k].Addr = reply, m.Addr
+				k++
+			}
+		}
+		for sent := 0; sent < k; {
+			m, err := s.udp.TryWriteBatch(out[sent:k])
+			sent += m
+			if err != nil {
+				if errors.Is(err, aio.ErrWouldBlock) {
+					break
+				}
+				sent++ // that datagram alone failed (its address): skip it
+			}
 		}
 	}
 }
 
-// sweepLoop forgets expired peers once per interval.
+// sweepLoop moves the reaping hand every tickEvery, so that a quiet
+// tracker forgets silent peers too, a bounded number at a time.
 func (s *Server) sweepLoop(t *aio.Task) error {
 	for {
-		if err := aio.Sleep(t, s.state.swarms.interval); err != nil {
+		if err := aio.Sleep(t, tickEvery); err != nil {
 			return nil
 		}
-		s.state.swarms.expire(t.Loop().Now())
+		s.state.swarms.tick(t.Loop().Now())
 	}
 }

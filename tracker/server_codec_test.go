@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func TestServerHTTP(t *testing.T) {
 			"d8:completei1e10:incompletei1e8:intervali10e12:min intervali5e5:peers0:6:peers618:" +
 				strings.Repeat("\x00", 15) + "\x01\x1a\xe2e"},
 		{"dictionary form", "/announce?info_hash=" + ihA + "&peer_id=" + pidB + "&port=6882&left=5&compact=0", b,
-			"d8:completei1e10:incompletei1e8:intervali10e12:min intervali5e5:peersld2:ip9:127.0.0.17:peer id20:" + pidA + "4:porti6881eeee"},
+			"d8:completei1e10:incompletei1e8:intervali10e12:min intervali5e5:peersld2:ip9:127.0.0.14:porti6881eeee"},
 		{"scrape", "/scrape?info_hash=" + ihA + "&info_hash=" + strings.Repeat("b", 20), a,
 			"d5:filesd20:" + strings.Repeat("b", 20) + "d8:completei0e10:downloadedi0e10:incompletei0ee20:" + rawIH +
 				"d8:completei1e10:downloadedi0e10:incompletei1eeee"},
@@ -120,11 +121,9 @@ func TestServerHTTPClientCodec(t *testing.T) {
 }
 
 func sortedAddrs(in []netip.AddrPort) []netip.AddrPort {
-	ps := make([]swarmPeer, len(in))
-	for i, a := range in {
-		ps[i].addr = a
-	}
-	return addrs(ps)
+	out := slices.Clone(in)
+	slices.SortFunc(out, func(a, b netip.AddrPort) int { return a.Compare(b) })
+	return out
 }
 
 func TestParseQuery(t *testing.T) {

@@ -1,20 +1,18 @@
 package tracker
 
 import (
-	"bufio"
 	"bytes"
-	"fmt"
 	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/anacrolix/torrent/bencode"
 )
 
 // The server's HTTP front end as a pure function: the bytes of a request
-// in, the bytes of the response out. server.go reads and writes them.
+// in, the bytes of the response appended to a buffer the caller owns.
+// server.go reads and writes them.
 
 // Bounds on a request the server will look at.
 const (
@@ -25,233 +23,158 @@ const (
 
 // handleHTTP answers one raw HTTP request from remote.
 func (st *serverState) handleHTTP(raw []byte, remote netip.AddrPort, now time.Time) []byte {
-	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
-	if err != nil || req.Method != http.MethodGet {
-		return httpReply(http.StatusBadRequest, []byte("bad request\n"))
+	return st.appendHTTP(nil, raw, remote, now)
+}
+
+// appendHTTP appends the answer to one raw HTTP request from remote to dst.
+// Only the request line is read: a tracker needs no header.
+func (st *serverState) appendHTTP(dst, raw []byte, remote netip.AddrPort, now time.Time) []byte {
+	path, rawQuery, ok := parseRequestLine(raw)
+	if !ok {
+		return appendReply(dst, http.StatusBadRequest, []byte("bad request\n"))
 	}
-	q, err := parseQuery(req.URL.RawQuery)
-	if err != nil {
-		return failureReply(err.Error())
-	}
-	switch req.URL.Path {
+	switch string(path) {
 	case "/announce":
-		return st.httpAnnounce(q, remote, now)
+		return st.httpAnnounce(dst, rawQuery, remote, now)
 	case "/scrape":
-		return st.httpScrape(q)
+		q, err := parseQuery(string(rawQuery))
+		if err != nil {
+			return appendFailure(dst, err.Error())
+		}
+		return st.httpScrape(dst, q)
 	}
-	return httpReply(http.StatusNotFound, []byte("not found\n"))
+	return appendReply(dst, http.StatusNotFound, []byte("not found\n"))
+}
+
+// parseRequestLine splits "GET /path?query HTTP/1.x" (the first line of
+// raw); ok is false for anything else, including another method.
+func parseRequestLine(raw []byte) (path, rawQuery []byte, ok bool) {
+	line, _, found := bytes.Cut(raw, []byte("\n"))
+	if !found {
+		return nil, nil, false
+	}
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	rest, ok := bytes.CutPrefix(line, []byte("GET "))
+	if !ok {
+		return nil, nil, false
+	}
+	target, proto, ok := bytes.Cut(rest, []byte(" "))
+	if !ok || len(proto) != len("HTTP/1.1") || !bytes.HasPrefix(proto, []byte("HTTP/1.")) || len(target) == 0 || target[0] != '/' {
+		return nil, nil, false
+	}
+	path, rawQuery, _ = bytes.Cut(target, []byte("?"))
+	return path, rawQuery, true
 }
 
 // httpAnnounce handles GET /announce.
-func (st *serverState) httpAnnounce(q query, remote netip.AddrPort, now time.Time) []byte {
-	req, compact, err := announceFromQuery(q)
+func (st *serverState) httpAnnounce(dst, rawQuery []byte, remote netip.AddrPort, now time.Time) []byte {
+	req, compact, err := parseAnnounceQuery(rawQuery)
 	if err != nil {
-		return failureReply(err.Error())
+		return appendFailure(dst, err.Error())
 	}
-	res, err := st.swarms.announce(req, netip.AddrPortFrom(remote.Addr(), req.Port), now)
-	if err != nil {
-		return failureReply(err.Error())
-	}
-	return httpReply(http.StatusOK, encodeAnnounceBody(res, st.swarms.interval, compact))
+	res := st.swarms.announceFamily(req, netip.AddrPortFrom(remote.Addr(), req.Port), now, 0)
+	st.body = appendAnnounceBody(st.body[:0], res, st.swarms.interval, compact)
+	return appendReply(dst, http.StatusOK, st.body)
 }
 
-// announceFromQuery validates the announce parameters. The "ip" parameter
-// is ignored on purpose: a peer is announced at the address it came from.
-func announceFromQuery(q query) (req AnnounceRequest, compact bool, err error) {
-	ih, ok := q.one("info_hash")
-	if !ok || len(ih) != 20 {
-		return req, false, fmt.Errorf("invalid info_hash")
-	}
-	req.InfoHash = [20]byte([]byte(ih))
-	if id, ok := q.one("peer_id"); ok {
-		if len(id) != 20 {
-			return req, false, fmt.Errorf("invalid peer_id")
+// appendAnnounceBody writes compact peers (IPv4 in "peers", IPv6 in
+// "peers6") or, when the client asked for compact=0, a dictionary list
+// without peer ids (the tracker does not keep them; BEP 23 trackers send
+// none either). Keys are in the sorted order bencode requires.
+func appendAnnounceBody(dst []byte, res announceResult, interval time.Duration, compact bool) []byte {
+	secs := int64(interval / time.Second)
+	dst = append(dst, "d8:completei"...)
+	dst = strconv.AppendInt(dst, int64(res.complete), 10)
+	dst = append(dst, "e10:incompletei"...)
+	dst = strconv.AppendInt(dst, int64(res.incomplete), 10)
+	dst = append(dst, "e8:intervali"...)
+	dst = strconv.AppendInt(dst, secs, 10)
+	dst = append(dst, "e12:min intervali"...)
+	dst = strconv.AppendInt(dst, secs/2, 10)
+	dst = append(dst, "e5:peers"...)
+	if !compact {
+		dst = append(dst, 'l')
+		for i := range res.peers {
+			p := &res.peers[i]
+			ip := p.addrPort().Addr().String()
+			dst = append(dst, "d2:ip"...)
+			dst = strconv.AppendInt(dst, int64(len(ip)), 10)
+			dst = append(dst, ':')
+			dst = append(dst, ip...)
+			dst = append(dst, "4:porti"...)
+			dst = strconv.AppendInt(dst, int64(p.port), 10)
+			dst = append(dst, "ee"...)
 		}
-		req.PeerID = [20]byte([]byte(id))
+		return append(dst, "ee"...)
 	}
-	port, err := strconv.ParseUint(q.get("port"), 10, 16)
-	if err != nil || port == 0 {
-		return req, false, fmt.Errorf("invalid port")
-	}
-	req.Port = uint16(port)
-	req.Left = 1 // a client that does not say is not a seeder
-	for _, f := range []struct {
-		name string
-		dst  *int64
-	}{{"uploaded", &req.Uploaded}, {"downloaded", &req.Downloaded}, {"left", &req.Left}} {
-		if s, ok := q.one(f.name); ok {
-			if *f.dst, err = strconv.ParseInt(s, 10, 64); err != nil || *f.dst < 0 {
-				return req, false, fmt.Errorf("invalid %s", f.name)
-			}
+	var n4, n6 int
+	for i := range res.peers {
+		if res.peers[i].is6() {
+			n6++
+		} else {
+			n4++
 		}
 	}
-	if s, ok := q.one("numwant"); ok {
-		n, err := strconv.ParseInt(s, 10, 32)
-		if err != nil {
-			return req, false, fmt.Errorf("invalid numwant")
-		}
-		req.NumWant = int32(n)
+	dst = appendCompactList(dst, res.peers, n4, false)
+	if n6 > 0 {
+		dst = append(dst, "6:peers6"...)
+		dst = appendCompactList(dst, res.peers, n6, true)
 	}
-	req.Event = parseEvent(q.get("event"))
-	return req, q.get("compact") != "0", nil
+	return append(dst, 'e')
 }
 
-// httpAnnounceReply is the bencoded announce answer; field names sort as
-// bencode requires.
-type httpAnnounceReply struct {
-	Complete    int           `bencode:"complete"`
-	Incomplete  int           `bencode:"incomplete"`
-	Interval    int64         `bencode:"interval"`
-	MinInterval int64         `bencode:"min interval"`
-	Peers       any           `bencode:"peers"`
-	Peers6      bencode.Bytes `bencode:"peers6,omitempty"`
-}
-
-type httpDictPeer struct {
-	IP     string `bencode:"ip"`
-	PeerID string `bencode:"peer id"`
-	Port   uint16 `bencode:"port"`
-}
-
-// encodeAnnounceBody writes compact peers (IPv4 in "peers", IPv6 in
-// "peers6") or, when the client asked for compact=0, a dictionary list.
-func encodeAnnounceBody(res announceResult, interval time.Duration, compact bool) []byte {
-	r := httpAnnounceReply{
-		Complete:    res.complete,
-		Incomplete:  res.incomplete,
-		Interval:    int64(interval / time.Second),
-		MinInterval: int64(interval / 2 / time.Second),
+// appendCompactList writes the n peers of one family as a bencoded string.
+func appendCompactList(dst []byte, peers []peerRec, n int, six bool) []byte {
+	size := compactV4Len
+	if six {
+		size = compactV6Len
 	}
-	if compact {
-		var v4, v6 []byte
-		for _, p := range res.peers {
-			if p.addr.Addr().Is4() {
-				v4 = appendCompact(v4, p.addr)
-			} else {
-				v6 = appendCompact(v6, p.addr)
-			}
+	dst = strconv.AppendInt(dst, int64(n*size), 10)
+	dst = append(dst, ':')
+	for i := range peers {
+		if peers[i].is6() == six {
+			dst = appendCompactRec(dst, &peers[i])
 		}
-		r.Peers = v4
-		if len(v6) > 0 {
-			r.Peers6 = bencode.MustMarshal(v6)
-		}
-	} else {
-		list := make([]httpDictPeer, 0, len(res.peers))
-		for _, p := range res.peers {
-			list = append(list, httpDictPeer{IP: p.addr.Addr().String(), PeerID: string(p.id[:]), Port: p.addr.Port()})
-		}
-		r.Peers = list
 	}
-	return bencode.MustMarshal(r)
+	return dst
 }
 
 // httpScrape handles GET /scrape?info_hash=...; a full scrape (no
 // info_hash) is refused, as it would hand out the whole tracker.
-func (st *serverState) httpScrape(q query) []byte {
+func (st *serverState) httpScrape(dst []byte, q query) []byte {
 	hashes := q.all("info_hash")
 	if len(hashes) == 0 || len(hashes) > maxScrapeHashes {
-		return failureReply("invalid info_hash")
+		return appendFailure(dst, "invalid info_hash")
 	}
 	files := make(map[string]scrapeFile, len(hashes))
 	for _, h := range hashes {
 		if len(h) != 20 {
-			return failureReply("invalid info_hash")
+			return appendFailure(dst, "invalid info_hash")
 		}
 		s := st.swarms.scrape([20]byte([]byte(h)))
 		files[h] = scrapeFile{Complete: int64(s.Complete), Downloaded: int64(s.Downloaded), Incomplete: int64(s.Incomplete)}
 	}
-	return httpReply(http.StatusOK, bencode.MustMarshal(map[string]any{"files": files}))
+	return appendReply(dst, http.StatusOK, bencode.MustMarshal(map[string]any{"files": files}))
 }
 
 // failureReply is a BEP 3 failure: status 200 with a "failure reason", as
 // clients expect it.
-func failureReply(reason string) []byte {
-	return httpReply(http.StatusOK, bencode.MustMarshal(map[string]string{"failure reason": reason}))
+func failureReply(reason string) []byte { return appendFailure(nil, reason) }
+
+func appendFailure(dst []byte, reason string) []byte {
+	return appendReply(dst, http.StatusOK, bencode.MustMarshal(map[string]string{"failure reason": reason}))
 }
 
 // httpReply frames body as a complete HTTP/1.1 response.
-func httpReply(code int, body []byte) []byte {
-	head := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
-		code, http.StatusText(code), len(body))
-	return append([]byte(head), body...)
-}
+func httpReply(code int, body []byte) []byte { return appendReply(nil, code, body) }
 
-// query is a parsed query string whose values are raw bytes.
-type query map[string][]string
-
-func (q query) get(k string) string { s, _ := q.one(k); return s }
-
-func (q query) one(k string) (string, bool) {
-	if v := q[k]; len(v) > 0 {
-		return v[0], true
-	}
-	return "", false
-}
-
-func (q query) all(k string) []string { return q[k] }
-
-// parseQuery splits a raw query string by hand. url.ParseQuery would turn
-// "+" into a space and reject the whole query over one bad escape; here
-// values are bytes (an info_hash is 20 raw bytes, percent-encoded), "+" is
-// kept literally, and a bad escape is an error that names the parameter.
-func parseQuery(raw string) (query, error) {
-	q := make(query)
-	for n := 0; raw != ""; n++ {
-		if n >= maxQueryParams {
-			return nil, fmt.Errorf("too many parameters")
-		}
-		var kv string
-		kv, raw, _ = strings.Cut(raw, "&")
-		if kv == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(kv, "=")
-		key, err := unescapeBytes(k)
-		if err != nil {
-			return nil, fmt.Errorf("invalid parameter name")
-		}
-		val, err := unescapeBytes(v)
-		if err != nil {
-			return nil, fmt.Errorf("invalid %s", key)
-		}
-		q[key] = append(q[key], val)
-	}
-	return q, nil
-}
-
-// unescapeBytes decodes %XX escapes into raw bytes.
-func unescapeBytes(s string) (string, error) {
-	if !strings.Contains(s, "%") {
-		return s, nil
-	}
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			out = append(out, s[i])
-			continue
-		}
-		if i+2 >= len(s) {
-			return "", fmt.Errorf("truncated escape")
-		}
-		hi, ok1 := unhex(s[i+1])
-		lo, ok2 := unhex(s[i+2])
-		if !ok1 || !ok2 {
-			return "", fmt.Errorf("bad escape %q", s[i:i+3])
-		}
-		out = append(out, hi<<4|lo)
-		i += 2
-	}
-	return string(out), nil
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
+func appendReply(dst []byte, code int, body []byte) []byte {
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(code), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, http.StatusText(code)...)
+	dst = append(dst, "\r\nContent-Type: text/plain\r\nContent-Length: "...)
+	dst = strconv.AppendInt(dst, int64(len(body)), 10)
+	dst = append(dst, "\r\nConnection: close\r\n\r\n"...)
+	return append(dst, body...)
 }

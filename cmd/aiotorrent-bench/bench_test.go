@@ -90,3 +90,42 @@ func TestProcOfSelf(t *testing.T) {
 		t.Errorf("procPeakRSS(self) = %d, %v; want at least 1 MiB", rss, err)
 	}
 }
+
+// TestTrackerLoadPartition: every peer of the population (and of the
+// churn's range) belongs to exactly one client, whose sockets are the
+// peer's source address.
+func TestTrackerLoadPartition(t *testing.T) {
+	const clients, n = 64, 25000
+	seen := make([]int, n)
+	for c := range clients {
+		for _, i := range owned(c, clients, 0, n) {
+			seen[i]++
+			if k := int(peerIP(i).As4()[2])<<8 | int(peerIP(i).As4()[3]); k%clients != c {
+				t.Fatalf("peer %d (address %v) is client %d's", i, peerIP(i), c)
+			}
+		}
+	}
+	for i, k := range seen {
+		if k != 1 {
+			t.Fatalf("peer %d is owned by %d clients", i, k)
+		}
+	}
+	if peerIP(0) == peerIP(peersPerIP) || peerPort(0) == 0 {
+		t.Errorf("peers 0 and %d share an address, or a port is 0", peersPerIP)
+	}
+}
+
+func TestTrackerFlags(t *testing.T) {
+	o, err := parseTrackerFlags([]string{"--clients", "8", "--servers", "opentracker"})
+	if err != nil || o.clients != 8 || o.torrents != 1000 || o.peers != 100 || len(o.servers) != 1 || o.servers[0] != "opentracker" {
+		t.Errorf("got %+v, %v", o, err)
+	}
+	for _, bad := range [][]string{{"--servers", "qbittorrent"}, {"--clients", "0"}, {"extra"}} {
+		if _, err := parseTrackerFlags(bad); err == nil {
+			t.Errorf("%q: got nil error", bad)
+		}
+	}
+	if got := string(appendEscaped(nil, []byte("a-Z9 \x00\xff"))); got != "a-Z9%20%00%FF" {
+		t.Errorf("appendEscaped: got %q", got)
+	}
+}

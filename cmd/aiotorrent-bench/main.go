@@ -6,6 +6,9 @@
 //	go run ./cmd/aiotorrent-bench --size 1GiB
 //	go run ./cmd/aiotorrent-bench --size 1GiB --seeder aria2
 //
+// `aiotorrent-bench tracker` measures `aiotorrent tracker` beside
+// opentracker instead (tracker.go).
+//
 // It builds the aiotorrent binary, writes a random multi-file payload in a
 // temporary directory (on the disk the downloads go to), makes a torrent
 // with `aiotorrent create`, and runs our tracker in this process. Each
@@ -38,6 +41,13 @@ type options struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "tracker" {
+		if err := runTrackerBench(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "aiotorrent-bench tracker:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	opts, err := parseFlags(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "aiotorrent-bench:", err)

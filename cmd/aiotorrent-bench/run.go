@@ -207,6 +207,7 @@ func startChild(cmd *exec.Cmd) (*child, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), leechLimit+seederReady)
 	c := &child{cancel: cancel, done: make(chan error, 1)}
 	c.cmd = exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
+	c.cmd.Dir, c.cmd.Env = cmd.Dir, cmd.Env
 	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.out
 	c.cmd.Cancel = func() error { return c.cmd.Process.Signal(os.Interrupt) }
 	c.cmd.WaitDelay = 10 * time.Second // then SIGKILL

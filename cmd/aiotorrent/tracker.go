@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -24,6 +25,9 @@ type TrackerOptions struct {
 	// leaves that transport off.
 	HTTPAddr, UDPAddr netip.AddrPort
 	Interval          time.Duration
+	// MaxPeers, MaxTorrents and MaxConns are tracker.ServerConfig's; 0
+	// for MaxConns means as many as the open-file limit allows.
+	MaxPeers, MaxTorrents, MaxConns int
 
 	// ready, if set, is called on the loop thread once the tracker
 	// listens, with a function that does what Ctrl-C does and may be
@@ -69,6 +73,14 @@ listen, 2 for a usage error.`,
 			if opts.Interval <= 0 {
 				return usageError{fmt.Errorf("--interval %v: must be positive", opts.Interval)}
 			}
+			for _, f := range []struct {
+				name string
+				v    int
+			}{{"--max-peers", opts.MaxPeers}, {"--max-torrents", opts.MaxTorrents}, {"--max-conns", opts.MaxConns}} {
+				if f.v < 0 || (f.v == 0 && f.name != "--max-conns") {
+					return usageError{fmt.Errorf("%s %d: must be positive", f.name, f.v)}
+				}
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -79,6 +91,12 @@ listen, 2 for a usage error.`,
 	fl.StringVar(&httpAddr, "http", defaultTrackerAddr, "HTTP listen address, IP:PORT ('' for no HTTP)")
 	fl.StringVar(&udpAddr, "udp", defaultTrackerAddr, "UDP listen address, IP:PORT ('' for no UDP)")
 	fl.DurationVar(&opts.Interval, "interval", 30*time.Minute, "announce interval handed to clients; silent peers expire after twice this")
+	fl.IntVar(&opts.MaxPeers, "max-peers", tracker.DefaultMaxPeers,
+		"peers kept in all torrents together (32 bytes each at most: the default is about 32 MiB); beyond it the stalest are evicted")
+	fl.IntVar(&opts.MaxTorrents, "max-torrents", tracker.DefaultMaxTorrents,
+		"torrents tracked; beyond it the one announced to least recently is forgotten")
+	fl.IntVar(&opts.MaxConns, "max-conns", 0,
+		"HTTP connections served at once, more are answered 503 (default: the open-file limit less a margin, at most 16384)")
 	return cmd
 }
 
@@ -86,7 +104,17 @@ listen, 2 for a usage error.`,
 // it then returns errInterrupted (exit code 130; 143 for SIGTERM), as a
 // shell expects.
 func trackerRun(opts *TrackerOptions) error {
-	cfg := tracker.ServerConfig{HTTPAddr: opts.HTTPAddr, UDPAddr: opts.UDPAddr, Interval: opts.Interval}
+	cfg := tracker.ServerConfig{HTTPAddr: opts.HTTPAddr, UDPAddr: opts.UDPAddr, Interval: opts.Interval,
+		MaxPeers: opts.MaxPeers, MaxTorrents: opts.MaxTorrents, MaxConns: opts.MaxConns}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = connsForOpenFiles(raiseOpenFiles())
+	}
+	if os.Getenv("GOGC") == "" {
+		// The tracker's heap is nearly all live swarms and it allocates
+		// next to nothing per announce, so collecting at 25% growth
+		// instead of 100% costs little CPU and keeps RSS near the data.
+		debug.SetGCPercent(25)
+	}
 	var interrupt func()
 	ready := func(s *tracker.Server) {
 		printListening(opts.IO.Out, s)
@@ -100,6 +128,38 @@ func trackerRun(opts *TrackerOptions) error {
 		}, func(i func()) { interrupt = i })
 	})
 	return err
+}
+
+// raiseOpenFiles raises the soft open-file limit to the hard one, as
+// servers do (each HTTP connection is a descriptor; Go's os package does
+// the same at start-up on Linux since Go 1.19, not everywhere), and
+// returns the soft limit it leaves (0 if unknown).
+func raiseOpenFiles() uint64 {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0
+	}
+	if lim.Cur < lim.Max {
+		want := lim
+		want.Cur = want.Max
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) == nil {
+			lim = want
+		}
+	}
+	return uint64(lim.Cur)
+}
+
+// connsForOpenFiles leaves 64 descriptors for the listeners, the poller
+// and the runtime, and stops at 16,384 connections (about 200 MiB of
+// buffers and task stacks if all were busy at once).
+func connsForOpenFiles(limit uint64) int {
+	if limit == 0 {
+		return tracker.DefaultMaxConns
+	}
+	if limit <= 64+256 {
+		return 256
+	}
+	return int(min(limit-64, 16384))
 }
 
 // printListening tells the user the announce URLs to put in torrents.

@@ -46,6 +46,26 @@ func TestTrackerFlags(t *testing.T) {
 	}
 }
 
+func TestTrackerCapFlags(t *testing.T) {
+	got, err := parseCmd(NewCmdTracker)
+	if err != nil || got.MaxPeers != tracker.DefaultMaxPeers || got.MaxTorrents != tracker.DefaultMaxTorrents || got.MaxConns != 0 {
+		t.Errorf("defaults: got %d peers, %d torrents, %d conns, %v; want %d, %d, 0",
+			got.MaxPeers, got.MaxTorrents, got.MaxConns, err, tracker.DefaultMaxPeers, tracker.DefaultMaxTorrents)
+	}
+	got, err = parseCmd(NewCmdTracker, "--max-peers", "1000", "--max-torrents", "10", "--max-conns", "50")
+	if err != nil || got.MaxPeers != 1000 || got.MaxTorrents != 10 || got.MaxConns != 50 {
+		t.Errorf("set: got %d peers, %d torrents, %d conns, %v; want 1000, 10, 50", got.MaxPeers, got.MaxTorrents, got.MaxConns, err)
+	}
+	for _, tt := range []struct {
+		limit uint64
+		want  int
+	}{{0, tracker.DefaultMaxConns}, {256, 256}, {1024, 960}, {20000, 16384}} {
+		if got := connsForOpenFiles(tt.limit); got != tt.want {
+			t.Errorf("connsForOpenFiles(%d) = %d, want %d", tt.limit, got, tt.want)
+		}
+	}
+}
+
 func TestTrackerUsageErrors(t *testing.T) {
 	tests := []struct {
 		args    []string
@@ -61,6 +81,9 @@ func TestTrackerUsageErrors(t *testing.T) {
 		{[]string{"--interval", "-1m"}, "must be positive"},
 		{[]string{"--interval", "soon"}, "invalid argument"},
 		{[]string{"extra"}, "accepts 0 arg"},
+		{[]string{"--max-peers", "0"}, "--max-peers 0: must be positive"},
+		{[]string{"--max-torrents", "-1"}, "--max-torrents -1: must be positive"},
+		{[]string{"--max-conns", "-5"}, "--max-conns -5: must be positive"},
 	}
 	for _, tt := range tests {
 		r := runCLI(t, "", append([]string{"tracker"}, tt.args...)...)
