@@ -78,9 +78,17 @@ type SessionOptions struct {
 	// re-announce interval (default tracker.DefaultMinInterval).
 	Tracker             tracker.Config
 	AnnounceMinInterval time.Duration
-	// OnProgress is called on the loop about four times a second, and
-	// once more at the end.
+	// OnProgress is called on the loop once the data on disk has been
+	// checked, every ProgressInterval while the session is active (peers
+	// connected, web seeds fetching), once when it goes quiet, when the
+	// download completes, after each tracker announce, and at the end. A
+	// torrent with nothing going on is not reported on: its figures do
+	// not change.
 	OnProgress func(Progress)
+	// ProgressInterval is the period of those reports while active
+	// (default and floor: a quarter second); negative means none, only
+	// the reports on events (a display that is off, --quiet).
+	ProgressInterval time.Duration
 	// RequireComplete makes Run fail with ErrIncomplete when the data on
 	// disk is not complete (a seeder that must not download).
 	RequireComplete bool
@@ -155,6 +163,7 @@ type Session struct {
 	slots    *aio.Semaphore             // connections, MaxPeers
 	dialing  *aio.Semaphore             // connects in progress, MaxDialing
 	complete *aio.Event
+	seedDone *aio.Event // set when SeedRatio is reached (session_seed.go)
 	announce *tracker.Announcer
 	trackers trackerSource   // session_announce.go
 	wanted   *piece.Bitfield // nil: every piece
@@ -186,6 +195,12 @@ type Session struct {
 	pickScratch          []piece.Block
 	frameScratch         []byte
 	err                  error // a fatal error (disk) that ends the session
+
+	// The client's tick (client_tick.go): whether s is on it, whether Run
+	// has ended (the tick drops it), and when the next periodic progress
+	// report is due.
+	ticking, closed bool
+	nextReport      time.Time
 
 	corruptUploads bool            // tests: send every block with a flipped byte
 	onVerify       func(piece int) // tests: called as a piece's check is submitted
@@ -233,13 +248,13 @@ func (c *Client) Add(m *metainfo.Torrent, opts SessionOptions) (*Session, error)
 		meta:        m,
 		opts:        opts,
 		picker:      picker,
-		addrs:       aio.NewQueue[netip.AddrPort](1024),
 		peerList:    newPeerList(defaultMaxPeerList),
 		pexInterval: defaultPexInterval,
 		newPeers:    aio.NewEvent(),
 		slots:       aio.NewSemaphore(c.cfg.MaxPeers),
 		dialing:     aio.NewSemaphore(c.cfg.MaxDialing),
 		complete:    aio.NewEvent(),
+		seedDone:    aio.NewEvent(),
 		peers:       make(map[piece.PeerID]*peerConn),
 		bannedIDs:   make(map[[20]byte]bool),
 		pieces:      make(map[int]*pieceBuf),
@@ -284,6 +299,7 @@ func (s *Session) Run(t *aio.Task) error {
 	if err := s.resume(t); err != nil {
 		return err
 	}
+	s.report() // the first: the data on disk is checked
 	if s.opts.RequireComplete && !s.picker.Complete() {
 		return fmt.Errorf("%s: %d of %d pieces verified: %w", s.meta.Name, s.picker.Bitfield().Count(), s.meta.NumPieces(), ErrIncomplete)
 	}
@@ -304,9 +320,7 @@ func (s *Session) Run(t *aio.Task) error {
 		defer svc.Register(s.meta.InfoHash, s.meta.Private, func(a netip.AddrPort) { s.learn(a, fromLSD) })()
 	}
 	s.startDHT()
-	s.group.Go("peer intake", s.intakeLoop)
 	s.group.Go("dialer", s.dialLoop)
-	s.group.Go("ticker", s.tickLoop)
 	s.group.Go("until complete", s.untilComplete)
 	s.startWebSeeds()
 	err = s.group.Wait(t)
@@ -352,6 +366,9 @@ func (s *Session) onComplete() {
 		}
 	}
 	s.complete.Set()
+	if s.group != nil {
+		s.report() // completed while running (resume reports its own)
+	}
 }
 
 // fail ends the session with err (a disk error: nothing sensible is left
@@ -370,7 +387,10 @@ func (s *Session) fail(err error) {
 // system call too.
 func (s *Session) close(t *aio.Task) {
 	delete(s.client.sessions, s.meta.InfoHash)
-	s.addrs.Close()
+	s.closed = true // off the client's tick
+	if s.addrs != nil {
+		s.addrs.Close()
+	}
 	if st := s.storage; st != nil {
 		aio.Submit(t, func() (struct{}, error) { return struct{}{}, st.Close() })
 	}
@@ -417,29 +437,6 @@ func (s *Session) Progress() Progress {
 func (s *Session) report() {
 	if s.opts.OnProgress != nil {
 		s.opts.OnProgress(s.Progress())
-	}
-}
-
-// tickLoop does the periodic work: rates, pipeline depths, keep-alives,
-// choking rounds and progress reports.
-func (s *Session) tickLoop(t *aio.Task) error {
-	const tick = 250 * time.Millisecond
-	for n := 0; ; n++ {
-		if err := aio.Sleep(t, tick); err != nil {
-			return err
-		}
-		s.downRate.tick(s.downloaded, tick)
-		s.upRate.tick(s.uploaded, tick)
-		now := t.Loop().Now()
-		for _, p := range s.peers {
-			p.tick(tick, now)
-		}
-		s.tickWebSeeds(now, tick)
-		s.rechoke(now)
-		s.sendPex(now)
-		s.report()
-		aio.TraceCounter(s.loop, s.traceNames[2], s.downRate.perSecond()/1e6)
-		aio.TraceCounter(s.loop, s.traceNames[3], float64(len(s.peers)))
 	}
 }
 

@@ -9,7 +9,10 @@ import (
 )
 
 // startAnnouncer runs the tracker announcer as a task of the session; the
-// peers it finds arrive on s.addrs, which the dialer takes from.
+// peers it finds arrive on s.addrs, which the intake task moves into the
+// peer list. Both exist only for a torrent with trackers. The first
+// announce waits its turn (Client.announceDelay), so that torrents started
+// together announce spread out.
 func (s *Session) startAnnouncer() error {
 	tiers, err := tracker.NewTiers(s.meta.AnnounceList, s.opts.Tracker, rand.New(rand.NewPCG(rand.Uint64(), 1)))
 	if err != nil {
@@ -18,18 +21,40 @@ func (s *Session) startAnnouncer() error {
 	}
 	s.trackers.tiers = tiers
 	listen := s.client.Addr()
+	// A reply holds up to NumWant (50) peers; what does not fit comes again
+	// with the next announce (Announcer.offer).
+	s.addrs = aio.NewQueue[netip.AddrPort](256)
 	s.announce = tracker.NewAnnouncer(tracker.AnnouncerConfig{
-		Tracker:     tiers,
+		Tracker:     reportingTracker{tiers, s},
 		Request:     s.announceRequest,
 		Peers:       s.addrs,
 		Self:        []netip.AddrPort{listen},
 		MinInterval: s.opts.AnnounceMinInterval,
 	})
+	delay := s.client.announceDelay()
 	s.group.Go("announce", func(t *aio.Task) error {
+		if err := aio.Sleep(t, delay); err != nil {
+			return nil
+		}
 		s.announce.Run(t)
 		return nil // a tracker that fails is no reason to stop the download
 	})
+	s.group.Go("peer intake", s.intakeLoop)
 	return nil
+}
+
+// reportingTracker makes a progress report after each announce: an idle
+// session is reported on only when something changes, and a tracker's
+// status (Progress.Trackers) is one of the things that do.
+type reportingTracker struct {
+	*tracker.Tiers
+	s *Session
+}
+
+func (r reportingTracker) Announce(t *aio.Task, req tracker.AnnounceRequest) (*tracker.AnnounceResponse, error) {
+	resp, err := r.Tiers.Announce(t, req)
+	r.s.report()
+	return resp, err
 }
 
 func (s *Session) announceRequest() tracker.AnnounceRequest {

@@ -246,6 +246,7 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 	}
 	p.fast.on = hs.Reserved.Has(peer.FastExtensionBit)
 	s.peers[p.id] = p
+	s.client.activate(s) // a peer: periodic work (client_tick.go)
 	defer s.dropPeer(p)
 	conn.SetIdleTimeout(idleTimeout)
 	s.sayWhatWeHave(p)

@@ -1,6 +1,7 @@
 package torrent
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -25,20 +26,38 @@ func (s *Session) untilComplete(t *aio.Task) error {
 		return errComplete
 	}
 	if s.opts.SeedRatio <= 0 && s.opts.SeedTime <= 0 {
-		return aio.NewEvent().Wait(t) // until cancelled
+		// Seeding until cancelled: nothing to wait for, so no task
+		// either (the dialer keeps the group open).
+		return nil
 	}
-	// Seed until a goal is reached. The ratio is checked every second;
-	// the time is slept to exactly.
-	for !s.seedGoalReached() {
-		wait := time.Second
-		if s.opts.SeedTime > 0 {
-			wait = min(wait, s.finished.Add(s.opts.SeedTime).Sub(s.loop.Now()))
-		}
-		if err := aio.Sleep(t, max(wait, time.Millisecond)); err != nil {
+	// Seed until a goal is reached: the time is slept to exactly; the
+	// ratio is checked where uploads are counted (countUpload), which sets
+	// seedDone, so that no timer polls it.
+	if s.seedGoalReached() {
+		return errComplete
+	}
+	wait := s.seedDone.Wait
+	if s.opts.SeedTime > 0 {
+		left := s.finished.Add(s.opts.SeedTime).Sub(s.loop.Now())
+		err := aio.Timeout(t, max(left, time.Millisecond), wait)
+		if err != nil && !errors.Is(err, aio.ErrTimeout) {
 			return err
 		}
+		return errComplete
+	}
+	if err := wait(t); err != nil {
+		return err
 	}
 	return errComplete
+}
+
+// countUpload counts n payload bytes sent, and says when that reaches the
+// seed ratio.
+func (s *Session) countUpload(n int) {
+	s.uploaded += int64(n)
+	if s.opts.SeedRatio > 0 && !s.seedDone.IsSet() && s.seedGoalReached() {
+		s.seedDone.Set()
+	}
 }
 
 // seedGoalReached reports whether seeding has done what SeedRatio or

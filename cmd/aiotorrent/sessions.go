@@ -187,6 +187,9 @@ func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan session
 		SkipFiles:       skip,
 		WebSeeds:        plan.webSeeds,
 		NoWebSeeds:      plan.noWebSeeds,
+		// --quiet draws nothing: only the reports on events (checked,
+		// complete, the end), no periodic ones.
+		ProgressInterval: map[bool]time.Duration{true: -1}[plan.quiet],
 	})
 	if err != nil {
 		return err
