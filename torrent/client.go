@@ -104,7 +104,7 @@ func defaultInt(v, def int) int {
 type Client struct {
 	cfg      ClientConfig
 	loop     *aio.Loop
-	ticks    ticks // the sessions' periodic work (client_tick.go)
+	ticks    ticks              // the sessions' periodic work (client_tick.go)
 	lns      []*aio.TCPListener // lns[0] listens on ListenAddr
 	sessions map[[20]byte]*Session
 	halfOpen *aio.Semaphore

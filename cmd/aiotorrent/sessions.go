@@ -187,9 +187,7 @@ func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan session
 		SkipFiles:       skip,
 		WebSeeds:        plan.webSeeds,
 		NoWebSeeds:      plan.noWebSeeds,
-		// --quiet draws nothing: only the reports on events (checked,
-		// complete, the end), no periodic ones.
-		ProgressInterval: map[bool]time.Duration{true: -1}[plan.quiet],
+		ProgressInterval: progressInterval(plan.quiet),
 	})
 	if err != nil {
 		return err
@@ -223,6 +221,15 @@ func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan session
 		return nil
 	})
 	return nil
+}
+
+// progressInterval is the session's: --quiet draws nothing, so it asks
+// only for the reports on events (checked, complete, the end).
+func progressInterval(quiet bool) time.Duration {
+	if quiet {
+		return -1
+	}
+	return 0 // the session's default
 }
 
 // completeEvery is how often a complete (seeding) torrent's progress is
