@@ -182,11 +182,11 @@ func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan session
 	s, err := client.Add(m, torrent.SessionOptions{
 		Dir: plan.dir, Seed: plan.seed, Peers: plan.peers,
 		SeedRatio: plan.seedRatio, SeedTime: plan.seedTime,
-		Sequential:      plan.sequential,
-		RequireComplete: plan.requireComplete,
-		SkipFiles:       skip,
-		WebSeeds:        plan.webSeeds,
-		NoWebSeeds:      plan.noWebSeeds,
+		Sequential:       plan.sequential,
+		RequireComplete:  plan.requireComplete,
+		SkipFiles:        skip,
+		WebSeeds:         plan.webSeeds,
+		NoWebSeeds:       plan.noWebSeeds,
 		ProgressInterval: progressInterval(plan.quiet),
 	})
 	if err != nil {
