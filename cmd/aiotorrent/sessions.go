@@ -181,13 +181,12 @@ func runAll(t *aio.Task, f *Factory, client *torrent.Client, plan sessionsPlan) 
 func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan sessionsPlan, m *metainfo.Torrent, skip []bool) error {
 	s, err := client.Add(m, torrent.SessionOptions{
 		Dir: plan.dir, Seed: plan.seed, Peers: plan.peers,
-		SeedRatio: plan.seedRatio, SeedTime: plan.seedTime,
-		Sequential:       plan.sequential,
-		RequireComplete:  plan.requireComplete,
-		SkipFiles:        skip,
-		WebSeeds:         plan.webSeeds,
-		NoWebSeeds:       plan.noWebSeeds,
-		ProgressInterval: progressInterval(plan.quiet),
+		SeedRatio: plan.seedRatio, SeedTime: plan.seedTime, ProgressInterval: progressInterval(plan.quiet),
+		Sequential:      plan.sequential,
+		RequireComplete: plan.requireComplete,
+		SkipFiles:       skip,
+		WebSeeds:        plan.webSeeds,
+		NoWebSeeds:      plan.noWebSeeds,
 	})
 	if err != nil {
 		return err
