@@ -1,0 +1,108 @@
+package torrent
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aiotorrent/aiotorrent/aio"
+	"github.com/aiotorrent/aiotorrent/metainfo"
+)
+
+// idleTorrents writes n small files into dir and makes a torrent of each,
+// announcing to announce (none if empty).
+func idleTorrents(t *testing.T, dir string, n int, announce string) []*metainfo.Torrent {
+	t.Helper()
+	metas := make([]*metainfo.Torrent, n)
+	for i := range metas {
+		path := filepath.Join(dir, fmt.Sprintf("t%04d.bin", i))
+		data := make([]byte, 3000+i%7*1000)
+		for j := range data {
+			data[j] = byte(i*31 + j)
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		opts := metainfo.CreateOptions{Path: path, PieceLength: 16 << 10, NoCreationDate: true}
+		if announce != "" {
+			opts.Announce = [][]string{{announce}}
+		}
+		m, _, err := metainfo.CreateSync(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		metas[i] = m
+	}
+	return metas
+}
+
+// TestThousandIdleTorrentsDoNotWake: a client seeding 1,000 torrents that
+// no peer wants does nothing while nothing is due. Over ten minutes of
+// virtual time after start-up, the loop runs no task step but the test's
+// own wake-up, fires no timer but its own, and no session reports
+// progress: the cost of idling does not grow with the number of torrents
+// (it used to: a ticker per session, four steps a second each, and a
+// seed loop polling every second).
+func TestThousandIdleTorrentsDoNotWake(t *testing.T) {
+	const n = 1000
+	dataDir := t.TempDir()
+	metas := idleTorrents(t, dataDir, n, "")
+	var before, after aio.Stats
+	checked, reports, quiet := 0, 0, 0
+	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+		c, err := NewClient(at, ClientConfig{ListenAddr: loopback})
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer c.Close()
+		aio.Spawn(at, "listener", func(t *aio.Task) (struct{}, error) { return struct{}{}, c.Run(t) })
+		g := aio.NewGroup(at)
+		defer g.Wait(at)
+		defer g.Cancel()
+		for _, m := range metas {
+			s, err := c.Add(m, SessionOptions{
+				Dir: dataDir, Seed: true, RequireComplete: true, NoTrackers: true,
+				ProgressInterval: -1,
+				OnProgress: func(Progress) {
+					if reports++; reports <= n {
+						checked++
+					}
+				},
+			})
+			if err != nil {
+				return struct{}{}, err
+			}
+			g.Go(m.Name, s.Run)
+		}
+		for checked < n {
+			if err := aio.Sleep(at, time.Second); err != nil {
+				return struct{}{}, err
+			}
+		}
+		// A quiet minute for whatever start-up left behind, then the
+		// window that is measured.
+		if err := aio.Sleep(at, time.Minute); err != nil {
+			return struct{}{}, err
+		}
+		before, reports = at.Loop().Stats(), 0
+		if err := aio.Sleep(at, 10*time.Minute); err != nil {
+			return struct{}{}, err
+		}
+		after, quiet = at.Loop().Stats(), reports
+		return struct{}{}, nil
+	}, aio.WithVirtualTime())
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, switches, timers := after.Steps-before.Steps, after.Switches-before.Switches, after.Timers-before.Timers
+	t.Logf("over 10 idle minutes with %d torrents: %d loop steps, %d task steps, %d timers, %d reports", n, steps, switches, timers, quiet)
+	if switches > 1 || timers > 1 || quiet > 0 {
+		t.Errorf("%d task steps, %d timers, %d progress reports over 10 idle minutes; want at most the test's own wake-up (1, 1) and no report",
+			switches, timers, quiet)
+	}
+	if steps > 4 {
+		t.Errorf("%d loop steps over 10 idle minutes; want a handful, whatever the number of torrents", steps)
+	}
+}
