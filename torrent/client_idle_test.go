@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -13,7 +15,7 @@ import (
 
 // idleTorrents writes n small files into dir and makes a torrent of each,
 // announcing to announce (none if empty).
-func idleTorrents(t *testing.T, dir string, n int, announce string) []*metainfo.Torrent {
+func idleTorrents(t testing.TB, dir string, n int, announce string) []*metainfo.Torrent {
 	t.Helper()
 	metas := make([]*metainfo.Torrent, n)
 	for i := range metas {
@@ -104,5 +106,58 @@ func TestThousandIdleTorrentsDoNotWake(t *testing.T) {
 	}
 	if steps > 4 {
 		t.Errorf("%d loop steps over 10 idle minutes; want a handful, whatever the number of torrents", steps)
+	}
+}
+
+// BenchmarkThousandIdleTorrentsMemory reports what 1,000 idle seeding
+// sessions hold: heap and goroutine stacks per torrent, after a GC.
+func BenchmarkThousandIdleTorrentsMemory(b *testing.B) {
+	const n = 1000
+	dataDir := b.TempDir()
+	metas := idleTorrents(b, dataDir, n, "")
+	if os.Getenv("IDLE_HEAP_PROFILE") != "" {
+		runtime.MemProfileRate = 1
+	}
+	for range b.N {
+		var before, idle runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+			c, err := NewClient(at, ClientConfig{ListenAddr: loopback})
+			if err != nil {
+				return struct{}{}, err
+			}
+			defer c.Close()
+			g := aio.NewGroup(at)
+			defer g.Wait(at)
+			defer g.Cancel()
+			checked := 0
+			for _, m := range metas {
+				s, err := c.Add(m, SessionOptions{Dir: dataDir, Seed: true, NoTrackers: true, ProgressInterval: -1,
+					OnProgress: func(Progress) { checked++ }})
+				if err != nil {
+					return struct{}{}, err
+				}
+				g.Go(m.Name, s.Run)
+			}
+			for checked < n {
+				if err := aio.Sleep(at, 10*time.Millisecond); err != nil {
+					return struct{}{}, err
+				}
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&idle)
+			if p := os.Getenv("IDLE_HEAP_PROFILE"); p != "" { // every allocation: go tool pprof
+				f, _ := os.Create(p)
+				pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+			return struct{}{}, nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(idle.HeapInuse-before.HeapInuse)/n, "heap-B/torrent")
+		b.ReportMetric(float64(idle.StackInuse-before.StackInuse)/n, "stack-B/torrent")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime/debug"
 	"slices"
 	"syscall"
 	"time"
@@ -65,6 +66,7 @@ func runSessions(f *Factory, plan sessionsPlan) error {
 			}
 			said = true
 		}
+		plan.checked = startupDone(plan.checked, len(plan.metas))
 		err = interruptible(t, func(t *aio.Task) error {
 			return runAll(t, f, client, plan)
 		}, func(interrupt func()) {
@@ -195,8 +197,12 @@ func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan session
 	view := newProgressView(f, m.Name, s.Progress().Total, plan.quiet)
 	update := calmWhenComplete(view.update)
 	// The first report comes once the data on disk has been checked.
+	first := true
 	s.SetOnProgress(func(p torrent.Progress) {
-		plan.checked()
+		if first {
+			first = false
+			plan.checked()
+		}
 		update(p)
 	})
 	g.Go(m.Name, func(t *aio.Task) error {
@@ -220,6 +226,21 @@ func startSession(g *aio.Group, f *Factory, client *torrent.Client, plan session
 		return nil
 	})
 	return nil
+}
+
+// startupDone wraps checked (called once a session, at its first report) to
+// hand the start-up's garbage back to the OS once all n torrents are
+// checked. Checking a thousand torrents allocates far more than seeding
+// them keeps, and the heap would otherwise hold its start-up peak (the
+// next GC, and the scavenger after it, may be minutes away when idle).
+func startupDone(checked func(), n int) func() {
+	seen := 0
+	return func() {
+		checked()
+		if seen++; seen == n && n > 1 {
+			debug.FreeOSMemory()
+		}
+	}
 }
 
 // progressInterval is the session's: --quiet draws nothing, so it asks
