@@ -160,10 +160,11 @@ type Session struct {
 	addrs    *aio.Queue[netip.AddrPort] // the trackers' replies, into peerList
 	peerList *peerList                  // every address known: the dialer's source
 	newPeers *aio.Event                 // set when peerList may have one to dial
+	dialerOn bool                       // the dialer task runs (kickDialer)
 	slots    *aio.Semaphore             // connections, MaxPeers
 	dialing  *aio.Semaphore             // connects in progress, MaxDialing
 	complete *aio.Event
-	seedDone *aio.Event // set when SeedRatio is reached (session_seed.go)
+	ending   *aio.Event // Run may have reached its end (session_seed.go)
 	announce *tracker.Announcer
 	trackers trackerSource   // session_announce.go
 	wanted   *piece.Bitfield // nil: every piece
@@ -201,6 +202,7 @@ type Session struct {
 	// report is due.
 	ticking, closed bool
 	nextReport      time.Time
+	childFailed     bool // a task of the group failed: Run ends
 
 	corruptUploads bool            // tests: send every block with a flipped byte
 	onVerify       func(piece int) // tests: called as a piece's check is submitted
@@ -254,7 +256,7 @@ func (c *Client) Add(m *metainfo.Torrent, opts SessionOptions) (*Session, error)
 		slots:       aio.NewSemaphore(c.cfg.MaxPeers),
 		dialing:     aio.NewSemaphore(c.cfg.MaxDialing),
 		complete:    aio.NewEvent(),
-		seedDone:    aio.NewEvent(),
+		ending:      aio.NewEvent(),
 		peers:       make(map[piece.PeerID]*peerConn),
 		bannedIDs:   make(map[[20]byte]bool),
 		pieces:      make(map[int]*pieceBuf),
@@ -320,14 +322,22 @@ func (s *Session) Run(t *aio.Task) error {
 		defer svc.Register(s.meta.InfoHash, s.meta.Private, func(a netip.AddrPort) { s.learn(a, fromLSD) })()
 	}
 	s.startDHT()
-	s.group.Go("dialer", s.dialLoop)
-	s.group.Go("until complete", s.untilComplete)
+	s.kickDialer()
 	s.startWebSeeds()
-	err = s.group.Wait(t)
+	// Run's own task waits for the end (session_seed.go), not a child:
+	// an idle seed then has no task of its own parked besides Run.
+	s.group.OnFailure(func(error) { s.childFailed = true; s.ending.Set() })
+	err = s.untilDone(t)
+	s.group.Cancel()
+	gerr := s.group.Wait(t)
 	s.report()
 	switch {
 	case s.err != nil:
 		return s.err
+	case err != nil && !errors.Is(err, errComplete) && !errors.Is(err, aio.ErrCanceled):
+		return err
+	case gerr != nil && !errors.Is(gerr, aio.ErrCanceled):
+		return gerr // a child's failure
 	case errors.Is(err, errComplete):
 		return nil
 	}
@@ -366,6 +376,7 @@ func (s *Session) onComplete() {
 		}
 	}
 	s.complete.Set()
+	s.ending.Set()
 	if s.group != nil {
 		s.report() // completed while running (resume reports its own)
 	}
@@ -376,6 +387,7 @@ func (s *Session) onComplete() {
 func (s *Session) fail(err error) {
 	if s.err == nil {
 		s.err = err
+		s.ending.Set()
 		if s.group != nil {
 			s.group.Cancel()
 		}

@@ -32,7 +32,7 @@ func (s *Session) learn(addr netip.AddrPort, src peerSource) {
 		return
 	}
 	if s.peerList.add(addr, src) {
-		s.newPeers.Set()
+		s.kickDialer()
 	}
 }
 
@@ -45,13 +45,31 @@ func (s *Session) isSelf(addr netip.AddrPort) bool {
 	return addr == self || addr.Port() == self.Port() && addr.Addr().IsLoopback()
 }
 
+// kickDialer tells the dialer the peer list may have an address to dial,
+// and starts it if it is not running. The dialer runs only while there is
+// something to dial or a back-off to wait out: a torrent with nobody to
+// call holds no task for it.
+func (s *Session) kickDialer() {
+	s.newPeers.Set()
+	if s.dialerOn || s.group == nil || s.closed {
+		return // not yet running: Run kicks it once the group exists
+	}
+	s.dialerOn = true
+	s.group.Go("dialer", s.dialLoop)
+}
+
 // dialLoop dials the addresses the peer list offers, at most MaxDialing
 // at once, MaxPeers in all, and within the client's MaxConns across
 // torrents. When no address is ready it sleeps until one is learnt or one
-// comes out of its back-off.
+// comes out of its back-off; when none will be, it ends (kickDialer starts
+// it again).
 func (s *Session) dialLoop(t *aio.Task) error {
+	defer func() { s.dialerOn = false }()
 	for {
 		addr, wake, ok := s.peerList.next(s.loop.Now(), s.picker.Complete())
+		if !ok && wake.IsZero() {
+			return nil
+		}
 		if !ok {
 			if err := s.waitForPeers(t, wake); err != nil {
 				return err
@@ -98,7 +116,7 @@ func (s *Session) dialFailed(addr netip.AddrPort, err error) {
 	}
 	s.client.cfg.Logf("dial %s: %v", addr, err)
 	s.peerList.ended(addr, s.loop.Now(), false)
-	s.newPeers.Set()
+	s.kickDialer()
 }
 
 // waitForPeers parks the dialer until the peer list may have an address
@@ -316,7 +334,7 @@ func (s *Session) addrFree(p *peerConn) {
 	}
 	st := p.conn.Stats()
 	s.peerList.ended(p.addr, s.loop.Now(), st.Downloaded > 0 || st.Uploaded > 0)
-	s.newPeers.Set() // its back-off has a new end
+	s.kickDialer() // its back-off has a new end
 }
 
 // dropPeer takes p out of the session: its requests back to the pool, its

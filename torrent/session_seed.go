@@ -8,55 +8,55 @@ import (
 	"github.com/aiotorrent/aiotorrent/aio"
 )
 
-// untilComplete ends the session's group when the download completes,
-// or, when seeding, when a seeding goal is reached (or never, without
-// one: the session then runs until cancelled).
-func (s *Session) untilComplete(t *aio.Task) error {
-	if err := s.complete.Wait(t); err != nil {
-		return err
-	}
-	if s.wanted == nil {
-		// No piece write touches an empty file; on the executor, as every
-		// file system call.
-		if _, err := aio.Blocking(t, func() (struct{}, error) { return struct{}{}, s.storage.CreateEmptyFiles() }); err != nil {
-			return fmt.Errorf("create empty files: %w", err)
+// untilDone parks Run's task until the session has nothing left to do:
+// the download completed (when not seeding), a seeding goal was reached,
+// or a failure (s.fail, a child of the group). Whatever may change that
+// sets s.ending; seeding without a goal waits for a cancel, with no timer
+// and no task besides Run's.
+func (s *Session) untilDone(t *aio.Task) error {
+	emptyFiles := false
+	for {
+		if s.err != nil || s.childFailed {
+			return nil // Run reports which
 		}
-	}
-	if !s.opts.Seed {
-		return errComplete
-	}
-	if s.opts.SeedRatio <= 0 && s.opts.SeedTime <= 0 {
-		// Seeding until cancelled: nothing to wait for, so no task
-		// either (the dialer keeps the group open).
-		return nil
-	}
-	// Seed until a goal is reached: the time is slept to exactly; the
-	// ratio is checked where uploads are counted (countUpload), which sets
-	// seedDone, so that no timer polls it.
-	if s.seedGoalReached() {
-		return errComplete
-	}
-	wait := s.seedDone.Wait
-	if s.opts.SeedTime > 0 {
-		left := s.finished.Add(s.opts.SeedTime).Sub(s.loop.Now())
-		err := aio.Timeout(t, max(left, time.Millisecond), wait)
-		if err != nil && !errors.Is(err, aio.ErrTimeout) {
+		if s.complete.IsSet() {
+			if s.wanted == nil && !emptyFiles {
+				// No piece write touches an empty file; on the executor,
+				// as every file system call.
+				if _, err := aio.Blocking(t, func() (struct{}, error) { return struct{}{}, s.storage.CreateEmptyFiles() }); err != nil {
+					return fmt.Errorf("create empty files: %w", err)
+				}
+				emptyFiles = true
+			}
+			if !s.opts.Seed || s.seedGoalReached() {
+				return errComplete
+			}
+		}
+		s.ending.Clear()
+		wait := s.ending.Wait
+		if s.complete.IsSet() && s.opts.SeedTime > 0 {
+			// The time is slept to exactly; the ratio is checked where
+			// uploads are counted (countUpload).
+			left := s.finished.Add(s.opts.SeedTime).Sub(s.loop.Now())
+			wait = func(t *aio.Task) error {
+				if err := aio.Timeout(t, max(left, time.Millisecond), s.ending.Wait); !errors.Is(err, aio.ErrTimeout) {
+					return err
+				}
+				return nil
+			}
+		}
+		if err := wait(t); err != nil {
 			return err
 		}
-		return errComplete
 	}
-	if err := wait(t); err != nil {
-		return err
-	}
-	return errComplete
 }
 
 // countUpload counts n payload bytes sent, and says when that reaches the
 // seed ratio.
 func (s *Session) countUpload(n int) {
 	s.uploaded += int64(n)
-	if s.opts.SeedRatio > 0 && !s.seedDone.IsSet() && s.seedGoalReached() {
-		s.seedDone.Set()
+	if s.opts.SeedRatio > 0 && s.seedGoalReached() {
+		s.ending.Set()
 	}
 }
 
