@@ -193,8 +193,9 @@ func printMany(w io.Writer, a, b idleCost) {
 		return fmt.Sprintf("%.2fx", x/y)
 	}
 	fmt.Fprintf(w, "| | %s | %s | ratio |\n|---|---:|---:|---:|\n", a.client, b.client)
-	fmt.Fprintf(w, "| CPU-s per idle minute | %.3f | %.3f | %s |\n", a.cpuPerMin(), b.cpuPerMin(), ratio(a.cpuPerMin(), b.cpuPerMin()))
-	fmt.Fprintf(w, "| context switches/s (all threads) | %.1f | %.1f | %s |\n", a.switchesPerSec(), b.switchesPerSec(), ratio(a.switchesPerSec(), b.switchesPerSec()))
+	fmt.Fprintf(w, "| CPU-s per idle minute (ticks of 10 ms) | %.3f | %.3f | %s |\n", a.cpuPerMin(), b.cpuPerMin(), ratio(a.cpuPerMin(), b.cpuPerMin()))
+	fmt.Fprintf(w, "| context switches/s (all threads) | %.2f (%d) | %.2f (%d) | %s |\n", a.switchesPerSec(), a.switches,
+		b.switchesPerSec(), b.switches, ratio(a.switchesPerSec(), b.switchesPerSec()))
 	fmt.Fprintf(w, "| RSS, MiB | %.1f | %.1f | %s |\n", mib(a.rss), mib(b.rss), ratio(mib(a.rss), mib(b.rss)))
 	fmt.Fprintf(w, "| open fds | %d | %d | %s |\n", a.fds, b.fds, ratio(float64(a.fds), float64(b.fds)))
 	fmt.Fprintf(w, "| threads | %d | %d | |\n", a.threads, b.threads)
