@@ -11,6 +11,7 @@ import (
 
 	"github.com/aiotorrent/aiotorrent/aio"
 	"github.com/aiotorrent/aiotorrent/metainfo"
+	"github.com/aiotorrent/aiotorrent/tracker"
 )
 
 // idleTorrents writes n small files into dir and makes a torrent of each,
@@ -159,5 +160,89 @@ func BenchmarkThousandIdleTorrentsMemory(b *testing.B) {
 		}
 		b.ReportMetric(float64(idle.HeapInuse-before.HeapInuse)/n, "heap-B/torrent")
 		b.ReportMetric(float64(idle.StackInuse-before.StackInuse)/n, "stack-B/torrent")
+	}
+}
+
+// TestIdleTorrentsWakeOnlyToAnnounce: 300 idle torrents announcing to a
+// local tracker every 10 minutes run task steps only for those
+// announces (a bounded number each, whatever the number of torrents), and
+// their first announces are spread announceSpread apart rather than all
+// sent at once after the start-up check.
+func TestIdleTorrentsWakeOnlyToAnnounce(t *testing.T) {
+	const n, perAnnounce = 300, 10
+	dataDir := t.TempDir()
+	var before, after aio.Stats
+	var announces, reported uint64 // reports after the first: one per announce
+	first := map[*Session]time.Time{} // each session's first announce
+	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+		srv, err := tracker.Serve(at, tracker.ServerConfig{HTTPAddr: loopback, Interval: 10 * time.Minute})
+		if err != nil {
+			return struct{}{}, err
+		}
+		metas := idleTorrents(t, dataDir, n, srv.AnnounceURL())
+		c, err := NewClient(at, ClientConfig{ListenAddr: loopback})
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer c.Close()
+		g := aio.NewGroup(at)
+		defer g.Wait(at)
+		defer g.Cancel()
+		for _, m := range metas {
+			var s *Session
+			reports := 0
+			s, err = c.Add(m, SessionOptions{
+				Dir: dataDir, Seed: true, ProgressInterval: -1,
+				OnProgress: func(Progress) {
+					// The first report is the check's; the next, the
+					// first announce's (reportingTracker).
+					if reports++; reports == 2 {
+						first[s] = at.Loop().Now()
+					}
+					if reports >= 2 {
+						reported++
+					}
+				},
+			})
+			if err != nil {
+				return struct{}{}, err
+			}
+			g.Go(m.Name, s.Run)
+		}
+		if err := aio.Sleep(at, 2*time.Minute); err != nil { // start-up and first announces
+			return struct{}{}, err
+		}
+		before, announces = at.Loop().Stats(), reported
+		if err := aio.Sleep(at, 30*time.Minute); err != nil {
+			return struct{}{}, err
+		}
+		after, announces = at.Loop().Stats(), reported-announces
+		return struct{}{}, nil
+	}, aio.WithVirtualTime())
+	if err != nil {
+		t.Fatal(err)
+	}
+	switches := after.Switches - before.Switches
+	t.Logf("%d torrents over 30 minutes: %d announces, %d task steps, %d loop steps", n, announces, switches, after.Steps-before.Steps)
+	if announces < 2*n || announces > 4*n {
+		t.Errorf("%d announces in 30 minutes at a 10-minute interval; want about %d", announces, 3*n)
+	}
+	if switches > perAnnounce*announces {
+		t.Errorf("%d task steps for %d announces; want at most %d each", switches, announces, perAnnounce)
+	}
+	if len(first) != n {
+		t.Fatalf("%d of %d torrents announced", len(first), n)
+	}
+	var lo, hi time.Time
+	for _, at := range first {
+		if lo.IsZero() || at.Before(lo) {
+			lo = at
+		}
+		if at.After(hi) {
+			hi = at
+		}
+	}
+	if spread := hi.Sub(lo); spread < (n-1)*announceSpread {
+		t.Errorf("first announces within %v; want them spread over at least %v", spread, (n-1)*announceSpread)
 	}
 }

@@ -3,7 +3,9 @@ package torrent
 // A Session is one torrent in a Client. Its Run is the table of contents;
 // each concern has its file:
 //
-//	session.go           options, Run, resume, completion, progress, the tick
+//	session.go           options, Run, resume, completion, progress
+//	client_tick.go       the periodic work, one client-wide tick that visits
+//	                     only sessions with peers or web seeds
 //	session_announce.go  the tracker announcer feeding the dial queue
 //	session_peer.go      dialling, adopting incoming peers, one peer's reader
 //	                     and writer tasks, BEP 3 message handling, pipelining
@@ -13,7 +15,7 @@ package torrent
 //	session_cache.go     the read cache (bounded in bytes, 1 MiB lines)
 //	session_choke.go     choking rounds: measure, ask the choker, apply
 //	session_select.go    selective download (wanted pieces and bytes)
-//	session_seed.go      when seeding ends (ratio, time)
+//	session_seed.go      when Run ends: complete, seeding goals, failure
 //	session_metadata.go  extension handshake, serving ut_metadata (BEP 9/10)
 //	session_dht.go       DHT announces feeding the peer list, PORT (BEP 5)
 //	session_webseed.go   web seeds (BEP 19): HTTP sources with every piece
