@@ -172,7 +172,7 @@ func TestIdleTorrentsWakeOnlyToAnnounce(t *testing.T) {
 	const n, perAnnounce = 300, 10
 	dataDir := t.TempDir()
 	var before, after aio.Stats
-	var announces, reported uint64 // reports after the first: one per announce
+	var announces, reported uint64    // reports after the first: one per announce
 	first := map[*Session]time.Time{} // each session's first announce
 	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
 		srv, err := tracker.Serve(at, tracker.ServerConfig{HTTPAddr: loopback, Interval: 10 * time.Minute})
