@@ -103,7 +103,7 @@ func (s *Session) tick(now time.Time) bool {
 	aio.TraceCounter(s.loop, s.traceNames[3], float64(len(s.peers)))
 	if !s.busy() {
 		s.downRate.value, s.upRate.value = 0, 0
-		s.report()
+		s.reportEvent()
 		return false
 	}
 	if s.opts.ProgressInterval >= 0 && !now.Before(s.nextReport) {
@@ -114,8 +114,26 @@ func (s *Session) tick(now time.Time) bool {
 }
 
 // busy reports whether the session has periodic work: peers, web seeds
-// fetching, or rates that have not yet decayed to nothing.
+// fetching, rates that have not yet decayed to nothing, or (for a display)
+// a tracker announce in flight.
 func (s *Session) busy() bool {
 	return len(s.peers) > 0 || s.ws.byID != nil && !s.picker.Complete() ||
-		s.downRate.value >= 1 || s.upRate.value >= 1
+		s.downRate.value >= 1 || s.upRate.value >= 1 || s.announcing > 0
+}
+
+// trailingReport is how long after a report on an event the session
+// reports once more: a display that throttles its lines (the CLI's plain
+// output prints at most one every 2 s) may have dropped the first, and an
+// idle session has no periodic report that would bring it later.
+const trailingReport = 2*time.Second + tick
+
+// reportEvent reports now, and once more trailingReport later (one timer,
+// re-armed by each event), unless periodic reports are off.
+func (s *Session) reportEvent() {
+	s.report()
+	if s.opts.OnProgress == nil || s.opts.ProgressInterval < 0 || s.closed {
+		return
+	}
+	s.trailing.Stop()
+	s.trailing = s.loop.AfterFunc(trailingReport, s.report)
 }

@@ -204,7 +204,9 @@ type Session struct {
 	// report is due.
 	ticking, closed bool
 	nextReport      time.Time
-	childFailed     bool // a task of the group failed: Run ends
+	trailing        *aio.Timer // the report after an event's (reportEvent)
+	announcing      int        // tracker announces in flight: reported on while they last
+	childFailed     bool       // a task of the group failed: Run ends
 
 	corruptUploads bool            // tests: send every block with a flipped byte
 	onVerify       func(piece int) // tests: called as a piece's check is submitted
@@ -303,10 +305,10 @@ func (s *Session) Run(t *aio.Task) error {
 	if err := s.resume(t); err != nil {
 		return err
 	}
-	s.report() // the first: the data on disk is checked
 	if s.opts.RequireComplete && !s.picker.Complete() {
 		return fmt.Errorf("%s: %d of %d pieces verified: %w", s.meta.Name, s.picker.Bitfield().Count(), s.meta.NumPieces(), ErrIncomplete)
 	}
+	s.reportEvent() // the first: the data on disk is checked and accepted
 	if !s.picker.Complete() {
 		if err := s.firstBuffer(t); err != nil {
 			return err
@@ -380,7 +382,7 @@ func (s *Session) onComplete() {
 	s.complete.Set()
 	s.ending.Set()
 	if s.group != nil {
-		s.report() // completed while running (resume reports its own)
+		s.reportEvent() // completed while running (resume reports its own)
 	}
 }
 
@@ -402,6 +404,7 @@ func (s *Session) fail(err error) {
 func (s *Session) close(t *aio.Task) {
 	delete(s.client.sessions, s.meta.InfoHash)
 	s.closed = true // off the client's tick
+	s.trailing.Stop()
 	if s.addrs != nil {
 		s.addrs.Close()
 	}

@@ -43,17 +43,23 @@ func (s *Session) startAnnouncer() error {
 	return nil
 }
 
-// reportingTracker makes a progress report after each announce: an idle
-// session is reported on only when something changes, and a tracker's
-// status (Progress.Trackers) is one of the things that do.
+// reportingTracker reports progress while an announce is in flight (a
+// silent tracker's status changes as it stays silent) and after it: an
+// idle session is reported on only when something changes, and a
+// tracker's status (Progress.Trackers) is one of the things that do.
 type reportingTracker struct {
 	*tracker.Tiers
 	s *Session
 }
 
 func (r reportingTracker) Announce(t *aio.Task, req tracker.AnnounceRequest) (*tracker.AnnounceResponse, error) {
+	r.s.announcing++
+	if r.s.opts.OnProgress != nil && r.s.opts.ProgressInterval >= 0 {
+		r.s.client.activate(r.s)
+	}
 	resp, err := r.Tiers.Announce(t, req)
-	r.s.report()
+	r.s.announcing--
+	r.s.reportEvent()
 	return resp, err
 }
 
