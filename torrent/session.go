@@ -6,7 +6,7 @@ package torrent
 //	session.go           options, Run, resume, completion, progress
 //	client_tick.go       the periodic work, one client-wide tick that visits
 //	                     only sessions with peers or web seeds
-//	session_announce.go  the tracker announcer feeding the dial queue
+//	session_announce.go  the tracker announcer feeding the peer list
 //	session_peer.go      dialling, adopting incoming peers, one peer's reader
 //	                     and writer tasks, BEP 3 message handling, pipelining
 //	session_pieces.go    piece buffers (made on the executor), blocks into
@@ -159,12 +159,11 @@ type Session struct {
 	picker  *piece.Picker
 	group   *aio.Group // every task of the session: peers, announcer, verifiers
 
-	addrs    *aio.Queue[netip.AddrPort] // the trackers' replies, into peerList
-	peerList *peerList                  // every address known: the dialer's source
-	newPeers *aio.Event                 // set when peerList may have one to dial
-	dialerOn bool                       // the dialer task runs (kickDialer)
-	slots    *aio.Semaphore             // connections, MaxPeers
-	dialing  *aio.Semaphore             // connects in progress, MaxDialing
+	peerList *peerList      // every address known: the dialer's source
+	newPeers *aio.Event     // set when peerList may have one to dial
+	dialerOn bool           // the dialer task runs (kickDialer)
+	slots    *aio.Semaphore // connections, MaxPeers
+	dialing  *aio.Semaphore // connects in progress, MaxDialing
 	complete *aio.Event
 	ending   *aio.Event // Run may have reached its end (session_seed.go)
 	announce *tracker.Announcer
@@ -405,9 +404,6 @@ func (s *Session) close(t *aio.Task) {
 	delete(s.client.sessions, s.meta.InfoHash)
 	s.closed = true // off the client's tick
 	s.trailing.Stop()
-	if s.addrs != nil {
-		s.addrs.Close()
-	}
 	if st := s.storage; st != nil {
 		aio.Submit(t, func() (struct{}, error) { return struct{}{}, st.Close() })
 	}

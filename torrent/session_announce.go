@@ -9,10 +9,9 @@ import (
 )
 
 // startAnnouncer runs the tracker announcer as a task of the session; the
-// peers it finds arrive on s.addrs, which the intake task moves into the
-// peer list. Both exist only for a torrent with trackers. The first
-// announce waits its turn (Client.announceDelay), so that torrents started
-// together announce spread out.
+// peers it finds go straight into the peer list. The first announce waits
+// its turn (Client.announceDelay), so that torrents started together
+// announce spread out.
 func (s *Session) startAnnouncer() error {
 	tiers, err := tracker.NewTiers(s.meta.AnnounceList, s.opts.Tracker, rand.New(rand.NewPCG(rand.Uint64(), 1)))
 	if err != nil {
@@ -21,13 +20,10 @@ func (s *Session) startAnnouncer() error {
 	}
 	s.trackers.tiers = tiers
 	listen := s.client.Addr()
-	// A reply holds up to NumWant (50) peers; what does not fit comes again
-	// with the next announce (Announcer.offer).
-	s.addrs = aio.NewQueue[netip.AddrPort](256)
 	s.announce = tracker.NewAnnouncer(tracker.AnnouncerConfig{
 		Tracker:     reportingTracker{tiers, s},
 		Request:     s.announceRequest,
-		Peers:       s.addrs,
+		OnPeer:      func(a netip.AddrPort) { s.learn(a, fromTracker) },
 		Self:        []netip.AddrPort{listen},
 		MinInterval: s.opts.AnnounceMinInterval,
 	})
@@ -39,7 +35,6 @@ func (s *Session) startAnnouncer() error {
 		s.announce.Run(t)
 		return nil // a tracker that fails is no reason to stop the download
 	})
-	s.group.Go("peer intake", s.intakeLoop)
 	return nil
 }
 

@@ -12,19 +12,6 @@ import (
 	"github.com/aiotorrent/aiotorrent/piece"
 )
 
-// intakeLoop moves the addresses the trackers find into the peer list.
-// (The announcer hands them over through a queue, which it also does for
-// a magnet link's metadata fetch.)
-func (s *Session) intakeLoop(t *aio.Task) error {
-	for {
-		addr, err := s.addrs.Get(t)
-		if err != nil {
-			return err
-		}
-		s.learn(addr, fromTracker)
-	}
-}
-
 // learn adds an address from a peer source, unless it is ours, and wakes
 // the dialer if it is new.
 func (s *Session) learn(addr netip.AddrPort, src peerSource) {
