@@ -18,6 +18,7 @@ type Group struct {
 	cancelled bool     // Cancel was called: new children start cancelled
 	closed    bool     // Wait has returned: Go refuses new children
 	done      waitList // the task in Wait
+	onFailure func(error)
 }
 
 // NewGroup returns an empty group for tasks on t's loop.
@@ -57,11 +58,22 @@ func (g *Group) childDone(err error) {
 	if err != nil && g.err == nil && !errors.Is(err, ErrCanceled) {
 		g.err = err
 		g.Cancel()
+		if g.onFailure != nil {
+			g.onFailure(err)
+		}
 	}
 	if g.running == 0 {
 		g.done.wakeAll(nil)
 	}
 }
+
+// OnFailure sets fn to be called, on the loop, when a child first fails
+// with a real error (as the group cancels the others). It is for a parent
+// that waits on something else before it calls Wait, and needs to know
+// when to stop waiting: a group may run with no child at all for a while
+// (a seeding torrent that nobody connects to), so the parent, not a child
+// parked forever, is what keeps it.
+func (g *Group) OnFailure(fn func(error)) { g.onFailure = fn }
 
 // Cancel cancels every child that is still running, and those started
 // later.

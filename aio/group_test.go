@@ -223,3 +223,43 @@ func TestExecutor(t *testing.T) {
 		t.Fatalf("got %d, %v; want 140", got, err)
 	}
 }
+
+// TestGroupOnFailureWakesAParentNotInWait: a parent that waits on its own
+// event before Wait learns of a child's failure through OnFailure, once,
+// with the error; a cancelled child is no failure.
+func TestGroupOnFailureWakesAParentNotInWait(t *testing.T) {
+	boom := errors.New("boom")
+	var got []error
+	_, err := aio.Run(func(t *aio.Task) (int, error) {
+		g := aio.NewGroup(t)
+		stop := aio.NewEvent()
+		g.OnFailure(func(err error) { got = append(got, err); stop.Set() })
+		cancelled := aio.NewEvent()
+		g.Go("cancelled", func(t *aio.Task) error {
+			defer cancelled.Set()
+			return aio.ErrCanceled
+		})
+		g.Go("failing", func(t *aio.Task) error {
+			if err := cancelled.Wait(t); err != nil {
+				return err
+			}
+			return boom
+		})
+		g.Go("second", func(t *aio.Task) error {
+			if err := aio.Sleep(t, time.Hour); err != nil {
+				return err
+			}
+			return errors.New("second failure")
+		})
+		if err := stop.Wait(t); err != nil {
+			return 0, err
+		}
+		return 0, g.Wait(t)
+	}, aio.WithVirtualTime())
+	if !errors.Is(err, boom) {
+		t.Fatalf("Wait: got %v, want boom", err)
+	}
+	if len(got) != 1 || !errors.Is(got[0], boom) {
+		t.Fatalf("OnFailure got %v, want [boom]", got)
+	}
+}

@@ -149,7 +149,11 @@ func check(t *aio.Task, s *Storage, progress func(done, total int), jobs, claim 
 
 // work is one executor job of a Check.
 func (c *checkRun) work() (struct{}, error) {
-	buf, h := make([]byte, hashBufSize), sha1.New()
+	// No larger than the data: a client checking a thousand small
+	// torrents at start-up would otherwise make a thousand 128 KiB
+	// buffers of garbage, and the heap (and RSS) grows to match.
+	l := c.s.Layout()
+	buf, h := make([]byte, max(1, min(hashBufSize, l.PieceLength, l.Length))), sha1.New()
 	for !c.stop.Load() {
 		first := int(c.next.Add(int64(c.claim))) - c.claim
 		if first >= c.n {

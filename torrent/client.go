@@ -108,6 +108,8 @@ func defaultInt(v, def int) int {
 // session by the info-hash in their handshake.
 type Client struct {
 	cfg      ClientConfig
+	loop     *aio.Loop
+	ticks    ticks              // the sessions' periodic work (client_tick.go)
 	lns      []*aio.TCPListener // lns[0] listens on ListenAddr
 	sessions map[[20]byte]*Session
 	halfOpen *aio.Semaphore
@@ -131,6 +133,7 @@ func NewClient(s aio.Spawner, cfg ClientConfig) (*Client, error) {
 	}
 	c := &Client{
 		cfg:      cfg,
+		loop:     aio.LoopOf(s),
 		lns:      lns,
 		sessions: make(map[[20]byte]*Session),
 		halfOpen: aio.NewSemaphore(cfg.MaxHalfOpen),

@@ -3,8 +3,10 @@ package torrent
 // A Session is one torrent in a Client. Its Run is the table of contents;
 // each concern has its file:
 //
-//	session.go           options, Run, resume, completion, progress, the tick
-//	session_announce.go  the tracker announcer feeding the dial queue
+//	session.go           options, Run, resume, completion, progress
+//	client_tick.go       the periodic work, one client-wide tick that visits
+//	                     only sessions with peers or web seeds
+//	session_announce.go  the tracker announcer feeding the peer list
 //	session_peer.go      dialling, adopting incoming peers, one peer's reader
 //	                     and writer tasks, BEP 3 message handling, pipelining
 //	session_pieces.go    piece buffers (made on the executor), blocks into
@@ -13,7 +15,7 @@ package torrent
 //	session_cache.go     the read cache (bounded in bytes, 1 MiB lines)
 //	session_choke.go     choking rounds: measure, ask the choker, apply
 //	session_select.go    selective download (wanted pieces and bytes)
-//	session_seed.go      when seeding ends (ratio, time)
+//	session_seed.go      when Run ends: complete, seeding goals, failure
 //	session_metadata.go  extension handshake, serving ut_metadata (BEP 9/10)
 //	session_dht.go       DHT announces feeding the peer list, PORT (BEP 5)
 //	session_webseed.go   web seeds (BEP 19): HTTP sources with every piece
@@ -80,9 +82,17 @@ type SessionOptions struct {
 	// re-announce interval (default tracker.DefaultMinInterval).
 	Tracker             tracker.Config
 	AnnounceMinInterval time.Duration
-	// OnProgress is called on the loop about four times a second, and
-	// once more at the end.
+	// OnProgress is called on the loop once the data on disk has been
+	// checked, every ProgressInterval while the session is active (peers
+	// connected, web seeds fetching), once when it goes quiet, when the
+	// download completes, after each tracker announce, and at the end. A
+	// torrent with nothing going on is not reported on: its figures do
+	// not change.
 	OnProgress func(Progress)
+	// ProgressInterval is the period of those reports while active
+	// (default and floor: a quarter second); negative means none, only
+	// the reports on events (a display that is off, --quiet).
+	ProgressInterval time.Duration
 	// RequireComplete makes Run fail with ErrIncomplete when the data on
 	// disk is not complete (a seeder that must not download).
 	RequireComplete bool
@@ -156,12 +166,13 @@ type Session struct {
 	picker  *piece.Picker
 	group   *aio.Group // every task of the session: peers, announcer, verifiers
 
-	addrs    *aio.Queue[netip.AddrPort] // the trackers' replies, into peerList
-	peerList *peerList                  // every address known: the dialer's source
-	newPeers *aio.Event                 // set when peerList may have one to dial
-	slots    *aio.Semaphore             // connections, MaxPeers
-	dialing  *aio.Semaphore             // connects in progress, MaxDialing
+	peerList *peerList      // every address known: the dialer's source
+	newPeers *aio.Event     // set when peerList may have one to dial
+	dialerOn bool           // the dialer task runs (kickDialer)
+	slots    *aio.Semaphore // connections, MaxPeers
+	dialing  *aio.Semaphore // connects in progress, MaxDialing
 	complete *aio.Event
+	ending   *aio.Event // Run may have reached its end (session_seed.go)
 	announce *tracker.Announcer
 	trackers trackerSource   // session_announce.go
 	wanted   *piece.Bitfield // nil: every piece
@@ -195,6 +206,15 @@ type Session struct {
 	frameScratch         []byte
 	err                  error         // a fatal error that ends the session
 	res                  resourceState // session_resource.go
+
+	// The client's tick (client_tick.go): whether s is on it, whether Run
+	// has ended (the tick drops it), and when the next periodic progress
+	// report is due.
+	ticking, closed bool
+	nextReport      time.Time
+	trailing        *aio.Timer // the report after an event's (reportEvent)
+	announcing      int        // tracker announces in flight: reported on while they last
+	childFailed     bool       // a task of the group failed: Run ends
 
 	corruptUploads bool                               // tests: send every block with a flipped byte
 	onVerify       func(piece int)                    // tests: called as a piece's check is submitted
@@ -243,13 +263,13 @@ func (c *Client) Add(m *metainfo.Torrent, opts SessionOptions) (*Session, error)
 		meta:        m,
 		opts:        opts,
 		picker:      picker,
-		addrs:       aio.NewQueue[netip.AddrPort](1024),
 		peerList:    newPeerList(defaultMaxPeerList),
 		pexInterval: defaultPexInterval,
 		newPeers:    aio.NewEvent(),
 		slots:       aio.NewSemaphore(c.cfg.MaxPeers),
 		dialing:     aio.NewSemaphore(c.cfg.MaxDialing),
 		complete:    aio.NewEvent(),
+		ending:      aio.NewEvent(),
 		peers:       make(map[piece.PeerID]*peerConn),
 		bannedIDs:   make(map[[20]byte]bool),
 		pieces:      make(map[int]*pieceBuf),
@@ -290,6 +310,7 @@ func (s *Session) Run(t *aio.Task) error {
 	if s.opts.RequireComplete && !s.picker.Complete() {
 		return fmt.Errorf("%s: %d of %d pieces verified: %w", s.meta.Name, s.picker.Bitfield().Count(), s.meta.NumPieces(), ErrIncomplete)
 	}
+	s.reportEvent() // the first: the data on disk is checked and accepted
 	if !s.picker.Complete() {
 		if err := s.firstBuffer(t); err != nil {
 			return err
@@ -307,16 +328,22 @@ func (s *Session) Run(t *aio.Task) error {
 		defer svc.Register(s.meta.InfoHash, s.meta.Private, func(a netip.AddrPort) { s.learn(a, fromLSD) })()
 	}
 	s.startDHT()
-	s.group.Go("peer intake", s.intakeLoop)
-	s.group.Go("dialer", s.dialLoop)
-	s.group.Go("ticker", s.tickLoop)
-	s.group.Go("until complete", s.untilComplete)
+	s.kickDialer()
 	s.startWebSeeds()
-	err := s.group.Wait(t)
+	// Run's own task waits for the end (session_seed.go), not a child:
+	// an idle seed then has no task of its own parked besides Run.
+	s.group.OnFailure(func(error) { s.childFailed = true; s.ending.Set() })
+	err := s.untilDone(t)
+	s.group.Cancel()
+	gerr := s.group.Wait(t)
 	s.report()
 	switch {
 	case s.err != nil:
 		return s.err
+	case err != nil && !errors.Is(err, errComplete) && !errors.Is(err, aio.ErrCanceled):
+		return err
+	case gerr != nil && !errors.Is(gerr, aio.ErrCanceled):
+		return gerr // a child's failure
 	case errors.Is(err, errComplete):
 		return nil
 	}
@@ -361,6 +388,10 @@ func (s *Session) onComplete() {
 		}
 	}
 	s.complete.Set()
+	s.ending.Set()
+	if s.group != nil {
+		s.reportEvent() // completed while running (resume reports its own)
+	}
 }
 
 // fail ends the session with err (an error of the storage that waiting
@@ -368,6 +399,7 @@ func (s *Session) onComplete() {
 func (s *Session) fail(err error) {
 	if s.err == nil {
 		s.err = err
+		s.ending.Set()
 		if s.group != nil {
 			s.group.Cancel()
 		}
@@ -379,7 +411,8 @@ func (s *Session) fail(err error) {
 // system call too.
 func (s *Session) close(t *aio.Task) {
 	delete(s.client.sessions, s.meta.InfoHash)
-	s.addrs.Close()
+	s.closed = true // off the client's tick
+	s.trailing.Stop()
 	if st := s.storage; st != nil {
 		aio.Submit(t, func() (struct{}, error) { return struct{}{}, st.Close() })
 	}
@@ -428,29 +461,6 @@ func (s *Session) Progress() Progress {
 func (s *Session) report() {
 	if s.opts.OnProgress != nil {
 		s.opts.OnProgress(s.Progress())
-	}
-}
-
-// tickLoop does the periodic work: rates, pipeline depths, keep-alives,
-// choking rounds and progress reports.
-func (s *Session) tickLoop(t *aio.Task) error {
-	const tick = 250 * time.Millisecond
-	for n := 0; ; n++ {
-		if err := aio.Sleep(t, tick); err != nil {
-			return err
-		}
-		s.downRate.tick(s.downloaded, tick)
-		s.upRate.tick(s.uploaded, tick)
-		now := t.Loop().Now()
-		for _, p := range s.peers {
-			p.tick(tick, now)
-		}
-		s.tickWebSeeds(now, tick)
-		s.rechoke(now)
-		s.sendPex(now)
-		s.report()
-		aio.TraceCounter(s.loop, s.traceNames[2], s.downRate.perSecond()/1e6)
-		aio.TraceCounter(s.loop, s.traceNames[3], float64(len(s.peers)))
 	}
 }
 

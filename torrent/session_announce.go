@@ -9,7 +9,9 @@ import (
 )
 
 // startAnnouncer runs the tracker announcer as a task of the session; the
-// peers it finds arrive on s.addrs, which the dialer takes from.
+// peers it finds go straight into the peer list. The first announce waits
+// its turn (Client.announceDelay), so that torrents started together
+// announce spread out.
 func (s *Session) startAnnouncer() error {
 	tiers, err := tracker.NewTiers(s.meta.AnnounceList, s.opts.Tracker, rand.New(rand.NewPCG(rand.Uint64(), 1)))
 	if err != nil {
@@ -19,17 +21,41 @@ func (s *Session) startAnnouncer() error {
 	s.trackers.tiers = tiers
 	listen := s.client.Addr()
 	s.announce = tracker.NewAnnouncer(tracker.AnnouncerConfig{
-		Tracker:     tiers,
+		Tracker:     reportingTracker{tiers, s},
 		Request:     s.announceRequest,
-		Peers:       s.addrs,
+		OnPeer:      func(a netip.AddrPort) { s.learn(a, fromTracker) },
 		Self:        []netip.AddrPort{listen},
 		MinInterval: s.opts.AnnounceMinInterval,
 	})
+	delay := s.client.announceDelay()
 	s.group.Go("announce", func(t *aio.Task) error {
+		if err := aio.Sleep(t, delay); err != nil {
+			return nil
+		}
 		s.announce.Run(t)
 		return nil // a tracker that fails is no reason to stop the download
 	})
 	return nil
+}
+
+// reportingTracker reports progress while an announce is in flight (a
+// silent tracker's status changes as it stays silent) and after it: an
+// idle session is reported on only when something changes, and a
+// tracker's status (Progress.Trackers) is one of the things that do.
+type reportingTracker struct {
+	*tracker.Tiers
+	s *Session
+}
+
+func (r reportingTracker) Announce(t *aio.Task, req tracker.AnnounceRequest) (*tracker.AnnounceResponse, error) {
+	r.s.announcing++
+	if r.s.opts.OnProgress != nil && r.s.opts.ProgressInterval >= 0 {
+		r.s.client.activate(r.s)
+	}
+	resp, err := r.Tiers.Announce(t, req)
+	r.s.announcing--
+	r.s.reportEvent()
+	return resp, err
 }
 
 func (s *Session) announceRequest() tracker.AnnounceRequest {

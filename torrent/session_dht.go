@@ -40,6 +40,11 @@ func (s *Session) dhtAnnounceLoop(t *aio.Task) error {
 	if err != nil {
 		return err
 	}
+	// Every torrent waits for the node: spread their first announces
+	// (client_tick.go), so that the table's nodes are not all asked at once.
+	if err := aio.Sleep(t, s.client.announceDelay()); err != nil {
+		return err
+	}
 	found := func(a netip.AddrPort) { s.learn(netip.AddrPortFrom(a.Addr().Unmap(), a.Port()), fromDHT) }
 	retry := d.cfg.RetryInterval
 	for {

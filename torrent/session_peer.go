@@ -14,19 +14,6 @@ import (
 	"github.com/aiotorrent/aiotorrent/piece"
 )
 
-// intakeLoop moves the addresses the trackers find into the peer list.
-// (The announcer hands them over through a queue, which it also does for
-// a magnet link's metadata fetch.)
-func (s *Session) intakeLoop(t *aio.Task) error {
-	for {
-		addr, err := s.addrs.Get(t)
-		if err != nil {
-			return err
-		}
-		s.learn(addr, fromTracker)
-	}
-}
-
 // learn adds an address from a peer source, unless it is ours, and wakes
 // the dialer if it is new.
 func (s *Session) learn(addr netip.AddrPort, src peerSource) {
@@ -34,7 +21,7 @@ func (s *Session) learn(addr netip.AddrPort, src peerSource) {
 		return
 	}
 	if s.peerList.add(addr, src) {
-		s.newPeers.Set()
+		s.kickDialer()
 	}
 }
 
@@ -47,13 +34,31 @@ func (s *Session) isSelf(addr netip.AddrPort) bool {
 	return addr == self || addr.Port() == self.Port() && addr.Addr().IsLoopback()
 }
 
+// kickDialer tells the dialer the peer list may have an address to dial,
+// and starts it if it is not running. The dialer runs only while there is
+// something to dial or a back-off to wait out: a torrent with nobody to
+// call holds no task for it.
+func (s *Session) kickDialer() {
+	s.newPeers.Set()
+	if s.dialerOn || s.group == nil || s.closed {
+		return // not yet running: Run kicks it once the group exists
+	}
+	s.dialerOn = true
+	s.group.Go("dialer", s.dialLoop)
+}
+
 // dialLoop dials the addresses the peer list offers, at most MaxDialing
 // at once, MaxPeers in all, and within the client's MaxConns across
 // torrents. When no address is ready it sleeps until one is learnt or one
-// comes out of its back-off.
+// comes out of its back-off; when none will be, it ends (kickDialer starts
+// it again).
 func (s *Session) dialLoop(t *aio.Task) error {
+	defer func() { s.dialerOn = false }()
 	for {
 		addr, wake, ok := s.peerList.next(s.loop.Now(), s.picker.Complete())
+		if !ok && wake.IsZero() {
+			return nil
+		}
 		if !ok {
 			if err := s.waitForPeers(t, wake); err != nil {
 				return err
@@ -100,7 +105,7 @@ func (s *Session) dialFailed(addr netip.AddrPort, err error) {
 	}
 	s.client.cfg.Logf("dial %s: %v", addr, err)
 	s.peerList.ended(addr, s.loop.Now(), false)
-	s.newPeers.Set()
+	s.kickDialer()
 }
 
 // waitForPeers parks the dialer until the peer list may have an address
@@ -248,6 +253,7 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 	}
 	p.fast.on = hs.Reserved.Has(peer.FastExtensionBit)
 	s.peers[p.id] = p
+	s.client.activate(s) // a peer: periodic work (client_tick.go)
 	defer s.dropPeer(p)
 	conn.SetIdleTimeout(idleTimeout)
 	s.sayWhatWeHave(p)
@@ -332,7 +338,7 @@ func (s *Session) addrFree(p *peerConn) {
 	}
 	st := p.conn.Stats()
 	s.peerList.ended(p.addr, s.loop.Now(), st.Downloaded > 0 || st.Uploaded > 0)
-	s.newPeers.Set() // its back-off has a new end
+	s.kickDialer() // its back-off has a new end
 }
 
 // dropPeer takes p out of the session: its requests back to the pool, its

@@ -93,7 +93,7 @@ func (s *Session) pexAddrAllowed(from *peerConn, addr netip.AddrPort) bool {
 }
 
 // sendPex queues a ut_pex message to every peer that speaks it and is due
-// one (tickLoop calls it).
+// one (Session.tick calls it).
 func (s *Session) sendPex(now time.Time) {
 	if !s.pexEnabled() {
 		return

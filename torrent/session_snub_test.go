@@ -64,7 +64,7 @@ func TestSnubbingPeerLosesItsRequests(t *testing.T) {
 		if err := aio.Sleep(at, 100*time.Millisecond); err != nil {
 			return struct{}{}, err
 		}
-		s.addrs.TryPut(seeder.client.Addr())
+		s.learn(seeder.client.Addr(), fromTracker) // as a tracker reply would
 		_, err = aio.AwaitTimeout(at, h, 30*time.Second)
 		return struct{}{}, err
 	})

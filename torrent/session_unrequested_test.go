@@ -97,7 +97,7 @@ func downloadBeside(t *testing.T, other func(at *aio.Task, sw *swarm) (netip.Add
 		if err := aio.Sleep(at, 300*time.Millisecond); err != nil { // the seeder checks its data
 			return struct{}{}, err
 		}
-		s.addrs.TryPut(seeder.client.Addr())
+		s.learn(seeder.client.Addr(), fromTracker) // as a tracker reply would
 		_, err = aio.AwaitTimeout(at, h, 30*time.Second)
 		return struct{}{}, err
 	})

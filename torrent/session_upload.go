@@ -121,7 +121,7 @@ func (p *peerConn) serveUploads(t *aio.Task) error {
 			block[0] ^= 0xff // a lying seeder, for tests of the ban logic
 		}
 		p.conn.QueuePiece(u.Index, u.Begin, block)
-		s.uploaded += int64(u.Length)
+		s.countUpload(int(u.Length))
 		if p.amChoking {
 			s.fastCounts.servedChoked++ // an allowed fast piece (BEP 6)
 		}

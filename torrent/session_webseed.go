@@ -152,6 +152,9 @@ func (s *Session) startWebSeeds() {
 			s.group.Go("web seed "+u, w.run(s))
 		}
 	}
+	if len(s.ws.byID) > 0 {
+		s.client.activate(s) // their peer rate and wake-ups (client_tick.go)
+	}
 }
 
 // webSeedsMayPick tells whether the peers leave work to the web seeds
@@ -174,7 +177,7 @@ func (s *Session) webSeedsMayPick(now time.Time) bool {
 	return now.Sub(s.ws.activeSince) >= s.ws.grace && s.ws.peerRate.perSecond() < s.ws.fastPeers
 }
 
-// tickWebSeeds is tickLoop's: the peers' rate, and a wakeup for the web
+// tickWebSeeds is the client tick's (Session.tick): the peers' rate, and a wakeup for the web
 // seeds once the peers leave them work.
 func (s *Session) tickWebSeeds(now time.Time, d time.Duration) {
 	if s.ws.byID == nil {

@@ -29,6 +29,10 @@ type AnnouncerConfig struct {
 	// Peers receives every new peer address. Full queue: the address is
 	// skipped now and offered again after a later announce.
 	Peers *aio.Queue[netip.AddrPort]
+	// OnPeer, if set, is called with each address instead of Peers: a
+	// session takes them into its peer list at once, with no task of its
+	// own parked on a queue for an announce every half hour.
+	OnPeer func(netip.AddrPort)
 	// Self lists our own listen addresses; trackers (opentracker among
 	// them) hand the requester back. An entry with an unspecified address
 	// (":6881") matches that port on any loopback address.
@@ -176,7 +180,9 @@ func (a *Announcer) offer(peers []netip.AddrPort) {
 		if a.isSelf(p) {
 			continue
 		}
-		if !a.cfg.Peers.TryPut(p) {
+		if a.cfg.OnPeer != nil {
+			a.cfg.OnPeer(p)
+		} else if !a.cfg.Peers.TryPut(p) {
 			return // full: the rest come again next time
 		}
 		if _, dup := a.seen[p]; !dup && len(a.seen) < maxSeenPeers {

@@ -224,3 +224,26 @@ func TestTiers(t *testing.T) {
 		t.Errorf("NewTiers status: got %+v, want wss://x with ErrUnsupportedScheme first, then 3 not tried", st)
 	}
 }
+
+// TestAnnouncerOnPeer: with OnPeer set, every foreign address is handed
+// to it (no queue to fill, nothing skipped) and the queue gets none.
+func TestAnnouncerOnPeer(t *testing.T) {
+	script := []fakeAnswer{
+		ok(10*time.Second, "10.0.0.1:1", "127.0.0.1:6881", "10.0.0.2:2"),
+		ok(10*time.Second, "10.0.0.2:2", "10.0.0.3:3", "10.0.0.9:9", "10.0.0.4:4"),
+	}
+	var got []netip.AddrPort
+	cfg := AnnouncerConfig{MinInterval: time.Second, Self: []netip.AddrPort{ap("0.0.0.0:6881")},
+		OnPeer: func(a netip.AddrPort) { got = append(got, a) }}
+	_, q, an := runAnnouncer(t, script, cfg, 0, nil, 15*time.Second)
+	want := []netip.AddrPort{ap("10.0.0.1:1"), ap("10.0.0.2:2"), ap("10.0.0.2:2"), ap("10.0.0.3:3"), ap("10.0.0.9:9"), ap("10.0.0.4:4")}
+	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+		t.Errorf("OnPeer got %v, want %v first", got, want)
+	}
+	if q.Len() != 0 {
+		t.Errorf("queue holds %d addresses, want none", q.Len())
+	}
+	if st := an.Status(); st.PeersFound != 5 {
+		t.Errorf("status: got %+v, want 5 distinct peers found", st)
+	}
+}

@@ -5,6 +5,10 @@
 //
 //	go run ./cmd/aiotorrent-bench --size 1GiB
 //	go run ./cmd/aiotorrent-bench --size 1GiB --seeder aria2
+//	go run ./cmd/aiotorrent-bench many --torrents 1000 --seconds 60
+//
+// The many subcommand (many.go) measures something else: the idle cost of
+// seeding many small torrents, beside a libtorrent session.
 //
 // `aiotorrent-bench tracker` measures `aiotorrent tracker` beside
 // opentracker instead (tracker.go).
@@ -48,6 +52,10 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "many" {
+		mainMany(os.Args[2:])
+		return
+	}
 	opts, err := parseFlags(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "aiotorrent-bench:", err)
@@ -55,6 +63,19 @@ func main() {
 	}
 	if err := run(opts); err != nil {
 		fmt.Fprintln(os.Stderr, "aiotorrent-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// mainMany is `aiotorrent-bench many` (many.go).
+func mainMany(args []string) {
+	opts, err := parseManyFlags(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "aiotorrent-bench many:", err)
+		os.Exit(2)
+	}
+	if err := runMany(opts); err != nil {
+		fmt.Fprintln(os.Stderr, "aiotorrent-bench many:", err)
 		os.Exit(1)
 	}
 }

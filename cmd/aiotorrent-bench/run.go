@@ -257,19 +257,7 @@ func procCPU(pid int) (time.Duration, error) {
 }
 
 // procPeakRSS is a running process's peak resident set (VmHWM).
-func procPeakRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kib << 10, err
-		}
-	}
-	return 0, fmt.Errorf("/proc/%d/status: no VmHWM", pid)
-}
+func procPeakRSS(pid int) (int64, error) { return procStatus(pid, "VmHWM") }
 
 // freePort is a TCP port free on loopback a moment ago.
 func freePort() int {

@@ -323,8 +323,6 @@ func pickOwned(own []int, rng *rand.Rand) int {
 	return own[rng.IntN(len(own))]
 }
 
-func mib(b int64) float64 { return float64(b) / (1 << 20) }
-
 func (r trackerRow) rate() float64 { return r.load.rate() }
 
 // cpuPer is the server's CPU per answered announce, in microseconds.

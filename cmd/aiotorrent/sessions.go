@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime/debug"
 	"slices"
 	"syscall"
 	"time"
@@ -77,6 +78,7 @@ func runSessions(f *Factory, plan sessionsPlan) error {
 			}
 			said = true
 		}
+		plan.checked = startupDone(plan.checked, len(plan.metas))
 		err = interruptible(t, func(t *aio.Task) error {
 			return runAll(t, d, client, plan)
 		}, func(interrupt func()) {
@@ -189,7 +191,7 @@ func runAll(t *aio.Task, d *display, client *torrent.Client, plan sessionsPlan) 
 func startSession(g *aio.Group, d *display, client *torrent.Client, plan sessionsPlan, m *metainfo.Torrent, skip []bool) error {
 	s, err := client.Add(m, torrent.SessionOptions{
 		Dir: plan.dir, Seed: plan.seed, Peers: plan.peers,
-		SeedRatio: plan.seedRatio, SeedTime: plan.seedTime,
+		SeedRatio: plan.seedRatio, SeedTime: plan.seedTime, ProgressInterval: progressInterval(plan.quiet),
 		Sequential:      plan.sequential,
 		RequireComplete: plan.requireComplete,
 		SkipFiles:       skip,
@@ -204,9 +206,11 @@ func startSession(g *aio.Group, d *display, client *torrent.Client, plan session
 	hook := onCompleteHook(g, d.warn, plan.onComplete, plan.dir, m)
 	// The first report comes once the data on disk has been checked.
 	showErr := resourceErrors(d.warn, m.Name)
+	first := true
 	s.SetOnProgress(func(p torrent.Progress) {
 		showErr(p.Err)
-		if p.Err == nil { // a check that waits on a resource error is not done
+		if first && p.Err == nil { // a check that waits on a resource error is not done
+			first = false
 			plan.checked()
 		}
 		hook(p)
@@ -238,6 +242,30 @@ func startSession(g *aio.Group, d *display, client *torrent.Client, plan session
 		return nil
 	})
 	return nil
+}
+
+// startupDone wraps checked (called once a session, at its first report) to
+// hand the start-up's garbage back to the OS once all n torrents are
+// checked. Checking a thousand torrents allocates far more than seeding
+// them keeps, and the heap would otherwise hold its start-up peak (the
+// next GC, and the scavenger after it, may be minutes away when idle).
+func startupDone(checked func(), n int) func() {
+	seen := 0
+	return func() {
+		checked()
+		if seen++; seen == n && n > 1 {
+			debug.FreeOSMemory()
+		}
+	}
+}
+
+// progressInterval is the session's: --quiet draws nothing, so it asks
+// only for the reports on events (checked, complete, the end).
+func progressInterval(quiet bool) time.Duration {
+	if quiet {
+		return -1
+	}
+	return 0 // the session's default
 }
 
 // completeEvery is how often a complete (seeding) torrent's line is
