@@ -7,6 +7,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// acceptInheritsNoDelay: Linux copies the listening socket's TCP_NODELAY
+// to the sockets accept returns (the new socket is a clone of the
+// listener's), so ListenTCP sets it once for all of them.
+const acceptInheritsNoDelay = true
+
 // accept takes a pending connection as a non-blocking, close-on-exec fd.
 // It calls accept4 directly rather than through unix.Accept4, whose
 // sockaddr conversion asks the kernel for every IPv4 or IPv6 socket's

@@ -8,6 +8,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// acceptInheritsNoDelay is false here: without a test on these systems
+// that accepted sockets keep the listener's TCP_NODELAY, Accept sets it
+// on each.
+const acceptInheritsNoDelay = false
+
 // accept takes a pending connection and makes it non-blocking and
 // close-on-exec: x/sys/unix has no accept4 on these systems.
 func accept(fd int) (int, netip.AddrPort, error) {

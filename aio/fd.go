@@ -24,7 +24,9 @@ type pollFD struct {
 	// Deadlines for parked reads and writes, on the loop clock; 0 means
 	// none. The timer that enforces them is the parked task's own.
 	readDeadline, writeDeadline time.Duration
-	// Made once per fd, so that parking on it allocates nothing.
+	// Made at the fd's first park and kept, so that parking allocates
+	// nothing after that and an fd that never parks (a tracker's
+	// connection whose request has already arrived) not even once.
 	abortRead, abortWrite func()
 }
 
@@ -39,23 +41,31 @@ const (
 // register makes fd non-blocking-aware of the loop: it is added to the
 // poller and to the loop's fd table. The fd must already be non-blocking.
 func (l *Loop) register(fd int) (*pollFD, error) {
+	pd := new(pollFD)
+	if err := l.registerInto(pd, fd); err != nil {
+		return nil, err
+	}
+	return pd, nil
+}
+
+// registerInto is register into a zero pollFD the caller allocated, so
+// that one allocation can hold it and the object that owns it.
+func (l *Loop) registerInto(pd *pollFD, fd int) error {
 	if l.closed.Load() {
 		unix.Close(fd)
-		return nil, ErrClosed
+		return ErrClosed
 	}
 	if err := l.poller.Add(fd, netpoll.Read|netpoll.Write); err != nil {
 		unix.Close(fd)
-		return nil, err
+		return err
 	}
-	pd := &pollFD{loop: l, fd: fd}
-	pd.abortRead = func() { pd.reader = waiter{} }
-	pd.abortWrite = func() { pd.writer = waiter{} }
+	pd.loop, pd.fd = l, fd
 	for fd >= len(l.fds) {
 		l.fds = append(l.fds, make([]*pollFD, len(l.fds)+64)...)
 	}
 	l.fds[fd] = pd
 	l.openFDs++
-	return pd, nil
+	return nil
 }
 
 // dispatchIO is loop phase 3: wake whoever waits on a ready fd. An event
@@ -90,6 +100,10 @@ func (pd *pollFD) wait(t *Task, dir direction) error {
 	if pd.closed {
 		return ErrClosed
 	}
+	if pd.abortRead == nil {
+		pd.abortRead = func() { pd.reader = waiter{} }
+		pd.abortWrite = func() { pd.writer = waiter{} }
+	}
 	slot, deadline, abort, kind := &pd.reader, pd.readDeadline, pd.abortRead, "read"
 	if dir == writing {
 		slot, deadline, abort, kind = &pd.writer, pd.writeDeadline, pd.abortWrite, "write"
@@ -112,18 +126,16 @@ func (pd *pollFD) close() error {
 	pd.closed = true
 	l := pd.loop
 	l.openFDs--
-	l.poller.Remove(pd.fd) // before close: see netpoll.Poller.Remove
 	if pd.fd < len(l.fds) && l.fds[pd.fd] == pd {
 		l.fds[pd.fd] = nil
 	}
-	err := unix.Close(pd.fd)
+	// aio never duplicates an fd, so closing it also takes it out of the
+	// poller's set: no separate Remove (see netpoll.Poller.CloseFD).
+	err := l.poller.CloseFD(pd.fd)
 	pd.reader.wake(ErrClosed)
 	pd.writer.wake(ErrClosed)
 	pd.reader, pd.writer = waiter{}, waiter{}
-	if err != nil {
-		return fmt.Errorf("close fd %d: %w", pd.fd, err)
-	}
-	return nil
+	return err
 }
 
 // loopTime converts a deadline to the loop clock (0 for the zero time).

@@ -275,6 +275,10 @@ func ListenTCP(s Spawner, addr netip.AddrPort) (*TCPListener, error) {
 		return nil, fmt.Errorf("listen %s: socket: %w", addr, err)
 	}
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+	// Accepted sockets inherit TCP_NODELAY from the listener where
+	// acceptInheritsNoDelay says so, which saves a setsockopt per
+	// connection.
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	if err := prepareBind(fd, family, sa); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
@@ -309,15 +313,23 @@ func (ln *TCPListener) Accept(t *Task) (*TCPConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	pd, err := t.loop.register(fd)
-	if err != nil {
+	if !acceptInheritsNoDelay {
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	}
+	// One allocation for the connection and its pollFD: a tracker pays
+	// it per announce.
+	a := new(struct {
+		conn TCPConn
+		pd   pollFD
+	})
+	if err := t.loop.registerInto(&a.pd, fd); err != nil {
 		return nil, fmt.Errorf("accept: %w", err)
 	}
 	// The local address is looked up when asked for (LocalAddr): a
 	// getsockname per connection is a measurable share of a tracker's
 	// cost, and servers rarely ask.
-	return &TCPConn{pd: pd, remote: remote}, nil
+	a.conn.pd, a.conn.remote = &a.pd, remote
+	return &a.conn, nil
 }
 
 // Addr is the address the listener is bound to.

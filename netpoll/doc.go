@@ -11,6 +11,7 @@
 //	Add(fd, interest)      register an fd once
 //	Modify(fd, interest)   change what it is watched for
 //	Remove(fd)             stop watching (before close)
+//	CloseFD(fd)            close an fd never duplicated, which also stops watching it
 //	Wait(events, timeout)  block until something is ready, fill events
 //	Wake()                 make a Wait in progress return; safe from any thread
 //	Close()

@@ -87,6 +87,16 @@ func (p *Poller) Remove(fd int) error {
 	return nil
 }
 
+// CloseFD closes a registered fd and so drops it from the set: kqueue
+// deletes every kevent of a descriptor when it is closed, duplicates or
+// not, so the two kevent calls of Remove are not needed.
+func (p *Poller) CloseFD(fd int) error {
+	if err := unix.Close(fd); err != nil {
+		return fmt.Errorf("close fd %d: %w", fd, err)
+	}
+	return nil
+}
+
 // Wait blocks until a registered fd is ready, Wake is called, or timeout
 // passes (negative: no timeout; zero: just look). A wakeup is consumed here
 // and is not an event.

@@ -20,6 +20,9 @@ func (*Poller) Modify(int, Interest) error { return ErrUnsupported }
 // Remove returns ErrUnsupported.
 func (*Poller) Remove(int) error { return ErrUnsupported }
 
+// CloseFD returns ErrUnsupported.
+func (*Poller) CloseFD(int) error { return ErrUnsupported }
+
 // Wait returns ErrUnsupported.
 func (*Poller) Wait([]Event, time.Duration) (int, error) { return 0, ErrUnsupported }
 

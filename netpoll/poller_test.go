@@ -234,3 +234,45 @@ func TestTimeoutMillisRoundsUp(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseFDDeliversNoEventOfTheClosedFd: CloseFD closes without
+// Remove, relying on the kernel to drop a closed fd from the set. Were the
+// registration left behind, data arriving for the closed socket would be
+// reported under its number, which a new socket has taken here.
+func TestCloseFDDeliversNoEventOfTheClosedFd(t *testing.T) {
+	p := newPoller(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := fds[0], fds[1]
+	defer unix.Close(b)
+	if err := p.Add(a, Read|Write); err != nil {
+		t.Fatal(err)
+	}
+	expectEvents(t, p, a, Writable)
+	if err := p.CloseFD(a); err != nil {
+		t.Fatalf("CloseFD: %v", err)
+	}
+	reuse, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(reuse[1])
+	if reuse[0] != a {
+		if err := unix.Dup2(reuse[0], a); err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(reuse[0])
+	}
+	defer unix.Close(a)
+	unix.Write(b, []byte("x"))
+	unix.Shutdown(b, unix.SHUT_WR)
+	expectNoEvents(t, p)
+	// b's end saw the close: nothing else held the old socket open.
+	unix.SetNonblock(b, true)
+	var buf [1]byte
+	if n, err := unix.Read(b, buf[:]); n != 0 || err != nil {
+		t.Fatalf("read from the closed socket's peer: %d, %v; want EOF (0, nil)", n, err)
+	}
+}
