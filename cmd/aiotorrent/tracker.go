@@ -109,7 +109,6 @@ func trackerRun(opts *TrackerOptions) error {
 	if cfg.MaxConns == 0 {
 		cfg.MaxConns = connsForOpenFiles(raiseOpenFiles())
 	}
-	releaseStartupPages()
 	if os.Getenv("GOGC") == "" {
 		// The tracker's heap is nearly all live swarms and it allocates
 		// next to nothing per announce, so collecting at 25% growth

@@ -1,6 +1,0 @@
-//go:build !linux
-
-package main
-
-// releaseStartupPages does nothing here: see the Linux version.
-func releaseStartupPages() {}
