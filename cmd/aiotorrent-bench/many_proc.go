@@ -61,6 +61,7 @@ func measureIdle(client string, cmd *exec.Cmd, ready func(io.Reader) error, wind
 		return c, fmt.Errorf("%s: %w", client, err)
 	}
 	pid := cmd.Process.Pid
+	c.start = start
 	defer func() {
 		cmd.Process.Signal(os.Interrupt)
 		stdin.Close()
@@ -97,13 +98,14 @@ func measureIdle(client string, cmd *exec.Cmd, ready func(io.Reader) error, wind
 	if err != nil {
 		return c, err
 	}
-	t0 := time.Now()
+	c.from = time.Now()
 	time.Sleep(window)
 	cpu1, cs1, err := cpuAndSwitches(pid)
 	if err != nil {
 		return c, fmt.Errorf("%s: %w\n%s", client, err, stderr.String())
 	}
-	c.window = time.Since(t0)
+	c.to = time.Now()
+	c.window = c.to.Sub(c.from)
 	c.cpu, c.switches = cpu1-cpu0, cs1-cs0
 	if c.rss, err = procRSS(pid); err != nil {
 		return c, err
