@@ -8,7 +8,8 @@ import (
 	"github.com/aiotorrent/aiotorrent/aio"
 )
 
-// The Announcer is the one task per torrent that keeps the swarm informed:
+// The Announcer keeps the swarm informed of one torrent, as a task (Run)
+// or from the loop's timers (Start, announcer_sched.go):
 //
 //	started ──► wait interval ──► announce ──► wait ...        (cancelled)
 //	   │  failure: wait backoff, retry        ▲  Completed():       │

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aiotorrent/aiotorrent/metainfo"
@@ -32,6 +33,7 @@ type manyOptions struct {
 	keep     bool
 	tracker  bool
 	interval time.Duration // the tracker's announce interval
+	clients  []string      // aiotorrent, libtorrent, or both
 }
 
 func parseManyFlags(args []string) (*manyOptions, error) {
@@ -47,8 +49,15 @@ func parseManyFlags(args []string) (*manyOptions, error) {
 	fs.BoolVar(&o.tracker, "tracker", true, "put a local tracker's announce URL in every torrent")
 	fs.DurationVar(&o.interval, "interval", time.Minute,
 		"the tracker's announce interval (both clients floor it at 60 s)")
+	clients := fs.String("clients", "aiotorrent,libtorrent", "clients to measure, in this order")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	for _, c := range strings.Split(*clients, ",") {
+		if c != "aiotorrent" && c != "libtorrent" {
+			return nil, fmt.Errorf("--clients: %q is not aiotorrent or libtorrent", c)
+		}
+		o.clients = append(o.clients, c)
 	}
 	var err error
 	if o.maxSize, err = parseSize(*maxSize); err != nil {
@@ -99,11 +108,13 @@ func runMany(o *manyOptions) error {
 		return err
 	}
 	window := time.Duration(o.seconds) * time.Second
-	var costs [2]idleCost
-	for i, client := range []string{"aiotorrent", "libtorrent"} {
-		if costs[i], err = measureMany(o, client, work, data, files, window); err != nil {
+	var costs []idleCost
+	for _, client := range o.clients {
+		c, err := measureMany(o, client, work, data, files, window)
+		if err != nil {
 			return err
 		}
+		costs = append(costs, c)
 	}
 	trackers := "no trackers"
 	if o.tracker {
@@ -111,7 +122,11 @@ func runMany(o *manyOptions) error {
 	}
 	fmt.Printf("\n%d torrents (4 KiB–%s, %s, DHT and LSD off), idle window %v\n\n",
 		o.torrents, human(float64(o.maxSize)), trackers, window)
-	printMany(os.Stdout, costs[0], costs[1])
+	if len(costs) == 2 {
+		printMany(os.Stdout, costs[0], costs[1])
+	} else {
+		printMany(os.Stdout, costs[0], idleCost{client: "-", window: window})
+	}
 	if o.tracker {
 		fmt.Println()
 		for _, c := range costs {
