@@ -88,3 +88,14 @@ func TestSpreadOfCountsOnlyTheWindow(t *testing.T) {
 		t.Errorf("empty window: got %+v (%q)", got, got.String())
 	}
 }
+
+// TestSwitchesSinceNeverNegative: a thread that ended in the window takes
+// its count away with it; the threads that stayed and those that came
+// are what the window's switches are.
+func TestSwitchesSinceNeverNegative(t *testing.T) {
+	before := map[string]int64{"1": 100, "2": 5000}
+	after := map[string]int64{"1": 130, "3": 7}
+	if got := switchesSince(before, after); got != 37 {
+		t.Errorf("got %d switches, want 30 + 7", got)
+	}
+}
