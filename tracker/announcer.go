@@ -47,9 +47,10 @@ type AnnouncerConfig struct {
 	// StopTimeout bounds the "stopped" announce on shutdown (default 5 s).
 	StopTimeout time.Duration
 	// Coalesce, with Start, puts every re-announce and retry at the next
-	// whole multiple of Coalesce of the loop's clock (0: as due). The
-	// announces of many torrents that fall in the same stretch then start
-	// in one loop step, one wake-up of the process for all of them.
+	// whole multiple of Coalesce of the loop's clock (0: as due), if that
+	// delays it by a tenth at most. The announces of many torrents that
+	// fall in the same stretch then start in one loop step, one wake-up of
+	// the process for all of them.
 	Coalesce time.Duration
 }
 

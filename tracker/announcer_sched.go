@@ -93,9 +93,10 @@ func (a *Announcer) scheduledStep(t *aio.Task) error {
 
 // coalesce lengthens d so that it ends at a whole multiple of q of the
 // clock (multiples counted from Go's zero time: the same instants for
-// every Announcer of a loop, whenever each started).
+// every Announcer of a loop, whenever each started). A d shorter than ten
+// q is kept: rounding would change it by more than a tenth.
 func coalesce(now time.Time, d, q time.Duration) time.Duration {
-	if q <= 0 || d <= 0 {
+	if q <= 0 || d < 10*q {
 		return d
 	}
 	due := now.Add(d)

@@ -327,7 +327,8 @@ func TestCoalesce(t *testing.T) {
 		{time.Minute, time.Second, time.Minute + 750*time.Millisecond},
 		{750 * time.Millisecond, time.Second, 750 * time.Millisecond}, // on a whole second already
 		{time.Minute, 0, time.Minute},
-		{0, time.Second, 0}, // now stays now
+		{0, time.Second, 0},                             // now stays now
+		{5 * time.Second, time.Second, 5 * time.Second}, // too short to round
 	} {
 		if got := coalesce(now, tt.d, tt.q); got != tt.want {
 			t.Errorf("coalesce(%v, %v) = %v, want %v", tt.d, tt.q, got, tt.want)
