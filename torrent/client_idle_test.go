@@ -167,13 +167,18 @@ func BenchmarkThousandIdleTorrentsMemory(b *testing.B) {
 // local tracker every 10 minutes run task steps only for those
 // announces (a bounded number each, whatever the number of torrents), and
 // their first announces are spread announceSpread apart rather than all
-// sent at once after the start-up check.
+// sent at once after the start-up check. Between announces each holds one
+// task, its Run (the announcer used to be a second, parked in a sleep).
 func TestIdleTorrentsWakeOnlyToAnnounce(t *testing.T) {
+	// The test's and the runtime's own, the loop's, the executor's, the
+	// tracker server's and the client's: not a number per torrent.
+	const idleGoroutines = 50
 	const n, perAnnounce = 300, 10
 	dataDir := t.TempDir()
 	var before, after aio.Stats
 	var announces, reported uint64    // reports after the first: one per announce
 	first := map[*Session]time.Time{} // each session's first announce
+	var goroutines int
 	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
 		srv, err := tracker.Serve(at, tracker.ServerConfig{HTTPAddr: loopback, Interval: 10 * time.Minute})
 		if err != nil {
@@ -213,6 +218,10 @@ func TestIdleTorrentsWakeOnlyToAnnounce(t *testing.T) {
 			return struct{}{}, err
 		}
 		before, announces = at.Loop().Stats(), reported
+		// Each task is a goroutine (a coroutine of iter.Pull): between
+		// announces a session holds its Run task and nothing else (the
+		// announcer waits on a loop timer, not as a parked task).
+		goroutines = runtime.NumGoroutine()
 		if err := aio.Sleep(at, 30*time.Minute); err != nil {
 			return struct{}{}, err
 		}
@@ -223,7 +232,11 @@ func TestIdleTorrentsWakeOnlyToAnnounce(t *testing.T) {
 		t.Fatal(err)
 	}
 	switches := after.Switches - before.Switches
-	t.Logf("%d torrents over 30 minutes: %d announces, %d task steps, %d loop steps", n, announces, switches, after.Steps-before.Steps)
+	t.Logf("%d torrents over 30 minutes: %d announces, %d task steps, %d loop steps; %d goroutines between announces",
+		n, announces, switches, after.Steps-before.Steps, goroutines)
+	if goroutines > n+idleGoroutines {
+		t.Errorf("%d goroutines between announces with %d torrents; want at most one each and %d more", goroutines, n, idleGoroutines)
+	}
 	if announces < 2*n || announces > 4*n {
 		t.Errorf("%d announces in 30 minutes at a 10-minute interval; want about %d", announces, 3*n)
 	}

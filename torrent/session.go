@@ -334,6 +334,9 @@ func (s *Session) Run(t *aio.Task) error {
 	// an idle seed then has no task of its own parked besides Run.
 	s.group.OnFailure(func(error) { s.childFailed = true; s.ending.Set() })
 	err := s.untilDone(t)
+	if s.announce != nil {
+		s.announce.Close() // before Cancel: "stopped" goes out as a child
+	}
 	s.group.Cancel()
 	gerr := s.group.Wait(t)
 	s.report()

@@ -3,15 +3,20 @@ package torrent
 import (
 	"math/rand/v2"
 	"net/netip"
+	"time"
 
 	"github.com/aiotorrent/aiotorrent/aio"
 	"github.com/aiotorrent/aiotorrent/tracker"
 )
 
-// startAnnouncer runs the tracker announcer as a task of the session; the
-// peers it finds go straight into the peer list. The first announce waits
-// its turn (Client.announceDelay), so that torrents started together
-// announce spread out.
+// startAnnouncer starts the tracker announcer on the loop's timers: each
+// announce is a task of the session's group, started when it is due, and
+// between announces no task of the announcer's is parked (an idle seed
+// with a tracker holds only Run's). The peers it finds go straight into
+// the peer list. The first announce waits its turn
+// (Client.announceDelay), so that torrents started together announce
+// spread out. Run closes it (the "stopped" announce) before it cancels the
+// group.
 func (s *Session) startAnnouncer() error {
 	tiers, err := tracker.NewTiers(s.meta.AnnounceList, s.opts.Tracker, rand.New(rand.NewPCG(rand.Uint64(), 1)))
 	if err != nil {
@@ -26,17 +31,20 @@ func (s *Session) startAnnouncer() error {
 		OnPeer:      func(a netip.AddrPort) { s.learn(a, fromTracker) },
 		Self:        []netip.AddrPort{listen},
 		MinInterval: s.opts.AnnounceMinInterval,
+		Coalesce:    announceCoalesce,
 	})
-	delay := s.client.announceDelay()
-	s.group.Go("announce", func(t *aio.Task) error {
-		if err := aio.Sleep(t, delay); err != nil {
-			return nil
-		}
-		s.announce.Run(t)
-		return nil // a tracker that fails is no reason to stop the download
-	})
+	// A tracker that fails is no reason to stop the download: the
+	// announce tasks return nil.
+	s.announce.Start(s.loop, s.client.announceDelay(), func(fn func(t *aio.Task) error) { s.group.Go("announce", fn) })
 	return nil
 }
+
+// announceCoalesce puts re-announces on whole seconds: a thousand
+// torrents whose first announces went announceSpread apart re-announce in
+// batches, a loop wake-up a second instead of one every 10 ms (each
+// wake-up costs the process more than the announce: the Go runtime's
+// threads wake with it).
+const announceCoalesce = time.Second
 
 // reportingTracker reports progress while an announce is in flight (a
 // silent tracker's status changes as it stays silent) and after it: an

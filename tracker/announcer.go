@@ -8,7 +8,8 @@ import (
 	"github.com/aiotorrent/aiotorrent/aio"
 )
 
-// The Announcer is the one task per torrent that keeps the swarm informed:
+// The Announcer keeps the swarm informed of one torrent, as a task (Run)
+// or from the loop's timers (Start, announcer_sched.go):
 //
 //	started ──► wait interval ──► announce ──► wait ...        (cancelled)
 //	   │  failure: wait backoff, retry        ▲  Completed():       │
@@ -45,6 +46,12 @@ type AnnouncerConfig struct {
 	RetryMin, RetryMax time.Duration
 	// StopTimeout bounds the "stopped" announce on shutdown (default 5 s).
 	StopTimeout time.Duration
+	// Coalesce, with Start, puts every re-announce and retry at the next
+	// whole multiple of Coalesce of the loop's clock (0: as due), if that
+	// delays it by a tenth at most. The announces of many torrents that
+	// fall in the same stretch then start in one loop step, one wake-up of
+	// the process for all of them.
+	Coalesce time.Duration
 }
 
 // Announcer defaults.
@@ -57,7 +64,8 @@ const (
 )
 
 // Announcer announces one torrent. Make it with NewAnnouncer, run Run as a
-// task, call Completed when the download finishes.
+// task (or Start it, and Close it), call Completed when the download
+// finishes.
 type Announcer struct {
 	cfg       AnnouncerConfig
 	completed *aio.Event
@@ -66,6 +74,11 @@ type Announcer struct {
 	seen          map[netip.AddrPort]struct{}
 	status        AnnouncerStatus
 	sentCompleted bool // "completed" got through: it is sent once
+	// event is what the next announce says: EventStarted until one got
+	// through. failures counts the announces that failed in a row.
+	event    Event
+	failures int
+	sched    schedule // Start's state; unused by Run
 }
 
 // AnnouncerStatus is what the last announce gave, for display.
@@ -92,41 +105,55 @@ func NewAnnouncer(cfg AnnouncerConfig) *Announcer {
 	if cfg.StopTimeout <= 0 {
 		cfg.StopTimeout = DefaultStopTimeout
 	}
-	return &Announcer{cfg: cfg, completed: aio.NewEvent(), seen: make(map[netip.AddrPort]struct{})}
+	return &Announcer{cfg: cfg, completed: aio.NewEvent(), seen: make(map[netip.AddrPort]struct{}), event: EventStarted}
 }
 
 // Completed tells the Announcer the download finished; it sends
 // "completed" once, at once. Call it only for a download that finished in
 // this session (a torrent that starts complete never sends "completed").
-func (a *Announcer) Completed() { a.completed.Set() }
+func (a *Announcer) Completed() {
+	a.completed.Set()
+	a.sched.wake(a)
+}
 
 // Status returns what the last announce gave.
 func (a *Announcer) Status() AnnouncerStatus { return a.status }
 
 // Run announces until t is cancelled, then sends what the tracker is still
-// owed within StopTimeout (see stop) and returns aio.ErrCanceled.
+// owed within StopTimeout (see stop) and returns aio.ErrCanceled. Start
+// does the same without a task parked between announces
+// (announcer_sched.go).
 func (a *Announcer) Run(t *aio.Task) error {
-	event, failures := EventStarted, 0
 	for {
-		if a.completed.IsSet() && !a.sentCompleted && event != EventStarted {
-			event = EventCompleted
-		}
-		wait, err := a.announceShieldedIfCompleted(t, event)
-		if errors.Is(err, aio.ErrCanceled) {
-			return a.stop(t, event != EventStarted)
+		wait, err := a.step(t)
+		if err == nil {
+			err = a.sleep(t, wait, a.event == EventNone && !a.sentCompleted)
 		}
 		if err != nil {
-			failures++
-			wait = a.backoff(err, failures)
-		} else {
-			failures = 0
-			a.sentCompleted = a.sentCompleted || event == EventCompleted
-			event = EventNone
-		}
-		if err := a.sleep(t, wait, event == EventNone && !a.sentCompleted); err != nil {
-			return a.stop(t, event != EventStarted)
+			return a.stop(t, a.event != EventStarted)
 		}
 	}
+}
+
+// step sends the announce that is due and returns how long to wait
+// before the next: the tracker's interval, or a backoff after a failure.
+// Its only error is aio.ErrCanceled.
+func (a *Announcer) step(t *aio.Task) (time.Duration, error) {
+	if a.completed.IsSet() && !a.sentCompleted && a.event != EventStarted {
+		a.event = EventCompleted
+	}
+	wait, err := a.announceShieldedIfCompleted(t, a.event)
+	if errors.Is(err, aio.ErrCanceled) {
+		return 0, err
+	}
+	if err != nil {
+		a.failures++
+		return a.backoff(err, a.failures), nil
+	}
+	a.failures = 0
+	a.sentCompleted = a.sentCompleted || a.event == EventCompleted
+	a.event = EventNone
+	return wait, nil
 }
 
 // announceShieldedIfCompleted is announce, with "completed" in a shield

@@ -62,6 +62,14 @@ func ok(interval time.Duration, peers ...string) fakeAnswer {
 func runAnnouncer(t *testing.T, script []fakeAnswer, cfg AnnouncerConfig, mid time.Duration,
 	during func(*Announcer), run time.Duration) ([]fakeCall, *aio.Queue[netip.AddrPort], *Announcer) {
 	t.Helper()
+	return runAnnouncerAs(t, false, script, cfg, mid, during, run)
+}
+
+// runAnnouncerAs is runAnnouncer, driving the Announcer with Start and
+// Close (a task group standing for a session's) if scheduled, else Run.
+func runAnnouncerAs(t *testing.T, scheduled bool, script []fakeAnswer, cfg AnnouncerConfig, mid time.Duration,
+	during func(*Announcer), run time.Duration) ([]fakeCall, *aio.Queue[netip.AddrPort], *Announcer) {
+	t.Helper()
 	ft := &fakeTracker{url: "fake", script: script}
 	q := aio.NewQueue[netip.AddrPort](4)
 	var an *Announcer
@@ -70,14 +78,25 @@ func runAnnouncer(t *testing.T, script []fakeAnswer, cfg AnnouncerConfig, mid ti
 		cfg.Tracker, cfg.Peers = ft, q
 		cfg.Request = func() AnnounceRequest { return AnnounceRequest{Port: 6881} }
 		an = NewAnnouncer(cfg)
-		h := aio.Spawn(at, "announcer", func(t *aio.Task) (struct{}, error) { return struct{}{}, an.Run(t) })
-		if during != nil {
-			aio.Sleep(at, mid)
-			during(an)
-			aio.Sleep(at, run-mid)
-		} else {
-			aio.Sleep(at, run)
+		wait := func() {
+			if during != nil {
+				aio.Sleep(at, mid)
+				during(an)
+				aio.Sleep(at, run-mid)
+			} else {
+				aio.Sleep(at, run)
+			}
 		}
+		if scheduled {
+			g := aio.NewGroup(at)
+			an.Start(at.Loop(), 0, func(fn func(*aio.Task) error) { g.Go("announce", fn) })
+			wait()
+			an.Close()
+			g.Cancel()
+			return struct{}{}, g.Wait(at)
+		}
+		h := aio.Spawn(at, "announcer", func(t *aio.Task) (struct{}, error) { return struct{}{}, an.Run(t) })
+		wait()
 		h.Cancel()
 		_, err := aio.Await(at, h)
 		if !errors.Is(err, aio.ErrCanceled) {
@@ -132,13 +151,17 @@ func TestAnnouncerSchedule(t *testing.T) {
 		{"no stopped if started never got through", []fakeAnswer{{err: errors.New("down")}},
 			AnnouncerConfig{RetryMin: 100 * s}, 0, nil, 50 * s, []fakeCall{{0, EventStarted}}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, _, _ := runAnnouncer(t, tt.script, tt.cfg, tt.mid, tt.during, tt.run)
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("got  %v\nwant %v", got, tt.want)
-			}
-		})
+	// Start and Close (a timer between announces, no task) must
+	// announce exactly as Run does.
+	for _, scheduled := range []bool{false, true} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/scheduled=%v", tt.name, scheduled), func(t *testing.T) {
+				got, _, _ := runAnnouncerAs(t, scheduled, tt.script, tt.cfg, tt.mid, tt.during, tt.run)
+				if !slices.Equal(got, tt.want) {
+					t.Errorf("got  %v\nwant %v", got, tt.want)
+				}
+			})
+		}
 	}
 }
 
@@ -245,5 +268,70 @@ func TestAnnouncerOnPeer(t *testing.T) {
 	}
 	if st := an.Status(); st.PeersFound != 5 {
 		t.Errorf("status: got %+v, want 5 distinct peers found", st)
+	}
+}
+
+// TestAnnouncerCoalesce: announcers started apart re-announce at the same
+// instant, the next whole Coalesce after their interval, never before it.
+func TestAnnouncerCoalesce(t *testing.T) {
+	const interval, q = time.Minute, time.Second
+	ft := &fakeTracker{url: "fake", script: []fakeAnswer{ok(interval)}}
+	var started []time.Duration
+	_, err := aio.Run(func(at *aio.Task) (struct{}, error) {
+		ft.start, ft.loop = at.Loop().Now(), at.Loop()
+		g := aio.NewGroup(at)
+		var ans []*Announcer
+		// From the next whole second: all three are due in the same one.
+		now := at.Loop().Now()
+		base := now.Truncate(q).Add(q).Sub(now)
+		for i := range 3 {
+			an := NewAnnouncer(AnnouncerConfig{Tracker: ft, Coalesce: q, OnPeer: func(netip.AddrPort) {},
+				Request: func() AnnounceRequest { return AnnounceRequest{Port: 6881} }})
+			first := base + time.Duration(1+3*i)*100*time.Millisecond
+			started = append(started, first)
+			an.Start(at.Loop(), first, func(fn func(*aio.Task) error) { g.Go("announce", fn) })
+			ans = append(ans, an)
+		}
+		aio.Sleep(at, interval+3*q)
+		for _, an := range ans {
+			an.Close()
+		}
+		g.Cancel()
+		return struct{}{}, g.Wait(at)
+	}, aio.WithVirtualTime())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again []time.Duration
+	for _, c := range ft.calls {
+		if c.event == EventNone {
+			again = append(again, c.at)
+		}
+	}
+	if len(again) != 3 {
+		t.Fatalf("calls %v: want one re-announce each", ft.calls)
+	}
+	for i, at := range again {
+		if at != again[0] {
+			t.Errorf("re-announces at %v, want one instant", again)
+		}
+		if latest := started[len(started)-1] + interval; at < started[i]+interval || at >= latest+q {
+			t.Errorf("re-announce at %v: want at or after %v and before %v", at, started[i]+interval, latest+q)
+		}
+	}
+}
+
+func TestCoalesce(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 10, 250e6, time.UTC) // 10.25 s past a whole minute
+	for _, tt := range []struct{ d, q, want time.Duration }{
+		{time.Minute, time.Second, time.Minute + 750*time.Millisecond},
+		{750 * time.Millisecond, time.Second, 750 * time.Millisecond}, // on a whole second already
+		{time.Minute, 0, time.Minute},
+		{0, time.Second, 0},                             // now stays now
+		{5 * time.Second, time.Second, 5 * time.Second}, // too short to round
+	} {
+		if got := coalesce(now, tt.d, tt.q); got != tt.want {
+			t.Errorf("coalesce(%v, %v) = %v, want %v", tt.d, tt.q, got, tt.want)
+		}
 	}
 }

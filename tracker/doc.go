@@ -1,6 +1,6 @@
 // Package tracker talks to BitTorrent trackers and is one: announce and
 // scrape over HTTP (BEP 3, 23, 7, 48) and UDP (BEP 15), announce-list tiers
-// (BEP 12), a per-torrent Announcer task, and a small in-memory tracker
+// (BEP 12), a per-torrent Announcer, and a small in-memory tracker
 // server for tests, the demo and `aiotorrent tracker`.
 //
 // # Architecture
@@ -25,7 +25,8 @@
 //	http_client.go  http:// on an aio TCP socket; https:// via net/http on the executor
 //	udp_client.go   one UDP socket per exchange, driving udp_exchange.go
 //	tiers.go        BEP 12 tiers, a silent tracker overtaken after 3 s; itself a Tracker
-//	announcer.go    one task per torrent: started, interval, completed, stopped
+//	announcer.go    per torrent: started, interval, completed, stopped; Run as a task
+//	announcer_sched.go  or Start: a loop timer between announces, a task only while one is sent
 //	server.go       Serve / ListenAndServe: accept task, a task per connection, batched UDP task
 //
 // The Announcer's contract with the session is a *aio.Queue[netip.AddrPort]:

@@ -61,6 +61,7 @@ func measureIdle(client string, cmd *exec.Cmd, ready func(io.Reader) error, wind
 		return c, fmt.Errorf("%s: %w", client, err)
 	}
 	pid := cmd.Process.Pid
+	c.start = start
 	defer func() {
 		cmd.Process.Signal(os.Interrupt)
 		stdin.Close()
@@ -97,14 +98,15 @@ func measureIdle(client string, cmd *exec.Cmd, ready func(io.Reader) error, wind
 	if err != nil {
 		return c, err
 	}
-	t0 := time.Now()
+	c.from = time.Now()
 	time.Sleep(window)
 	cpu1, cs1, err := cpuAndSwitches(pid)
 	if err != nil {
 		return c, fmt.Errorf("%s: %w\n%s", client, err, stderr.String())
 	}
-	c.window = time.Since(t0)
-	c.cpu, c.switches = cpu1-cpu0, cs1-cs0
+	c.to = time.Now()
+	c.window = c.to.Sub(c.from)
+	c.cpu, c.switches = cpu1-cpu0, switchesSince(cs0, cs1)
 	if c.rss, err = procRSS(pid); err != nil {
 		return c, err
 	}
@@ -142,17 +144,17 @@ func settle(pid int, deadline time.Time) error {
 }
 
 // cpuAndSwitches is pid's user + system time and the context switches,
-// voluntary and not, of all its threads.
-func cpuAndSwitches(pid int) (time.Duration, int64, error) {
+// voluntary and not, of each of its threads, by thread id.
+func cpuAndSwitches(pid int) (time.Duration, map[string]int64, error) {
 	cpu, err := procCPU(pid)
 	if err != nil {
-		return 0, 0, err
+		return 0, nil, err
 	}
 	dirs, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
 	if err != nil {
-		return 0, 0, err
+		return 0, nil, err
 	}
-	var n int64
+	n := map[string]int64{}
 	for _, d := range dirs {
 		b, err := os.ReadFile(filepath.Join(d, "status"))
 		if err != nil {
@@ -162,11 +164,23 @@ func cpuAndSwitches(pid int) (time.Duration, int64, error) {
 			k, v, ok := strings.Cut(line, ":")
 			if ok && (k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches") {
 				x, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-				n += x
+				n[filepath.Base(d)] += x
 			}
 		}
 	}
 	return cpu, n, nil
+}
+
+// switchesSince adds up each thread's switches from before to after: a
+// thread that started meanwhile counts all of its own, one that ended
+// counts none (libtorrent ends threads as it goes idle; summing the
+// threads alive at each end went negative).
+func switchesSince(before, after map[string]int64) int64 {
+	var n int64
+	for tid, x := range after {
+		n += x - before[tid]
+	}
+	return n
 }
 
 // printMany writes the table: each client, and ours over theirs.

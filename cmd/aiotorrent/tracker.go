@@ -28,6 +28,8 @@ type TrackerOptions struct {
 	// MaxPeers, MaxTorrents and MaxConns are tracker.ServerConfig's; 0
 	// for MaxConns means as many as the open-file limit allows.
 	MaxPeers, MaxTorrents, MaxConns int
+	// Verbose prints every announce on Err as it is recorded.
+	Verbose bool
 
 	// ready, if set, is called on the loop thread once the tracker
 	// listens, with a function that does what Ctrl-C does and may be
@@ -97,6 +99,8 @@ listen, 2 for a usage error.`,
 		"torrents tracked; beyond it the one announced to least recently is forgotten")
 	fl.IntVar(&opts.MaxConns, "max-conns", 0,
 		"HTTP connections served at once, more are answered 503 (default: the open-file limit less a margin, at most 16384)")
+	fl.BoolVarP(&opts.Verbose, "verbose", "v", false,
+		"print every announce to stderr: time, info-hash, event, peer address")
 	return cmd
 }
 
@@ -108,6 +112,11 @@ func trackerRun(opts *TrackerOptions) error {
 		MaxPeers: opts.MaxPeers, MaxTorrents: opts.MaxTorrents, MaxConns: opts.MaxConns}
 	if cfg.MaxConns == 0 {
 		cfg.MaxConns = connsForOpenFiles(raiseOpenFiles())
+	}
+	if opts.Verbose {
+		cfg.OnAnnounce = func(req tracker.AnnounceRequest, peer netip.AddrPort) {
+			logAnnounce(opts.IO.Err, time.Now(), req, peer)
+		}
 	}
 	if os.Getenv("GOGC") == "" {
 		// The tracker's heap is nearly all live swarms and it allocates
@@ -128,6 +137,20 @@ func trackerRun(opts *TrackerOptions) error {
 		}, func(i func()) { interrupt = i })
 	})
 	return err
+}
+
+// logAnnounce is one line of --verbose, in a form a script can split on
+// spaces (aiotorrent-bench many reads it to time clients' announces):
+//
+//	announce 2026-12-02T00:23:01.250Z <info-hash hex> <event> <peer>
+//
+// where event is "none" for a regular re-announce.
+func logAnnounce(w io.Writer, now time.Time, req tracker.AnnounceRequest, peer netip.AddrPort) {
+	ev := req.Event.String()
+	if ev == "" {
+		ev = "none"
+	}
+	fmt.Fprintf(w, "announce %s %x %s %s\n", now.UTC().Format("2006-01-02T15:04:05.000Z"), req.InfoHash, ev, peer)
 }
 
 // raiseOpenFiles raises the soft open-file limit to the hard one, as

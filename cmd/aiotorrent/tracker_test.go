@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -102,7 +103,8 @@ type listening struct {
 
 // startTracker runs trackerRun on free loopback ports in a goroutine and
 // waits until it listens. The returned channel yields trackerRun's result.
-func startTracker(t *testing.T, out *bytes.Buffer) (listening, <-chan error) {
+// Each edit changes the options first.
+func startTracker(t *testing.T, out *bytes.Buffer, edits ...func(*TrackerOptions)) (listening, <-chan error) {
 	t.Helper()
 	ready := make(chan listening, 1)
 	done := make(chan error, 1)
@@ -111,6 +113,9 @@ func startTracker(t *testing.T, out *bytes.Buffer) (listening, <-chan error) {
 		IO:       &Factory{In: strings.NewReader(""), Out: out, Err: out},
 		HTTPAddr: loopback, UDPAddr: loopback, Interval: time.Minute,
 		ready: func(s *tracker.Server, interrupt func()) { ready <- listening{s, interrupt} },
+	}
+	for _, edit := range edits {
+		edit(opts)
 	}
 	go func() { done <- trackerRun(opts) }()
 	select {
@@ -175,6 +180,49 @@ func TestTrackerServesUntilInterrupted(t *testing.T) {
 	wantOut := "tracker listening; announce URLs:\n  " + httpURL + "\n  " + udpURL + "\npress Ctrl-C to stop\n"
 	if out.String() != wantOut {
 		t.Errorf("stdout %q, want %q", out.String(), wantOut)
+	}
+}
+
+// TestTrackerVerbosePrintsEveryAnnounce: with -v each announce is one
+// line on stderr, whichever transport it came by (aiotorrent-bench many
+// times clients' announces by them).
+func TestTrackerVerbosePrintsEveryAnnounce(t *testing.T) {
+	var out, errOut bytes.Buffer
+	l, done := startTracker(t, &out, func(o *TrackerOptions) {
+		o.IO.Err = &errOut
+		o.Verbose = true
+	})
+	urls := []string{"http://" + l.srv.HTTPAddr().String() + "/announce", "udp://" + l.srv.UDPAddr().String()}
+	for i, url := range urls {
+		_, err := aio.Run(func(t *aio.Task) (struct{}, error) {
+			req := tracker.AnnounceRequest{InfoHash: [20]byte{0xab, byte(i)}, PeerID: [20]byte{'A'}, Port: 6881, Left: 1}
+			_, err := tracker.Announce(t, url, req)
+			return struct{}{}, err
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", url, err)
+		}
+	}
+	l.interrupt()
+	waitStopped(t, done, errInterrupted)
+	lines := strings.Split(strings.TrimSuffix(errOut.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("stderr %q, want two lines", errOut.String())
+	}
+	for i, line := range lines {
+		f := strings.Fields(line)
+		want := []string{"announce", "", fmt.Sprintf("ab%02x%s", i, strings.Repeat("00", 18)), "none", "127.0.0.1:6881"}
+		if len(f) != len(want) {
+			t.Errorf("line %q, want %q with a time second", line, want)
+			continue
+		}
+		if _, err := time.Parse("2006-01-02T15:04:05.000Z", f[1]); err != nil {
+			t.Errorf("line %q: time %v", line, err)
+		}
+		f[1] = ""
+		if !slices.Equal(f, want) {
+			t.Errorf("line %q, want %q with a time second", line, want)
+		}
 	}
 }
 
