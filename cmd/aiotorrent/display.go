@@ -201,13 +201,19 @@ func (d *display) totals() torrent.Progress {
 		t.Verified += p.Verified
 		t.Downloaded += p.Downloaded
 		t.Uploaded += p.Uploaded
+		t.Complete = t.Complete && v.seen && p.Complete
+		if v.ended != "" {
+			// Its last rate and peers are kept for its own row; the
+			// total counted them after it ended ("1.1 MiB/s" beside one
+			// torrent at 580 KiB/s).
+			continue
+		}
 		t.DownRate += p.DownRate
 		t.UpRate += p.UpRate
 		t.Peers += p.Peers
 		t.Seeds += p.Seeds
 		t.Unchoked += p.Unchoked
 		t.WebSeeds += p.WebSeeds
-		t.Complete = t.Complete && v.seen && p.Complete
 	}
 	return t
 }
@@ -232,11 +238,28 @@ func (d *display) totalName() string { return fmt.Sprintf("total (%d)", len(d.vi
 // totalLine is the last row when several torrents run: their sums.
 func (d *display) totalLine(width int) string {
 	name := d.padName(d.totalName(), width-1)
+	if n := d.checking(); n > 0 {
+		// Their sizes are not in the sum yet: it said "0 B / 0 B
+		// (100.0%)" while every torrent was checked.
+		return fitLine(width-1, name, [][]string{{fmt.Sprintf("checking the data on disk (%d of %d)", n, len(d.views))}, {"checking"}})
+	}
 	p := d.totals()
 	if p.Complete && d.seed {
 		return fitBar(width-1, name, -1, seedingLayouts(p))
 	}
 	return fitBar(width-1, name, fraction(p), downloadLayouts(p, shortSources(p)))
+}
+
+// checking counts the torrents whose data is still being checked (not
+// reported on yet).
+func (d *display) checking() int {
+	n := 0
+	for _, v := range d.views {
+		if !v.seen {
+			n++
+		}
+	}
+	return n
 }
 
 // summaryLine is --summary-interval's line: "summary: 2 torrents, 1.2 MiB
@@ -246,6 +269,9 @@ func (d *display) summaryLine() string {
 	what := plural(len(d.views), "torrent")
 	if len(d.views) == 1 {
 		what = d.views[0].name
+	}
+	if n := d.checking(); n > 0 {
+		return fmt.Sprintf("summary: %s, checking the data on disk (%d of %d)", what, n, len(d.views))
 	}
 	return fmt.Sprintf("summary: %s, %s / %s (%s), ↓ %s/s, ↑ %s/s, %s, ETA %s", what,
 		humanBytes(float64(p.Verified)), humanBytes(float64(p.Total)), percent(p),

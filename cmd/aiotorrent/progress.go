@@ -126,9 +126,6 @@ func (v *progressView) update(p torrent.Progress) {
 // finish ends the view: its row becomes an ordinary line, showing where
 // it stood (never 100% unless the download completed).
 func (v *progressView) finish(p torrent.Progress) {
-	if v.d.screen == nil || v.row < 0 {
-		return
-	}
 	p.DownRate, p.UpRate = v.last.DownRate, v.last.UpRate
 	v.last, v.seen = p, true
 	switch {
@@ -137,6 +134,9 @@ func (v *progressView) finish(p torrent.Progress) {
 		v.ended = "stopped"
 	case !v.d.seed:
 		v.ended = "done"
+	}
+	if v.d.screen == nil || v.row < 0 {
+		return
 	}
 	v.d.screen.retire(v.row)
 	v.d.retired()
