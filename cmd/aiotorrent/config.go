@@ -171,6 +171,26 @@ func applyConfig(cmd *cobra.Command, path string) (map[string]string, error) {
 	return from, nil
 }
 
+// blameConfig names the config file in a usage error about a value that
+// came from it: "--port 99999: want 1-65535" sent the user looking for a
+// flag they had not given. configPath is --config's value.
+func blameConfig(err error, from map[string]string, configPath string) error {
+	ue, ok := err.(usageError)
+	if !ok {
+		return err
+	}
+	if configPath == "" {
+		configPath = defaultConfigPath()
+	}
+	for key, src := range from {
+		rest, ok := strings.CutPrefix(ue.Error(), "--"+key)
+		if ok && src == fromFile && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, ":")) {
+			return usageError{fmt.Errorf("config file %s: %s%s", configPath, key, rest)}
+		}
+	}
+	return err
+}
+
 // expandHome replaces a leading "~/" with the home directory: on the
 // command line the shell does it, and a config file is written the same
 // way ("dir = '~/Downloads'").

@@ -92,16 +92,17 @@ Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Torrents = args
-			if _, err := applyConfig(cmd, opts.Config); err != nil {
+			from, err := applyConfig(cmd, opts.Config)
+			if err != nil {
 				return err
 			}
 			if err := (peerFlags{opts.Port, opts.MaxPeers, opts.MaxConns, opts.Encryption}).check(); err != nil {
-				return err
+				return blameConfig(err, from, opts.Config)
 			}
 			if runF != nil {
 				return runF(opts)
 			}
-			return downloadRun(f, opts)
+			return blameConfig(downloadRun(f, opts), from, opts.Config)
 		},
 	}
 	fl := cmd.Flags()

@@ -60,16 +60,17 @@ incomplete.`,
 		Args: minArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Torrents, opts.Dir = args[:len(args)-1], args[len(args)-1]
-			if _, err := applyConfig(cmd, opts.Config); err != nil {
+			from, err := applyConfig(cmd, opts.Config)
+			if err != nil {
 				return err
 			}
 			if err := (peerFlags{opts.Port, opts.MaxPeers, opts.MaxConns, opts.Encryption}).check(); err != nil {
-				return err
+				return blameConfig(err, from, opts.Config)
 			}
 			if runF != nil {
 				return runF(opts)
 			}
-			return seedRun(f, opts)
+			return blameConfig(seedRun(f, opts), from, opts.Config)
 		},
 	}
 	fl := cmd.Flags()
