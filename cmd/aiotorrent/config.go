@@ -50,10 +50,11 @@ var settings = []setting{
 
 // configHelp is what download's and seed's help say of the file.
 const configHelp = `Defaults for --dir (download), --port, --max-peers, --max-conns,
---max-open-files, --max-upload-rate, --max-download-rate, --encryption, --no-dht, --no-lsd,
---seed-ratio and --seed-time are read from $XDG_CONFIG_HOME/aiotorrent/
-config.toml (~/.config/aiotorrent/config.toml), or the file --config
-names; flags override it. 'aiotorrent config' shows what is in effect.`
+--max-open-files, --max-upload-rate, --max-download-rate, --encryption,
+--no-dht, --no-lsd, --seed-ratio and --seed-time are read from
+$XDG_CONFIG_HOME/aiotorrent/config.toml (~/.config/aiotorrent/
+config.toml), or the file --config names; flags override it.
+'aiotorrent config' shows what is in effect.`
 
 // defaultConfigPath is $XDG_CONFIG_HOME/aiotorrent/config.toml, or
 // ~/.config/aiotorrent/config.toml (the XDG base directory rule, also on
