@@ -55,6 +55,9 @@ type display struct {
 	seed      bool
 	seedUntil string
 	dir       string
+	// givenPeers is whether --peer named peers: a torrent without a
+	// tracker then has a source all the same.
+	givenPeers bool
 }
 
 func newDisplay(f *Factory, fl displayFlags, quiet, verbose bool) *display {
@@ -77,6 +80,7 @@ func planDisplay(f *Factory, plan sessionsPlan) (*display, error) {
 	}
 	d := newDisplay(f, plan.display, plan.quiet, plan.verbose)
 	d.seed, d.seedUntil = plan.seed, seedUntilText(plan.seedRatio, plan.seedTime)
+	d.givenPeers = len(plan.peers) > 0
 	dir, err := filepath.Abs(plan.dir)
 	if err != nil {
 		dir = plan.dir

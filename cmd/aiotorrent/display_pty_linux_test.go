@@ -157,3 +157,18 @@ func TestSeveralTorrentsOneRowEach(t *testing.T) {
 		t.Errorf("the total row is still on the screen")
 	}
 }
+
+// TestNoSourceOfPeersSaidOnNarrowTerminal: at 60 columns the row of a
+// torrent with no tracker, DHT or LSD has room for "no peers" only; why
+// was said nowhere. It is said once above the row.
+func TestNoSourceOfPeersSaidOnNarrowTerminal(t *testing.T) {
+	bin := buildCLI(t)
+	tp := makeShare(t, t.TempDir(), "share", shareSizes)
+	d := startPty(t, 60, bin, "download", tp, "-o", t.TempDir(), "--port", "0", "--no-dht", "--no-lsd")
+	d.waitFor(t, "share: no source of peers: no tracker, and DHT and LSD are off")
+	d.waitFor(t, "no peers")
+	d.interrupt(t)
+	if n := strings.Count(d.output(), "no source of peers"); n != 1 {
+		t.Errorf("said %d times, want once", n)
+	}
+}

@@ -29,6 +29,7 @@ type progressView struct {
 	announce     trackerLog
 	rate, up     windowRate
 	seeding      time.Time // when the switch to seeding was said
+	saidNoSource bool      // that it has no source of peers, above the rows
 	ended        string    // "done" or "stopped": the row's last word
 }
 
@@ -90,6 +91,12 @@ func (v *progressView) update(p torrent.Progress) {
 	}
 	for _, e := range v.trackers.changes(p.Trackers, now) {
 		d.say("%s: %s", v.name, e)
+	}
+	if d.screen != nil && !v.saidNoSource && noSource(p) && !d.givenPeers {
+		// A narrow row drops the reason to "no peers"; trackers that
+		// fail are said above the rows, and so is this.
+		v.saidNoSource = true
+		d.say("%s: no source of peers: %s", v.name, noPeersReason(p))
 	}
 	if p.Complete && d.seed && v.seeding.IsZero() {
 		v.seeding = now
