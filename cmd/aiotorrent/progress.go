@@ -133,6 +133,16 @@ func (v *progressView) update(p torrent.Progress) {
 // finish ends the view: its row becomes an ordinary line, showing where
 // it stood (never 100% unless the download completed).
 func (v *progressView) finish(p torrent.Progress) {
+	if !v.seen {
+		// Stopped while checking: how much is there is not known, and
+		// "0.0%" would say nothing is.
+		v.ended = "stopped"
+		if v.d.screen != nil && v.row >= 0 {
+			v.d.screen.retire(v.row)
+			v.d.retired()
+		}
+		return
+	}
 	p.DownRate, p.UpRate = v.last.DownRate, v.last.UpRate
 	v.last, v.seen = p, true
 	switch {
@@ -153,6 +163,8 @@ func (v *progressView) finish(p torrent.Progress) {
 func (v *progressView) line(width int) string {
 	name := v.d.padName(v.name, width-1)
 	switch {
+	case !v.seen && v.ended != "":
+		return fitLine(width-1, name, [][]string{{"checking stopped"}})
 	case !v.seen:
 		return fitLine(width-1, name, [][]string{{"checking the data on disk"}, {"checking"}})
 	case v.ended != "":

@@ -219,10 +219,13 @@ func startSession(g *aio.Group, d *display, client *torrent.Client, plan session
 	g.Go(m.Name, func(t *aio.Task) error {
 		err := s.Run(t)
 		p := s.Progress()
+		checked := view.seen
 		view.finish(p)
 		if err != nil {
 			if errors.Is(err, aio.ErrCanceled) {
-				if !p.Complete {
+				if !checked {
+					d.say("%s: stopped while checking the data on disk; run the same command to check it again", m.Name)
+				} else if !p.Complete {
 					d.say("%s", stoppedSummary(m.Name, p))
 				} else if plan.seed {
 					d.say("%s", seedSummary(m.Name, p, view.seedingFor(), d.savePath(m.Name)))
