@@ -297,18 +297,18 @@ func (d *display) summaries(t *aio.Task) error {
 	}
 }
 
-// seedUntilText says how seeding ends: " until Ctrl-C", " until ratio
-// 2.00 or after 30m0s (or Ctrl-C)".
+// seedUntilText says how seeding ends: " until Ctrl-C", " for 30m0s or
+// until ratio 2.00 (or Ctrl-C)" (it said "until after 30m0s").
 func seedUntilText(ratio float64, d time.Duration) string {
 	var until []string
-	if ratio > 0 {
-		until = append(until, fmt.Sprintf("ratio %.2f", ratio))
-	}
 	if d > 0 {
-		until = append(until, "after "+d.String())
+		until = append(until, "for "+d.String())
+	}
+	if ratio > 0 {
+		until = append(until, fmt.Sprintf("until ratio %.2f", ratio))
 	}
 	if len(until) == 0 {
 		return " until Ctrl-C"
 	}
-	return " until " + strings.Join(until, " or ") + " (or Ctrl-C)"
+	return " " + strings.Join(until, " or ") + " (or Ctrl-C)"
 }
