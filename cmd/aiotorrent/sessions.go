@@ -165,6 +165,11 @@ func runAll(t *aio.Task, d *display, client *torrent.Client, plan sessionsPlan) 
 	}
 	for _, mag := range plan.magnets {
 		g.Go("magnet "+mag.Name, func(t *aio.Task) error {
+			if len(mag.Trackers) == 0 && len(mag.PeerAddrs()) == 0 && len(plan.peers) == 0 && client.DHTLookup() == nil {
+				// The fetch gave up at once with "no peer sent the
+				// metadata", as if peers had been asked.
+				return fmt.Errorf("magnet %x: no source of peers: the link names no tracker (tr=) and no peer (x.pe=), and the DHT is off; drop --no-dht or give --peer", mag.InfoHash)
+			}
 			d.sayTo(d.f.Err, "fetching the metadata of %x from peers", mag.InfoHash)
 			m, err := torrent.FetchMetadata(t, mag, torrent.FetchConfig{
 				PeerID: client.PeerID(), Port: client.Addr().Port(), Peers: plan.peers,
