@@ -386,7 +386,8 @@ func (s *Session) onComplete() {
 	}
 	for _, p := range s.peers {
 		p.setInterested(false)
-		if p.checkBothSeeds() != nil {
+		if err := p.checkBothSeeds(); err != nil {
+			p.closedFor = err
 			p.conn.Close() // its tasks see ErrClosed and end
 		}
 	}

@@ -99,10 +99,22 @@ func unusableTrackers(announceList [][]string, cfg tracker.Config) []tracker.Tra
 }
 
 func (s *Session) trackerStatus() []tracker.TrackerStatus {
-	if s.trackers.tiers != nil {
+	switch {
+	case s.trackers.tiers != nil:
 		return s.trackers.tiers.Status()
+	case s.trackers.unusable != nil || s.opts.NoTrackers:
+		return s.trackers.unusable
 	}
-	return s.trackers.unusable
+	// The first report comes before the announcer starts: its trackers
+	// are listed, not asked yet, so that a torrent with trackers is not
+	// shown as having none.
+	var out []tracker.TrackerStatus
+	for _, tier := range s.meta.AnnounceList {
+		for _, u := range tier {
+			out = append(out, tracker.TrackerStatus{URL: u})
+		}
+	}
+	return out
 }
 
 // seeds counts the connected peers that have every piece.

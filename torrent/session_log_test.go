@@ -29,4 +29,9 @@ func TestDropReason(t *testing.T) {
 			t.Errorf("dropReason(%v, dropped %v) = %q, want %q", c.err, c.dropped, got, c.want)
 		}
 	}
+	// Closed by us on completing, it said "write: aio: closed".
+	p := &peerConn{closedFor: fmt.Errorf("peer %s: %w", addr, errBothSeeds)}
+	if got, want := dropReason(fmt.Errorf("write: %w", aio.ErrClosed), p, addr), errBothSeeds.Error(); got != want {
+		t.Errorf("dropReason of a seed closed on completing = %q, want %q", got, want)
+	}
 }

@@ -103,7 +103,12 @@ func (s *Session) dialFailed(addr netip.AddrPort, err error) {
 		s.peerList.ban(addr)
 		return
 	}
-	s.client.cfg.Logf("dial %s: %v", addr, err)
+	// "peer: dial ADDR: why" said the address twice and no torrent.
+	why := err.Error()
+	if i := strings.LastIndex(why, "dial "+addr.String()+": "); i >= 0 {
+		why = why[i+len("dial "+addr.String()+": "):]
+	}
+	s.client.cfg.Logf("%s: peer %s not reached: %s", s.meta.Name, addr, why)
 	s.peerList.ended(addr, s.loop.Now(), false)
 	s.kickDialer()
 }
@@ -188,6 +193,9 @@ type peerConn struct {
 	encrypted bool // RC4 inside MSE (PEX says so of it)
 	utp       bool // over uTP (PEX says so of it)
 	dropped   bool // out of the session (dropPeer): it only winds down
+	// closedFor is why the session closed the connection (both sides
+	// seeds); its tasks end with aio.ErrClosed, which says nothing.
+	closedFor error
 	conn      *peer.Conn
 	wake      *aio.Event // something is queued: the writer flushes
 
@@ -273,6 +281,8 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 // without the "peer ADDR: " it starts with, the line names the peer.
 func dropReason(err error, p *peerConn, addr string) string {
 	switch {
+	case p.closedFor != nil:
+		return strings.TrimPrefix(p.closedFor.Error(), "peer "+addr+": ")
 	case errors.Is(err, aio.ErrCanceled):
 		return "the session ends"
 	case errors.Is(err, io.EOF):

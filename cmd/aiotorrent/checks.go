@@ -96,26 +96,36 @@ func checkSeedDir(dir string, m *metainfo.Torrent) error {
 	if _, err := os.Stat(filepath.Join(dir, m.Name)); err == nil {
 		return nil // there; the hash check says whether it is complete
 	}
-	if filepath.Base(filepath.Clean(dir)) == m.Name && m.MultiFile && anyFileIn(dir, m) {
-		return fmt.Errorf("%s looks like the torrent's folder %q itself (its files are directly inside): give its parent, %s (--partial here would download it all again into %s)",
-			dir, m.Name, filepath.Dir(filepath.Clean(dir)), filepath.Join(dir, m.Name))
+	if where := misplacedData(dir, m); where != "" {
+		return fmt.Errorf("%s (--partial here would download it all again into %s)", where, filepath.Join(dir, m.Name))
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err
 	}
-	for _, e := range entries {
-		if e.IsDir() {
-			if _, err := os.Stat(filepath.Join(dir, e.Name(), m.Name)); err == nil {
-				return fmt.Errorf("%s holds no %q, but %s does: give that directory (--partial here would download it all again into %s)",
-					dir, m.Name, filepath.Join(dir, e.Name()), filepath.Join(dir, m.Name))
-			}
-		}
-	}
 	if len(entries) == 0 {
 		return fmt.Errorf("%s is empty: no data to seed (%w)", dir, errSeedDir)
 	}
 	return fmt.Errorf("%s holds no %q, the torrent's %s (%w)", dir, m.Name, map[bool]string{true: "folder", false: "file"}[m.MultiFile], errSeedDir)
+}
+
+// misplacedData says where m's data is when dir, which lacks dir/NAME,
+// is one level off: the torrent's folder itself (too deep), or a
+// directory whose subdirectory holds NAME (too shallow); "" otherwise.
+func misplacedData(dir string, m *metainfo.Torrent) string {
+	if filepath.Base(filepath.Clean(dir)) == m.Name && m.MultiFile && anyFileIn(dir, m) {
+		return fmt.Sprintf("%s looks like the torrent's folder %q itself (its files are directly inside): give its parent, %s",
+			dir, m.Name, filepath.Dir(filepath.Clean(dir)))
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.IsDir() {
+			if _, err := os.Stat(filepath.Join(dir, e.Name(), m.Name)); err == nil {
+				return fmt.Sprintf("%s holds no %q, but %s does: give that directory", dir, m.Name, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	return ""
 }
 
 // anyFileIn reports whether one of m's files (not a padding file) is

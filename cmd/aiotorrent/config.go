@@ -50,10 +50,11 @@ var settings = []setting{
 
 // configHelp is what download's and seed's help say of the file.
 const configHelp = `Defaults for --dir (download), --port, --max-peers, --max-conns,
---max-open-files, --max-upload-rate, --max-download-rate, --encryption, --no-dht, --no-lsd,
---seed-ratio and --seed-time are read from $XDG_CONFIG_HOME/aiotorrent/
-config.toml (~/.config/aiotorrent/config.toml), or the file --config
-names; flags override it. 'aiotorrent config' shows what is in effect.`
+--max-open-files, --max-upload-rate, --max-download-rate, --encryption,
+--no-dht, --no-lsd, --seed-ratio and --seed-time are read from
+$XDG_CONFIG_HOME/aiotorrent/config.toml (~/.config/aiotorrent/
+config.toml), or the file --config names; flags override it.
+'aiotorrent config' shows what is in effect.`
 
 // defaultConfigPath is $XDG_CONFIG_HOME/aiotorrent/config.toml, or
 // ~/.config/aiotorrent/config.toml (the XDG base directory rule, also on
@@ -169,6 +170,26 @@ func applyConfig(cmd *cobra.Command, path string) (map[string]string, error) {
 		from[s.key] = fromFile
 	}
 	return from, nil
+}
+
+// blameConfig names the config file in a usage error about a value that
+// came from it: "--port 99999: want 1-65535" sent the user looking for a
+// flag they had not given. configPath is --config's value.
+func blameConfig(err error, from map[string]string, configPath string) error {
+	ue, ok := err.(usageError)
+	if !ok {
+		return err
+	}
+	if configPath == "" {
+		configPath = defaultConfigPath()
+	}
+	for key, src := range from {
+		rest, ok := strings.CutPrefix(ue.Error(), "--"+key)
+		if ok && src == fromFile && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, ":")) {
+			return usageError{fmt.Errorf("config file %s: %s%s", configPath, key, rest)}
+		}
+	}
+	return err
 }
 
 // expandHome replaces a leading "~/" with the home directory: on the

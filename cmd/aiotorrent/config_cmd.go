@@ -69,12 +69,12 @@ func configRun(f *Factory, opts *ConfigOptions) error {
 	maxConns, _ := fl.GetInt("max-conns")
 	enc, _ := fl.GetString("encryption")
 	if err := (peerFlags{port, maxPeers, maxConns, enc}).check(); err != nil {
-		return err
+		return blameConfig(err, from, opts.Config)
 	}
 	for _, rate := range []string{"max-upload-rate", "max-download-rate"} {
 		v, _ := fl.GetString(rate)
 		if _, err := parseRate("--"+rate, v); err != nil {
-			return err
+			return blameConfig(err, from, opts.Config)
 		}
 	}
 	path := opts.Config

@@ -113,14 +113,14 @@ func TestConfigFileErrors(t *testing.T) {
 	for _, tc := range []struct{ text, want string }{
 		{"prot = 6881\n", `unknown key "prot"`},
 		{"port = 'high'\n", "port = high"},
-		{"port = 99999\n", "--port 99999: want 1-65535"},
+		{"port = 99999\n", ": port 99999: want 1-65535"}, // it said "--port", a flag nobody gave
 		{"seed-time = 'soon'\n", "seed-time = soon"},
 		{"port = \n", "config file"},
 	} {
 		cfg := writeConfig(t, dir, tc.text)
 		for _, cmd := range [][]string{{"download", "a.torrent"}, {"seed", "a.torrent", "dir"}, {"config"}} {
 			r := runCLI(t, "", append(cmd, "--config", cfg)...)
-			if r.code != exitUsage || !strings.Contains(r.errOut, tc.want) || (!strings.Contains(r.errOut, cfg) && !strings.Contains(tc.want, "--port")) {
+			if r.code != exitUsage || !strings.Contains(r.errOut, tc.want) || !strings.Contains(r.errOut, cfg) {
 				t.Errorf("%s with %q: exit %d, stderr %q; want %d, %q and the file's path", cmd[0], tc.text, r.code, r.errOut, exitUsage, tc.want)
 			}
 		}
@@ -157,5 +157,30 @@ seed-time          10m0s   (config file)
 	r = runCLI(t, "", "config")
 	if want := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "aiotorrent", "config.toml") + " (not found)\n"; r.code != exitOK || !strings.Contains(r.out, want) || strings.Contains(r.out, "(flag)") || strings.Contains(r.out, "(config file)") {
 		t.Errorf("no file: exit %d, stdout %q; want all defaults and %q", r.code, r.out, want)
+	}
+}
+
+// TestConfigRateNamesTheFile: a rate of the file that download refuses
+// was reported as "--max-upload-rate: ...", a flag nobody gave.
+func TestConfigRateNamesTheFile(t *testing.T) {
+	for _, c := range []struct{ line, want string }{
+		{`max-upload-rate = "5XB"`, `: max-upload-rate: bad size "5XB"`},
+	} {
+		cfg := writeConfig(t, t.TempDir(), c.line+"\n")
+		for _, args := range [][]string{
+			{"download", "x.torrent", "--no-dht", "--no-lsd"},
+			{"seed", "x.torrent", ".", "--no-dht", "--no-lsd"},
+			{"config"},
+		} {
+			r := runCLI(t, "", append(args, "--config", cfg)...)
+			if want := "aiotorrent: config file " + cfg + c.want; r.code != exitUsage || !strings.HasPrefix(r.errOut, want) {
+				t.Errorf("%s with %q: exit %d, stderr %q; want %d and %q", args[0], c.line, r.code, r.errOut, exitUsage, want)
+			}
+		}
+	}
+	// Given as a flag, it is the flag's fault.
+	r := runCLI(t, "", "download", "x.torrent", "--port", "99999")
+	if !strings.HasPrefix(r.errOut, "aiotorrent: --port 99999: want") {
+		t.Errorf("--port 99999: stderr %q", r.errOut)
 	}
 }

@@ -83,7 +83,13 @@ func demoRun(f *Factory, opts *DemoOptions) error {
 	if opts.Keep {
 		fmt.Fprintf(f.Err, "demo directory: %s\n", root)
 	} else {
-		defer os.RemoveAll(root)
+		defer func() {
+			os.RemoveAll(root)
+			// The summary said "saved in" a path under root.
+			if !opts.Quiet {
+				fmt.Fprintf(f.Out, "removed %s (--keep keeps it)\n", root)
+			}
+		}()
 	}
 	src, dst := filepath.Join(root, "seed"), filepath.Join(root, "download")
 	say := func(format string, args ...any) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -28,5 +29,19 @@ func TestDemoDHTCompletesWithoutTracker(t *testing.T) {
 	}
 	if strings.Contains(out, "tracker on ") {
 		t.Errorf("a tracker was started:\n%s", out)
+	}
+}
+
+// TestDemoSaysItRemovesItsDirectory: the demo's summary says "saved in"
+// a temporary directory that it then removed without a word.
+func TestDemoSaysItRemovesItsDirectory(t *testing.T) {
+	r := runCLI(t, "", "demo", "--size", "1MiB", "--seeders", "1")
+	_, rest, ok := strings.Cut(r.out, "making a 1.0 MiB payload in ")
+	root, _, _ := strings.Cut(rest, "\n")
+	if r.code != exitOK || !ok || !strings.HasSuffix(r.out, "\nremoved "+root+" (--keep keeps it)\n") {
+		t.Errorf("exit %d, stdout:\n%s\nwant 0, ending with removed %s (--keep keeps it)", r.code, r.out, root)
+	}
+	if _, err := os.Stat(root); !os.IsNotExist(err) {
+		t.Errorf("%s: %v, want it removed", root, err)
 	}
 }

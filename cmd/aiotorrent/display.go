@@ -55,6 +55,9 @@ type display struct {
 	seed      bool
 	seedUntil string
 	dir       string
+	// givenPeers is whether --peer named peers: a torrent without a
+	// tracker then has a source all the same.
+	givenPeers bool
 }
 
 func newDisplay(f *Factory, fl displayFlags, quiet, verbose bool) *display {
@@ -77,6 +80,7 @@ func planDisplay(f *Factory, plan sessionsPlan) (*display, error) {
 	}
 	d := newDisplay(f, plan.display, plan.quiet, plan.verbose)
 	d.seed, d.seedUntil = plan.seed, seedUntilText(plan.seedRatio, plan.seedTime)
+	d.givenPeers = len(plan.peers) > 0
 	dir, err := filepath.Abs(plan.dir)
 	if err != nil {
 		dir = plan.dir
@@ -201,13 +205,19 @@ func (d *display) totals() torrent.Progress {
 		t.Verified += p.Verified
 		t.Downloaded += p.Downloaded
 		t.Uploaded += p.Uploaded
+		t.Complete = t.Complete && v.seen && p.Complete
+		if v.ended != "" {
+			// Its last rate and peers are kept for its own row; the
+			// total counted them after it ended ("1.1 MiB/s" beside one
+			// torrent at 580 KiB/s).
+			continue
+		}
 		t.DownRate += p.DownRate
 		t.UpRate += p.UpRate
 		t.Peers += p.Peers
 		t.Seeds += p.Seeds
 		t.Unchoked += p.Unchoked
 		t.WebSeeds += p.WebSeeds
-		t.Complete = t.Complete && v.seen && p.Complete
 	}
 	return t
 }
@@ -232,11 +242,28 @@ func (d *display) totalName() string { return fmt.Sprintf("total (%d)", len(d.vi
 // totalLine is the last row when several torrents run: their sums.
 func (d *display) totalLine(width int) string {
 	name := d.padName(d.totalName(), width-1)
+	if n := d.checking(); n > 0 {
+		// Their sizes are not in the sum yet: it said "0 B / 0 B
+		// (100.0%)" while every torrent was checked.
+		return fitLine(width-1, name, [][]string{{fmt.Sprintf("checking the data on disk (%d of %d)", n, len(d.views))}, {"checking"}})
+	}
 	p := d.totals()
 	if p.Complete && d.seed {
 		return fitBar(width-1, name, -1, seedingLayouts(p))
 	}
 	return fitBar(width-1, name, fraction(p), downloadLayouts(p, shortSources(p)))
+}
+
+// checking counts the torrents whose data is still being checked (not
+// reported on yet).
+func (d *display) checking() int {
+	n := 0
+	for _, v := range d.views {
+		if !v.seen {
+			n++
+		}
+	}
+	return n
 }
 
 // summaryLine is --summary-interval's line: "summary: 2 torrents, 1.2 MiB
@@ -246,6 +273,9 @@ func (d *display) summaryLine() string {
 	what := plural(len(d.views), "torrent")
 	if len(d.views) == 1 {
 		what = d.views[0].name
+	}
+	if n := d.checking(); n > 0 {
+		return fmt.Sprintf("summary: %s, checking the data on disk (%d of %d)", what, n, len(d.views))
 	}
 	return fmt.Sprintf("summary: %s, %s / %s (%s), ↓ %s/s, ↑ %s/s, %s, ETA %s", what,
 		humanBytes(float64(p.Verified)), humanBytes(float64(p.Total)), percent(p),
@@ -267,18 +297,18 @@ func (d *display) summaries(t *aio.Task) error {
 	}
 }
 
-// seedUntilText says how seeding ends: " until Ctrl-C", " until ratio
-// 2.00 or after 30m0s (or Ctrl-C)".
+// seedUntilText says how seeding ends: " until Ctrl-C", " for 30m0s or
+// until ratio 2.00 (or Ctrl-C)" (it said "until after 30m0s").
 func seedUntilText(ratio float64, d time.Duration) string {
 	var until []string
-	if ratio > 0 {
-		until = append(until, fmt.Sprintf("ratio %.2f", ratio))
-	}
 	if d > 0 {
-		until = append(until, "after "+d.String())
+		until = append(until, "for "+d.String())
+	}
+	if ratio > 0 {
+		until = append(until, fmt.Sprintf("until ratio %.2f", ratio))
 	}
 	if len(until) == 0 {
 		return " until Ctrl-C"
 	}
-	return " until " + strings.Join(until, " or ") + " (or Ctrl-C)"
+	return " " + strings.Join(until, " or ") + " (or Ctrl-C)"
 }

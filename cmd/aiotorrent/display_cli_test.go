@@ -199,3 +199,17 @@ func TestSummaryInterval(t *testing.T) {
 		t.Errorf("--summary-interval -1: exit %d, want %d (stderr %q)", r.code, exitUsage, r.errOut)
 	}
 }
+
+// TestVerbosePeerNotReached: -v said of a peer that refused us "dial
+// ADDR: peer: dial ADDR: connection refused", without the torrent.
+func TestVerbosePeerNotReached(t *testing.T) {
+	bin := buildCLI(t)
+	tp := makeShare(t, t.TempDir(), "share", shareSizes)
+	addr := closedPort(t)
+	d := startProc(t, bin, "download", tp, "-o", t.TempDir(), "--port", "0", "--no-dht", "--no-lsd", "--no-utp", "--peer", addr, "-v")
+	d.waitLine(t, func(l string) bool { return l == "share: peer "+addr+" not reached: connection refused" })
+	if err := d.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	d.wait(t)
+}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -155,5 +157,52 @@ func TestSeveralTorrentsOneRowEach(t *testing.T) {
 	}
 	if strings.Contains(screen, "total (2)") {
 		t.Errorf("the total row is still on the screen")
+	}
+}
+
+// TestNoSourceOfPeersSaidOnNarrowTerminal: at 60 columns the row of a
+// torrent with no tracker, DHT or LSD has room for "no peers" only; why
+// was said nowhere. It is said once above the row.
+func TestNoSourceOfPeersSaidOnNarrowTerminal(t *testing.T) {
+	bin := buildCLI(t)
+	tp := makeShare(t, t.TempDir(), "share", shareSizes)
+	d := startPty(t, 60, bin, "download", tp, "-o", t.TempDir(), "--port", "0", "--no-dht", "--no-lsd")
+	d.waitFor(t, "share: no source of peers: no tracker, and DHT and LSD are off")
+	d.waitFor(t, "no peers")
+	d.interrupt(t)
+	if n := strings.Count(d.output(), "no source of peers"); n != 1 {
+		t.Errorf("said %d times, want once", n)
+	}
+}
+
+// TestCtrlCWhileCheckingSaysSo: Ctrl-C while the data on disk is checked
+// said "stopped at 0.0% (0 B of 1.0 GiB; 0 B fetched …)" of data that
+// may all be there, from seed too, which fetches nothing. The torrent is
+// a 1 GiB sparse file with made-up hashes: checking it takes seconds.
+func TestCtrlCWhileCheckingSaysSo(t *testing.T) {
+	bin := buildCLI(t)
+	dir := t.TempDir()
+	const size, pieceLen = 1 << 30, 1 << 20
+	f, err := os.Create(filepath.Join(dir, "big.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	pieces := strings.Repeat("x", 20*size/pieceLen)
+	raw := fmt.Sprintf("d4:infod6:lengthi%de4:name7:big.bin12:piece lengthi%de6:pieces%d:%see", size, pieceLen, len(pieces), pieces)
+	tp := filepath.Join(t.TempDir(), "big.torrent")
+	if err := os.WriteFile(tp, []byte(raw), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startPty(t, 100, bin, "seed", tp, dir, "--port", "0", "--no-dht", "--no-lsd")
+	d.waitFor(t, "big.bin  checking the data on disk")
+	d.interrupt(t)
+	screen, _ := render(d.output(), 100)
+	want := "big.bin  checking stopped\nbig.bin: stopped while checking the data on disk; run the same command to check it again\naiotorrent: interrupted"
+	if !strings.Contains(screen, want) || strings.Contains(screen, "0.0%") {
+		t.Errorf("screen:\n%s\nwant it to end with:\n%s", screen, want)
 	}
 }

@@ -117,6 +117,43 @@ func TestTotalRow(t *testing.T) {
 	}
 }
 
+// TestTotalRowWhileChecking: a total of torrents not yet checked said
+// "0 B / 0 B (100.0%)" with a full bar.
+func TestTotalRowWhileChecking(t *testing.T) {
+	var out bytes.Buffer
+	d := newDisplay(&Factory{Out: &out, Err: &out, IsTerminal: true}, displayFlags{}, false, false)
+	a, _ := d.add("alpha"), d.add("beta")
+	a.update(torrent.Progress{Total: 300 << 10, Verified: 100 << 10, Peers: 2, DHT: true})
+	d.screen.redraw(true)
+	screen, _ := render(strings.ReplaceAll(out.String(), "\n", "\r\n"), fixedWidth)
+	rows := strings.Split(screen, "\n")
+	if want := "total (2)  checking the data on disk (1 of 2)"; rows[len(rows)-1] != want {
+		t.Errorf("screen:\n%s\nwant the last row %q", screen, want)
+	}
+	if got, want := d.summaryLine(), "summary: 2 torrents, checking the data on disk (1 of 2)"; got != want {
+		t.Errorf("summary %q, want %q", got, want)
+	}
+}
+
+// TestTotalLeavesOutEndedTorrents: a torrent that is done keeps its last
+// rate on its row, but the total and the summary line counted it on
+// after it ended.
+func TestTotalLeavesOutEndedTorrents(t *testing.T) {
+	for _, terminal := range []bool{true, false} {
+		var out bytes.Buffer
+		d := newDisplay(&Factory{Out: &out, Err: &out, IsTerminal: terminal}, displayFlags{}, false, false)
+		a, b := d.add("alpha"), d.add("beta")
+		a.update(torrent.Progress{Total: 300 << 10, Verified: 100 << 10, Peers: 2})
+		b.update(torrent.Progress{Total: 100 << 10, Verified: 50 << 10, Peers: 1})
+		a.last.DownRate, b.last.DownRate = 1<<20, 1<<20
+		b.finish(torrent.Progress{Total: 100 << 10, Verified: 100 << 10, Complete: true})
+		want := "summary: 2 torrents, 200.0 KiB / 400.0 KiB (50.0%), ↓ 1.0 MiB/s, ↑ 0 B/s, 2 peers, ETA 1s"
+		if got := d.summaryLine(); got != want {
+			t.Errorf("terminal %v: summary %q, want %q", terminal, got, want)
+		}
+	}
+}
+
 // TestSummaryIntervalOnPipesOnly: --summary-interval applies on a pipe,
 // not on a terminal (the rows say it all) nor with -q, and 0 turns it
 // off; its line adds up every torrent.
@@ -135,8 +172,9 @@ func TestSummaryIntervalOnPipesOnly(t *testing.T) {
 		}
 	}
 	d := newDisplay(&Factory{Out: &out, Err: &out}, displayFlags{SummaryInterval: 5}, false, false)
-	d.add("alpha").last = torrent.Progress{Total: 300 << 10, Verified: 100 << 10, Peers: 2, DownRate: 10 << 10}
-	d.add("beta").last = torrent.Progress{Total: 100 << 10, Verified: 100 << 10, Peers: 1, UpRate: 1 << 10, Complete: true}
+	a, b := d.add("alpha"), d.add("beta")
+	a.last, a.seen = torrent.Progress{Total: 300 << 10, Verified: 100 << 10, Peers: 2, DownRate: 10 << 10}, true
+	b.last, b.seen = torrent.Progress{Total: 100 << 10, Verified: 100 << 10, Peers: 1, UpRate: 1 << 10, Complete: true}, true
 	want := "summary: 2 torrents, 200.0 KiB / 400.0 KiB (50.0%), ↓ 10.0 KiB/s, ↑ 1.0 KiB/s, 3 peers, ETA 20s"
 	if got := d.summaryLine(); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)

@@ -92,16 +92,17 @@ Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Torrents = args
-			if _, err := applyConfig(cmd, opts.Config); err != nil {
+			from, err := applyConfig(cmd, opts.Config)
+			if err != nil {
 				return err
 			}
 			if err := (peerFlags{opts.Port, opts.MaxPeers, opts.MaxConns, opts.Encryption}).check(); err != nil {
-				return err
+				return blameConfig(err, from, opts.Config)
 			}
 			if runF != nil {
 				return runF(opts)
 			}
-			return downloadRun(f, opts)
+			return blameConfig(downloadRun(f, opts), from, opts.Config)
 		},
 	}
 	fl := cmd.Flags()
@@ -110,8 +111,8 @@ Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
 	addPeerFlags(cmd, &opts.Port, &opts.MaxPeers, &opts.MaxConns, &opts.MaxUploadRate, &opts.NoLSD, &opts.Encryption)
 	opts.DHT.register(fl)
 	fl.StringVarP(&opts.MaxDownloadRate, "max-download-rate", "D", "", "limit downloads to this much per second, all torrents together (e.g. 2MiB)")
-	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
-	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing but errors")
+	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "also show tracker announces, peers connecting and dropping, and failed pieces (on stderr)")
 	opts.Runtime.register(fl)
 	opts.Display.register(fl)
 	fl.StringArrayVar(&opts.Peers, "peer", nil, "connect to this peer too (ip:port; repeatable)")

@@ -32,7 +32,7 @@ func fetchTorrent(rawURL string) (*metainfo.Torrent, error) {
 	})
 	if err != nil {
 		// Fetch's errors start with "GET URL".
-		return nil, fmt.Errorf("fetching the torrent: %w", err)
+		return nil, fmt.Errorf("fetching the torrent: %w", fetchError{err})
 	}
 	m, err := metainfo.Parse(data)
 	if err != nil {
@@ -40,3 +40,11 @@ func fetchTorrent(rawURL string) (*metainfo.Torrent, error) {
 	}
 	return m, nil
 }
+
+// fetchError drops the web seed client's "webseed: " from its message: a
+// .torrent fetched by URL is no web seed ("GET URL: webseed: HTTP status
+// 404" read as if a web seed had failed).
+type fetchError struct{ err error }
+
+func (e fetchError) Error() string { return strings.ReplaceAll(e.err.Error(), "webseed: ", "") }
+func (e fetchError) Unwrap() error { return e.err }

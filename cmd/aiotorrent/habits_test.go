@@ -168,3 +168,14 @@ func TestParseSeedTime(t *testing.T) {
 		}
 	}
 }
+
+// TestSeedTimeSaysForHowLong: "--seed-time 0.05" (3 s) was announced as
+// "seeding until after 3s (or Ctrl-C)".
+func TestSeedTimeSaysForHowLong(t *testing.T) {
+	root := t.TempDir()
+	tp := makeShare(t, root, "share", shareSizes)
+	r := runCLI(t, "", "seed", tp, root, "--port", "0", "--no-dht", "--no-lsd", "--seed-time", "0.05", "--seed-ratio", "2")
+	if want := "\nshare: seeding for 3s or until ratio 2.00 (or Ctrl-C)\n"; r.code != exitOK || !strings.Contains("\n"+r.out, want) {
+		t.Errorf("exit %d, stdout:\n%s\nwant 0 and the line %q", r.code, r.out, want)
+	}
+}

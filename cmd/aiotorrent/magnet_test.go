@@ -43,3 +43,15 @@ func TestDownloadMagnetLink(t *testing.T) {
 		t.Errorf("--files with a magnet link: exit %d, want %d", r.code, exitUsage)
 	}
 }
+
+// TestMagnetWithNoSourceOfPeers: a magnet link with no tracker and no
+// peer, with --no-dht, failed with "no peer sent the metadata", as if
+// peers had been asked.
+func TestMagnetWithNoSourceOfPeers(t *testing.T) {
+	link := "magnet:?xt=urn:btih:d4bcc7fa8bbf2321f466393bcca48f03e7609e30"
+	r := runCLI(t, "", "download", link, "-o", t.TempDir(), "--port", "0", "--no-dht", "--no-lsd")
+	want := "aiotorrent: magnet d4bcc7fa8bbf2321f466393bcca48f03e7609e30: no source of peers: the link names no tracker (tr=) and no peer (x.pe=), and the DHT is off; drop --no-dht or give --peer\n"
+	if r.code != exitFailure || r.errOut != want {
+		t.Errorf("exit %d, stderr %q; want %d and %q", r.code, r.errOut, exitFailure, want)
+	}
+}

@@ -29,6 +29,7 @@ type progressView struct {
 	announce     trackerLog
 	rate, up     windowRate
 	seeding      time.Time // when the switch to seeding was said
+	saidNoSource bool      // that it has no source of peers, above the rows
 	ended        string    // "done" or "stopped": the row's last word
 }
 
@@ -91,6 +92,12 @@ func (v *progressView) update(p torrent.Progress) {
 	for _, e := range v.trackers.changes(p.Trackers, now) {
 		d.say("%s: %s", v.name, e)
 	}
+	if d.screen != nil && !v.saidNoSource && noSource(p) && !d.givenPeers {
+		// A narrow row drops the reason to "no peers"; trackers that
+		// fail are said above the rows, and so is this.
+		v.saidNoSource = true
+		d.say("%s: no source of peers: %s", v.name, noPeersReason(p))
+	}
 	if p.Complete && d.seed && v.seeding.IsZero() {
 		v.seeding = now
 		if p.Verified > p.Resumed {
@@ -126,7 +133,14 @@ func (v *progressView) update(p torrent.Progress) {
 // finish ends the view: its row becomes an ordinary line, showing where
 // it stood (never 100% unless the download completed).
 func (v *progressView) finish(p torrent.Progress) {
-	if v.d.screen == nil || v.row < 0 {
+	if !v.seen {
+		// Stopped while checking: how much is there is not known, and
+		// "0.0%" would say nothing is.
+		v.ended = "stopped"
+		if v.d.screen != nil && v.row >= 0 {
+			v.d.screen.retire(v.row)
+			v.d.retired()
+		}
 		return
 	}
 	p.DownRate, p.UpRate = v.last.DownRate, v.last.UpRate
@@ -138,6 +152,9 @@ func (v *progressView) finish(p torrent.Progress) {
 	case !v.d.seed:
 		v.ended = "done"
 	}
+	if v.d.screen == nil || v.row < 0 {
+		return
+	}
 	v.d.screen.retire(v.row)
 	v.d.retired()
 }
@@ -146,6 +163,8 @@ func (v *progressView) finish(p torrent.Progress) {
 func (v *progressView) line(width int) string {
 	name := v.d.padName(v.name, width-1)
 	switch {
+	case !v.seen && v.ended != "":
+		return fitLine(width-1, name, [][]string{{"checking stopped"}})
 	case !v.seen:
 		return fitLine(width-1, name, [][]string{{"checking the data on disk"}, {"checking"}})
 	case v.ended != "":

@@ -100,3 +100,20 @@ func TestSilentUDPTrackerShown(t *testing.T) {
 	d.waitLine(t, func(l string) bool { return l == "share: tracker "+u+": no answer after 5s" })
 	d.kill(t)
 }
+
+// TestFirstLineDoesNotSayNoTracker: the first progress report comes
+// before the trackers are asked; its line said "no peers: no tracker,
+// and DHT and LSD are off" of a torrent that has one.
+func TestFirstLineDoesNotSayNoTracker(t *testing.T) {
+	bin := buildCLI(t)
+	tp, port, _ := stalledTrackedSwarm(t, bin)
+	d := startProc(t, bin, "download", tp, "-o", t.TempDir(), "--port", "0", "--no-dht", "--no-lsd", "--peer", "127.0.0.1:"+port)
+	d.waitLine(t, func(l string) bool { return strings.Contains(l, "1 peer") })
+	if err := d.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	d.wait(t)
+	if out := d.output(); strings.Contains(out, "no tracker") {
+		t.Errorf("a torrent with a tracker said it has none:\n%s", out)
+	}
+}

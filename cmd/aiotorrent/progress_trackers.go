@@ -101,6 +101,12 @@ func trackerReason(err error) string {
 	return msg
 }
 
+// noSource reports whether nothing can find p's torrent a peer: no
+// tracker, no DHT, no LSD, no web seed.
+func noSource(p torrent.Progress) bool {
+	return !p.Complete && p.Peers == 0 && p.WebSeeds == 0 && len(p.Trackers) == 0 && !p.DHT && !p.LSD
+}
+
 // noPeersReason says why a torrent has no peers, or "" when it may just
 // be waiting for them: a tracker answered, or the DHT or LSD look.
 func noPeersReason(p torrent.Progress) string {

@@ -1,6 +1,14 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+	"regexp"
+)
+
+// pieceNumber is left out when comparing errors: a full disk or a file
+// that cannot be created fails every piece in turn, each with its own
+// number, and was printed once per piece (330 lines in 12 s).
+var pieceNumber = regexp.MustCompile(`\bpiece \d+`)
 
 // resourceErrors returns what prints a torrent's resource error (too many
 // open files, a file missing or unreadable, a full disk: Progress.Err) as
@@ -16,7 +24,8 @@ func resourceErrors(warn func(string), name string) func(error) {
 			now = err.Error()
 		}
 		switch {
-		case now == last:
+		case pieceNumber.ReplaceAllString(now, "piece N") == pieceNumber.ReplaceAllString(last, "piece N"):
+			return // last stays the error as it was printed
 		case now == "":
 			warn(fmt.Sprintf("%s: resumed after: %s\n", name, last))
 		default:

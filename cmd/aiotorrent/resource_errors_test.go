@@ -29,6 +29,45 @@ func TestResourceErrorLines(t *testing.T) {
 	}
 }
 
+// TestResourceErrorSaidOncePerCause: a file that cannot be created fails
+// the write of every piece, each error naming its piece; the download
+// printed a line per piece and per retry. It says it once.
+func TestResourceErrorSaidOncePerCause(t *testing.T) {
+	bin := buildCLI(t)
+	root := t.TempDir()
+	p := filepath.Join(root, "one.bin")
+	if err := os.WriteFile(p, bytes.Repeat([]byte("aiotorrent"), 20_000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, raw, err := metainfo.CreateSync(metainfo.CreateOptions{Path: p, PieceLength: 16 << 10, NoCreationDate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := filepath.Join(t.TempDir(), "one.torrent")
+	if err := os.WriteFile(tp, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seeder, port := seedProc(t, bin, tp, root)
+	// A link to a directory that does not exist: the check finds no
+	// data (ENOENT), and every write fails to create the file.
+	dst := t.TempDir()
+	if err := os.Symlink(filepath.Join("nowhere", "one.bin"), filepath.Join(dst, "one.bin")); err != nil {
+		t.Fatal(err)
+	}
+	d := startProc(t, bin, "download", tp, "-o", dst, "--port", "0", "--no-dht", "--no-lsd", "--peer", "127.0.0.1:"+port)
+	d.waitLine(t, func(l string) bool { return strings.HasSuffix(l, "(will retry)") })
+	// Every piece has been sent, and has failed, once the seeder has
+	// uploaded the whole file.
+	seeder.waitLine(t, func(l string) bool { return strings.Contains(l, "uploaded, ratio 1.") })
+	if err := d.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	d.wait(t)
+	if n := strings.Count(d.output(), "(will retry)"); n != 1 {
+		t.Errorf("the error was said %d times, want once:\n%s", n, d.output())
+	}
+}
+
 // TestSeedingMoreTorrentsThanTheOpenFileLimit runs `download --seed` on
 // 300 complete torrents in a shell whose open-file limit (soft and hard)
 // is 128. Each torrent reports its data complete (it says it seeds), and Ctrl-C then ends

@@ -60,16 +60,17 @@ incomplete.`,
 		Args: minArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Torrents, opts.Dir = args[:len(args)-1], args[len(args)-1]
-			if _, err := applyConfig(cmd, opts.Config); err != nil {
+			from, err := applyConfig(cmd, opts.Config)
+			if err != nil {
 				return err
 			}
 			if err := (peerFlags{opts.Port, opts.MaxPeers, opts.MaxConns, opts.Encryption}).check(); err != nil {
-				return err
+				return blameConfig(err, from, opts.Config)
 			}
 			if runF != nil {
 				return runF(opts)
 			}
-			return seedRun(f, opts)
+			return blameConfig(seedRun(f, opts), from, opts.Config)
 		},
 	}
 	fl := cmd.Flags()
@@ -78,8 +79,8 @@ incomplete.`,
 	fl.StringVarP(&opts.MaxDownloadRate, "max-download-rate", "D", "", "with --partial: limit downloads to this much per second")
 	fl.BoolVar(&opts.Partial, "partial", false, "seed incomplete data (and download the rest)")
 	addSeedGoalFlags(fl, &opts.SeedRatio, &opts.SeedTime, "")
-	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress output")
-	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log peer events to stderr")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing but errors")
+	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "also show tracker announces, peers connecting and dropping, and failed pieces (on stderr)")
 	opts.Runtime.register(fl)
 	addConfigFlag(cmd, &opts.Config)
 	opts.Display.register(fl)

@@ -165,6 +165,11 @@ func runAll(t *aio.Task, d *display, client *torrent.Client, plan sessionsPlan) 
 	}
 	for _, mag := range plan.magnets {
 		g.Go("magnet "+mag.Name, func(t *aio.Task) error {
+			if len(mag.Trackers) == 0 && len(mag.PeerAddrs()) == 0 && len(plan.peers) == 0 && client.DHTLookup() == nil {
+				// The fetch gave up at once with "no peer sent the
+				// metadata", as if peers had been asked.
+				return fmt.Errorf("magnet %x: no source of peers: the link names no tracker (tr=) and no peer (x.pe=), and the DHT is off; drop --no-dht or give --peer", mag.InfoHash)
+			}
 			d.sayTo(d.f.Err, "fetching the metadata of %x from peers", mag.InfoHash)
 			m, err := torrent.FetchMetadata(t, mag, torrent.FetchConfig{
 				PeerID: client.PeerID(), Port: client.Addr().Port(), Peers: plan.peers,
@@ -219,10 +224,13 @@ func startSession(g *aio.Group, d *display, client *torrent.Client, plan session
 	g.Go(m.Name, func(t *aio.Task) error {
 		err := s.Run(t)
 		p := s.Progress()
+		checked := view.seen
 		view.finish(p)
 		if err != nil {
 			if errors.Is(err, aio.ErrCanceled) {
-				if !p.Complete {
+				if !checked {
+					d.say("%s: stopped while checking the data on disk; run the same command to check it again", m.Name)
+				} else if !p.Complete {
 					d.say("%s", stoppedSummary(m.Name, p))
 				} else if plan.seed {
 					d.say("%s", seedSummary(m.Name, p, view.seedingFor(), d.savePath(m.Name)))

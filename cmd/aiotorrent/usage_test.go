@@ -239,3 +239,18 @@ func TestNoSubcommandDownloads(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpProseFitsEightyColumns: the text of each command's --help (not
+// its examples and flags) keeps to 80 columns; download's and seed's
+// paragraph on the config file had a line of 92.
+func TestHelpProseFitsEightyColumns(t *testing.T) {
+	for _, cmd := range []string{"download", "seed", "create", "info", "verify", "tracker", "demo", "dht", "config"} {
+		r := runCLI(t, "", cmd, "--help")
+		prose, _, _ := strings.Cut(r.out, "\nUsage:")
+		for _, l := range strings.Split(prose, "\n") {
+			if n := len([]rune(l)); n > 80 {
+				t.Errorf("%s --help: a line of %d columns: %q", cmd, n, l)
+			}
+		}
+	}
+}

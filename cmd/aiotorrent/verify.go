@@ -70,6 +70,12 @@ func verifyRun(opts *VerifyOptions) error {
 	} else if !st.IsDir() {
 		return fmt.Errorf("verify: %s is not a directory", opts.Dir)
 	}
+	if _, err := os.Stat(filepath.Join(opts.Dir, m.Name)); err != nil {
+		// Every file would be reported missing, as seed's check says why.
+		if where := misplacedData(opts.Dir, m); where != "" {
+			return fmt.Errorf("verify: %s", where)
+		}
+	}
 	layout := m.Layout()
 	s, err := piece.OpenStorage(opts.Dir, layout, piece.StorageOptions{ReadOnly: true})
 	if err != nil {

@@ -310,3 +310,21 @@ func TestDownloadCutsWhatVerifyCallsTooLong(t *testing.T) {
 		t.Errorf("verify after: exit %d, stdout %q, stderr %q", r.code, r.out, r.errOut)
 	}
 }
+
+// TestVerifyWrongLevelSaysWhere: given the torrent's folder itself, or
+// the directory above the one that holds it, verify reported every file
+// INCOMPLETE at 0%; it says where the data is, as seed does.
+func TestVerifyWrongLevelSaysWhere(t *testing.T) {
+	top := t.TempDir()
+	root := filepath.Join(top, "downloads")
+	tp := makeShare(t, root, "share", shareSizes)
+	for _, c := range []struct{ dir, want string }{
+		{filepath.Join(root, "share"), `looks like the torrent's folder "share" itself (its files are directly inside): give its parent, ` + root},
+		{top, `holds no "share", but ` + root + ` does: give that directory`},
+	} {
+		r := runCLI(t, "", "verify", tp, c.dir)
+		if r.code != exitFailure || !strings.HasPrefix(r.errOut, "aiotorrent: verify: "+c.dir+" "+c.want+"\n") || r.out != "" {
+			t.Errorf("verify %s: exit %d, stdout %q, stderr %q; want 1 and %q", c.dir, r.code, r.out, r.errOut, c.want)
+		}
+	}
+}
