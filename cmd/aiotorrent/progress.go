@@ -250,6 +250,9 @@ func sources(p torrent.Progress) string {
 		if why := noPeersReason(p); why != "" {
 			return "no peers: " + why
 		}
+		if p.Given > 0 {
+			return connectingGiven(p)
+		}
 	}
 	s := plural(p.Peers, "peer")
 	if p.Seeds > 0 {
@@ -272,6 +275,13 @@ func shortSources(p torrent.Progress) string {
 		return "no peers"
 	}
 	return plural(p.Peers, "peer")
+}
+
+// connectingGiven is what a torrent that was given peers (--peer, a
+// magnet's x.pe) is doing before one connects: nothing is wrong yet, so
+// the line does not say "no peers" (narrow, it is "0 peers").
+func connectingGiven(p torrent.Progress) string {
+	return "connecting to " + plural(p.Given, "given peer")
 }
 
 // compactSources is sources with the reason there are no peers in a few
