@@ -213,3 +213,20 @@ func TestVerbosePeerNotReached(t *testing.T) {
 	}
 	d.wait(t)
 }
+
+// TestSummaryDurationsAgree: a download that seeds for a while says how
+// long each took with the same rule, a decimal under a minute: "in
+// 4.952s" sat above "seeded for 3.9s", and a second of seeding was
+// "seeded for 1s".
+func TestSummaryDurationsAgree(t *testing.T) {
+	root := t.TempDir()
+	tp := makeShare(t, root, "share", shareSizes)
+	peer := startSeeder(t, tp, root)
+	r := runCLI(t, "", "download", tp, "-o", t.TempDir(), "--seed", "--seed-time", "1s", "--port", "0", "--no-dht", "--no-lsd", "--peer", peer)
+	took := `(\d{1,3}ms|\d{1,2}\.\ds)`
+	fetched := regexp.MustCompile(`(?m)^share: 361\.3 KiB in ` + took + ` \(`)
+	seeded := regexp.MustCompile(`(?m)^share: seeded for 1\.\ds: `)
+	if r.code != exitOK || !fetched.MatchString(r.out) || !seeded.MatchString(r.out) {
+		t.Errorf("exit %d, stdout %q; want 0, lines matching %v and %v", r.code, r.out, fetched, seeded)
+	}
+}
