@@ -89,7 +89,7 @@ are held open in one cache for all torrents (--max-open-files).
 
 Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
 1 failure, 2 usage (a bad magnet link too), 130 Ctrl-C, 143 SIGTERM.`,
-		Args: minArgs(1),
+		Args: minArgs(1, "a FILE.torrent, URL or MAGNET link (or several)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Torrents = args
 			from, err := applyConfig(cmd, opts.Config)
