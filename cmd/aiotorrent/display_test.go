@@ -60,9 +60,10 @@ func TestSeedingRow(t *testing.T) {
 		width int
 		want  string
 	}{
-		{119, "share  seeding:  ↑ 1.2 MiB/s  37.0 MiB uploaded  ratio 0.37  2 peers"},
-		{59, "share  seeding:  ↑ 1.2 MiB/s  ratio 0.37  2 peers"},
-		{39, "share  seeding:  ↑ 1.2 MiB/s  2 peers"},
+		{119, "share  seeding:  ↑ 1.2 MiB/s  37.0 MiB uploaded  ratio 0.37  2 peers served"},
+		{59, "share  seeding:  ↑ 1.2 MiB/s  ratio 0.37  2 peers served"},
+		{45, "share  seeding:  ↑ 1.2 MiB/s  2 peers served"},
+		{39, "share  ↑ 1.2 MiB/s  2 peers served"},
 	} {
 		if got := progressLine(c.width, "share", p, true); got != c.want {
 			t.Errorf("width %d:\ngot  %q\nwant %q", c.width, got, c.want)

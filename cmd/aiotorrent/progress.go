@@ -191,10 +191,11 @@ func details(p torrent.Progress) []string {
 }
 
 // seedingFields are the seeding line's: "seeding:", "↑ 1.2 MiB/s", "45.0
-// MiB uploaded", "ratio 0.37", "2 peers" (those we upload to: unchoked).
+// MiB uploaded", "ratio 0.37", "2 peers served" (unchoked: "served", as the
+// summary's "3 peers connected" counts every connection).
 func seedingFields(p torrent.Progress) []string {
 	return []string{"seeding:", "↑ " + humanBytes(p.UpRate) + "/s",
-		humanBytes(float64(p.Uploaded)) + " uploaded", "ratio " + ratio(p), plural(p.Unchoked, "peer")}
+		humanBytes(float64(p.Uploaded)) + " uploaded", "ratio " + ratio(p), plural(p.Unchoked, "peer") + " served"}
 }
 
 // ratio is uploaded over the torrent's wanted size, as --seed-ratio
