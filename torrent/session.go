@@ -149,6 +149,9 @@ type Progress struct {
 	// too. Together they tell a user why there are no peers.
 	Trackers []tracker.TrackerStatus
 	DHT, LSD bool
+	// Given is how many addresses SessionOptions.Peers named: a source
+	// of peers besides the trackers, DHT and LSD.
+	Given int
 	// Err is the torrent's resource error (too many open files, a file
 	// missing or unreadable, a full disk) while what failed waits to be
 	// tried again; nil when all is well (session_resource.go).
@@ -458,6 +461,7 @@ func (s *Session) Progress() Progress {
 		Trackers:     s.trackerStatus(),
 		DHT:          s.dhtEnabled(),
 		LSD:          s.client.lsd != nil && !s.meta.Private,
+		Given:        len(s.opts.Peers),
 		Err:          s.res.err,
 	}
 }

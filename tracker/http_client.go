@@ -107,7 +107,7 @@ func plainGet(t *aio.Task, cfg Config, u *url.URL) ([]byte, int, error) {
 	}
 	conn, err := aio.Dial(t, hostport, cfg.ConnectTimeout)
 	if err != nil {
-		return nil, 0, fmt.Errorf("connect %s: %w", hostport, err)
+		return nil, 0, err // aio's error names the address: "dial 1.2.3.4:80: …"
 	}
 	defer conn.Close()
 	if err := conn.WriteAll(t, httpRequest(u, cfg.UserAgent)); err != nil {

@@ -182,10 +182,13 @@ func (c *Client) get(t *aio.Task, u *url.URL, dst []byte, off, size int64) (stri
 func (c *Client) dial(t *aio.Task, hostport string) error {
 	tcp, err := aio.Dial(t, hostport, c.cfg.ConnectTimeout)
 	if err != nil {
+		// aio's error names the address already ("dial 1.2.3.4:80: …",
+		// `resolve "host:80": …`), and the request's URL names the host:
+		// saying hostport again repeated it.
 		if errors.Is(err, aio.ErrTimeout) {
-			return fmt.Errorf("%w: connect %s: %w", ErrTimeout, hostport, err)
+			return fmt.Errorf("%w: %w", ErrTimeout, err)
 		}
-		return fmt.Errorf("connect %s: %w", hostport, err)
+		return err
 	}
 	c.conn = &conn{tcp: tcp, host: hostport, buf: make([]byte, readBufSize)}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/aiotorrent/aiotorrent/aio"
@@ -69,5 +71,24 @@ func TestFetchWholeFile(t *testing.T) {
 		case tc.want != nil && !errors.Is(err, tc.want):
 			t.Errorf("%s (max %d): %d bytes, %v; want %v", tc.url, tc.max, len(got), err, tc.want)
 		}
+	}
+}
+
+// TestFetchRefusedKeepsTheErrno: the error of a refused connect names the
+// address once and still unwraps to ECONNREFUSED.
+func TestFetchRefusedKeepsTheErrno(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = aio.Run(func(t *aio.Task) ([]byte, error) {
+		c := New(Config{})
+		defer c.Close()
+		return c.Fetch(t, "http://"+addr+"/x", 1<<10)
+	})
+	if !errors.Is(err, syscall.ECONNREFUSED) || strings.Count(fmt.Sprint(err), addr) != 2 {
+		t.Errorf("Fetch from a closed port: %v; want ECONNREFUSED and %s twice (URL and dial)", err, addr)
 	}
 }

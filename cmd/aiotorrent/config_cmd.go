@@ -39,7 +39,7 @@ The file is TOML, each key named as its flag:
   no-lsd = true`,
 		Example: `  aiotorrent config
   aiotorrent config --config ./test.toml --port 7000`,
-		Args: exactArgs(0),
+		Args: exactArgs(0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)

@@ -66,7 +66,7 @@ bytes ("262144", "256K", "4MiB"). As in mktorrent, commas in -w separate
 web seeds.`,
 		Example: `  aiotorrent create ./photos -a http://tracker.example/announce -o photos.torrent
   aiotorrent create big.iso -a udp://t1:6969,udp://t2:6969 -a http://t3/announce --piece-length 4M`,
-		Args: exactArgs(1),
+		Args: exactArgs(1, "one PATH: the file or directory to make a torrent of"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Path = args[0]
 			var err error

@@ -106,8 +106,8 @@ func TestCreateUsageErrors(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		{"no path", []string{"create", "-o", out}, "accepts 1 arg"},
-		{"two paths", []string{"create", src, src, "-o", out}, "accepts 1 arg"},
+		{"no path", []string{"create", "-o", out}, "create needs one PATH"},
+		{"two paths", []string{"create", src, src, "-o", out}, "create takes one PATH"},
 		{"unknown flag", []string{"create", src, "--bogus", "-o", out}, "unknown flag"},
 		{"not a URL", []string{"create", src, "-a", "tracker.example", "-o", out}, "not a URL"},
 		{"websocket tracker", []string{"create", src, "-a", "wss://tracker.example/ws", "-o", out}, `unsupported URL scheme: "wss://tracker.example/ws" (want http://, https:// or udp://)`},

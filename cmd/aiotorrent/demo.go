@@ -44,7 +44,7 @@ no network and no arguments; everything runs on one event loop thread.
 With --dht there is no tracker: a DHT of a few nodes on 127.0.0.1 takes
 its place, the torrent names no tracker, the seeders announce themselves
 on the DHT and the download finds them there (BEP 5).`,
-		Args: exactArgs(0),
+		Args: exactArgs(0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)

@@ -90,7 +90,7 @@ SIGTERM, as a shell reports a command it stopped; 1 when it cannot
 listen, 2 for a usage error.`,
 		Example: `  aiotorrent dht --listen 127.0.0.1:6881
   aiotorrent dht --listen 0.0.0.0:6881 --dht-node router.bittorrent.com:6881 --stats`,
-		Args: exactArgs(0),
+		Args: exactArgs(0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
 			if opts.Listen, err = parseListenAddr("--listen", listen); err != nil {

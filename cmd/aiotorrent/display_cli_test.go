@@ -36,10 +36,10 @@ func TestDownloadSeedSaysWhenItSeeds(t *testing.T) {
 	want := regexp.MustCompile(`^share: 361\.3 KiB in \S+ \(\S+ \S*B/s\) from 1 peer; saved in ` + regexp.QuoteMeta(filepath.Join(dst, "share")) + `; 0 B uploaded, ratio 0\.00$`)
 	d.waitLine(t, want.MatchString)
 	d.waitLine(t, func(l string) bool { return l == "share: seeding until Ctrl-C" })
-	d.waitLine(t, regexp.MustCompile(`^share: seeding: ↑ \S+ \S*B/s, 0 B uploaded, ratio 0\.00, \d+ peers?$`).MatchString)
+	d.waitLine(t, regexp.MustCompile(`^share: seeding: ↑ \S+ \S*B/s, 0 B uploaded, ratio 0\.00, \d+ peers? served$`).MatchString)
 	// The seeder's line changes once it has uploaded everything; a
 	// seeding line is printed at most every completeEvery on a pipe.
-	seeder.waitLine(t, regexp.MustCompile(`^share: seeding: ↑ \S+ \S*B/s, 361\.3 KiB uploaded, ratio 1\.00, \d+ peers?$`).MatchString)
+	seeder.waitLine(t, regexp.MustCompile(`^share: seeding: ↑ \S+ \S*B/s, 361\.3 KiB uploaded, ratio 1\.00, \d+ peers? served$`).MatchString)
 
 	if err := d.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
@@ -212,4 +212,37 @@ func TestVerbosePeerNotReached(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.wait(t)
+}
+
+// TestSummaryDurationsAgree: a download that seeds for a while says how
+// long each took with the same rule, a decimal under a minute: "in
+// 4.952s" sat above "seeded for 3.9s", and a second of seeding was
+// "seeded for 1s".
+func TestSummaryDurationsAgree(t *testing.T) {
+	root := t.TempDir()
+	tp := makeShare(t, root, "share", shareSizes)
+	peer := startSeeder(t, tp, root)
+	r := runCLI(t, "", "download", tp, "-o", t.TempDir(), "--seed", "--seed-time", "1s", "--port", "0", "--no-dht", "--no-lsd", "--peer", peer)
+	took := `(\d{1,3}ms|\d{1,2}\.\ds)`
+	fetched := regexp.MustCompile(`(?m)^share: 361\.3 KiB in ` + took + ` \(`)
+	seeded := regexp.MustCompile(`(?m)^share: seeded for 1\.\ds: `)
+	if r.code != exitOK || !fetched.MatchString(r.out) || !seeded.MatchString(r.out) {
+		t.Errorf("exit %d, stdout %q; want 0, lines matching %v and %v", r.code, r.out, fetched, seeded)
+	}
+}
+
+// TestSeedingSaysServedAndConnected: the seeding line's "0 peers" counted
+// the peers served (unchoked) while the summary's "1 peer connected"
+// counted connections; each now says which.
+func TestSeedingSaysServedAndConnected(t *testing.T) {
+	root := t.TempDir()
+	tp := makeShare(t, root, "share", shareSizes)
+	peer := startSeeder(t, tp, root)
+	dst := t.TempDir()
+	r := runCLI(t, "", "download", tp, "-o", dst, "--seed", "--seed-time", "1s", "--port", "0", "--no-dht", "--no-lsd", "--peer", peer)
+	line := regexp.MustCompile(`(?m)^share: seeding: ↑ \S+ \S*B/s, 0 B uploaded, ratio 0\.00, 0 peers served$`)
+	summary := regexp.MustCompile(`(?m)^share: seeded for \S+: 0 B uploaded, ratio 0\.00; \d+ peers? connected; data in ` + regexp.QuoteMeta(filepath.Join(dst, "share")) + `$`)
+	if r.code != exitOK || !line.MatchString(r.out) || !summary.MatchString(r.out) {
+		t.Errorf("exit %d, stdout %q; want 0, lines matching %v and %v", r.code, r.out, line, summary)
+	}
 }

@@ -60,9 +60,10 @@ func TestSeedingRow(t *testing.T) {
 		width int
 		want  string
 	}{
-		{119, "share  seeding:  ↑ 1.2 MiB/s  37.0 MiB uploaded  ratio 0.37  2 peers"},
-		{59, "share  seeding:  ↑ 1.2 MiB/s  ratio 0.37  2 peers"},
-		{39, "share  seeding:  ↑ 1.2 MiB/s  2 peers"},
+		{119, "share  seeding:  ↑ 1.2 MiB/s  37.0 MiB uploaded  ratio 0.37  2 peers served"},
+		{59, "share  seeding:  ↑ 1.2 MiB/s  ratio 0.37  2 peers served"},
+		{45, "share  seeding:  ↑ 1.2 MiB/s  2 peers served"},
+		{39, "share  ↑ 1.2 MiB/s  2 peers served"},
 	} {
 		if got := progressLine(c.width, "share", p, true); got != c.want {
 			t.Errorf("width %d:\ngot  %q\nwant %q", c.width, got, c.want)
@@ -78,14 +79,38 @@ func TestSummary(t *testing.T) {
 		want string
 	}{
 		{torrent.Progress{Total: 1000 << 10, Verified: 1000 << 10, Elapsed: 2e9, PeersSeen: 3, Uploaded: 250 << 10},
-			"share: 1000.0 KiB in 2s (500.0 KiB/s) from 3 peers; saved in /d/share; 250.0 KiB uploaded, ratio 0.25"},
+			"share: 1000.0 KiB in 2.0s (500.0 KiB/s) from 3 peers; saved in /d/share; 250.0 KiB uploaded, ratio 0.25"},
 		{torrent.Progress{Total: 1000 << 10, Verified: 1000 << 10, Resumed: 700 << 10, Elapsed: 1e9, PeersSeen: 1, WebSeeds: 1},
-			"share: 300.0 KiB in 1s (300.0 KiB/s) from 1 peer and 1 web seed, 30.0% of 1000.0 KiB (the rest was on disk); saved in /d/share; 0 B uploaded, ratio 0.00"},
+			"share: 300.0 KiB in 1.0s (300.0 KiB/s) from 1 peer and 1 web seed, 30.0% of 1000.0 KiB (the rest was on disk); saved in /d/share; 0 B uploaded, ratio 0.00"},
 		{torrent.Progress{Total: 1000 << 10, Verified: 1000 << 10, Resumed: 1000 << 10, Elapsed: 1e8},
 			"share: complete on disk already (1000.0 KiB, checked in 100ms); saved in /d/share; 0 B uploaded, ratio 0.00"},
 	} {
 		if got := summary("share", c.p, "/d/share"); got != c.want {
 			t.Errorf("got  %q\nwant %q", got, c.want)
+		}
+	}
+}
+
+// TestSummaryDuration: every summary says how long with one rule; they
+// said "in 4.952s", "seeded for 3.9s" and "fetched in 2s".
+func TestSummaryDuration(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0s"},
+		{29 * time.Millisecond, "29ms"},
+		{999*time.Millisecond + 600*time.Microsecond, "1.0s"},
+		{2 * time.Second, "2.0s"},
+		{4952 * time.Millisecond, "5.0s"},
+		{3900 * time.Millisecond, "3.9s"},
+		{59960 * time.Millisecond, "1m00s"},
+		{3*time.Minute + 5*time.Second, "3m05s"},
+		{time.Hour + 2*time.Minute + 40*time.Second, "1h02m"},
+		{50 * time.Hour, "2d02h"},
+	} {
+		if got := summaryDuration(c.d); got != c.want {
+			t.Errorf("summaryDuration(%v) = %q, want %q", c.d, got, c.want)
 		}
 	}
 }

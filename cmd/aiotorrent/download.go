@@ -89,7 +89,7 @@ are held open in one cache for all torrents (--max-open-files).
 
 Exit codes: 0 complete (also when Ctrl-C ends --seed after completing),
 1 failure, 2 usage (a bad magnet link too), 130 Ctrl-C, 143 SIGTERM.`,
-		Args: minArgs(1),
+		Args: minArgs(1, "a FILE.torrent, URL or MAGNET link (or several)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Torrents = args
 			from, err := applyConfig(cmd, opts.Config)
@@ -256,7 +256,7 @@ func summary(name string, p torrent.Progress, path string) string {
 	fetched := p.Verified - p.Resumed
 	var b strings.Builder
 	if fetched <= 0 && p.Resumed > 0 {
-		fmt.Fprintf(&b, "%s: complete on disk already (%s, checked in %s)", name, humanBytes(float64(p.Total)), p.Elapsed.Round(time.Millisecond))
+		fmt.Fprintf(&b, "%s: complete on disk already (%s, checked in %s)", name, humanBytes(float64(p.Total)), summaryDuration(p.Elapsed))
 	} else {
 		rate := 0.0
 		if secs := p.Elapsed.Seconds(); secs > 0 {
@@ -266,7 +266,7 @@ func summary(name string, p torrent.Progress, path string) string {
 		if p.WebSeeds > 0 {
 			from += " and " + plural(p.WebSeeds, "web seed")
 		}
-		fmt.Fprintf(&b, "%s: %s in %s (%s/s) from %s", name, humanBytes(float64(fetched)), p.Elapsed.Round(time.Millisecond), humanBytes(rate), from)
+		fmt.Fprintf(&b, "%s: %s in %s (%s/s) from %s", name, humanBytes(float64(fetched)), summaryDuration(p.Elapsed), humanBytes(rate), from)
 		if p.Resumed > 0 {
 			fmt.Fprintf(&b, ", %s of %s (the rest was on disk)", percent(torrent.Progress{Verified: fetched, Total: p.Total}), humanBytes(float64(p.Total)))
 		}
@@ -277,9 +277,9 @@ func summary(name string, p torrent.Progress, path string) string {
 
 // seedSummary is the line printed when seeding ends:
 //
-//	share: seeded for 5m0s: 45.0 MiB uploaded, ratio 0.37; 3 peers connected; data in /data/share
+//	share: seeded for 5m00s: 45.0 MiB uploaded, ratio 0.37; 3 peers connected; data in /data/share
 func seedSummary(name string, p torrent.Progress, seeded time.Duration, path string) string {
-	return fmt.Sprintf("%s: seeded for %s: %s uploaded, ratio %s; %s connected; data in %s", name, seeded.Round(100*time.Millisecond),
+	return fmt.Sprintf("%s: seeded for %s: %s uploaded, ratio %s; %s connected; data in %s", name, summaryDuration(seeded),
 		humanBytes(float64(p.Uploaded)), ratio(p), plural(p.PeersSeen, "peer"), path)
 }
 
@@ -289,5 +289,5 @@ func seedSummary(name string, p torrent.Progress, seeded time.Duration, path str
 func stoppedSummary(name string, p torrent.Progress) string {
 	return fmt.Sprintf("%s: stopped at %s (%s of %s; %s fetched in %s); run the same command to resume",
 		name, percent(p), humanBytes(float64(p.Verified)), humanBytes(float64(p.Total)),
-		humanBytes(float64(p.Downloaded)), p.Elapsed.Round(100*time.Millisecond))
+		humanBytes(float64(p.Downloaded)), summaryDuration(p.Elapsed))
 }

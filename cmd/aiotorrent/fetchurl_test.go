@@ -62,3 +62,21 @@ func TestDownloadTorrentURL(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedTorrentURLSaysTheAddressOnce: a .torrent URL whose server
+// refuses said "connect 127.0.0.1:P: dial 127.0.0.1:P: connection
+// refused", the address twice.
+func TestRefusedTorrentURLSaysTheAddressOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	u := "http://" + addr + "/x.torrent"
+	r := runCLI(t, "", u, "--no-dht", "--no-lsd", "-o", t.TempDir())
+	want := "aiotorrent: fetching the torrent: GET " + u + ": dial " + addr + ": connection refused\n"
+	if r.code != exitFailure || r.errOut != want {
+		t.Errorf("exit %d, stderr %q; want %d and %q", r.code, r.errOut, exitFailure, want)
+	}
+}

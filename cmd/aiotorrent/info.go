@@ -36,7 +36,7 @@ holds: name, info-hash, size, pieces, files, trackers and flags.
 		Example: `  aiotorrent info ubuntu.torrent
   aiotorrent info --json ubuntu.torrent | jq .info_hash
   aiotorrent info 'magnet:?xt=urn:btih:...'`,
-		Args: exactArgs(1),
+		Args: exactArgs(1, "one FILE.torrent or MAGNET link"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Source = args[0]
 			if runF != nil {

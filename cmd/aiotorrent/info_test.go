@@ -217,8 +217,8 @@ func TestInfoErrors(t *testing.T) {
 		wantCode int
 		wantErr  string
 	}{
-		{"no argument", []string{"info"}, exitUsage, "accepts 1 arg"},
-		{"two arguments", []string{"info", "a", "b"}, exitUsage, "accepts 1 arg"},
+		{"no argument", []string{"info"}, exitUsage, "info needs one FILE.torrent or MAGNET link"},
+		{"two arguments", []string{"info", "a", "b"}, exitUsage, "info takes one FILE.torrent or MAGNET link; got 2"},
 		{"missing file", []string{"info", filepath.Join(testdataDir, "nope.torrent")}, exitFailure, "no such file"},
 		{"path escapes", []string{"info", filepath.Join(testdataDir, "bad-dotdot.torrent")}, exitFailure, "bad-dotdot.torrent"},
 		{"truncated", []string{"info", "--json", filepath.Join(testdataDir, "bad-truncated.torrent")}, exitFailure, "bad-truncated.torrent"},

@@ -191,10 +191,11 @@ func details(p torrent.Progress) []string {
 }
 
 // seedingFields are the seeding line's: "seeding:", "↑ 1.2 MiB/s", "45.0
-// MiB uploaded", "ratio 0.37", "2 peers" (those we upload to: unchoked).
+// MiB uploaded", "ratio 0.37", "2 peers served" (unchoked: "served", as the
+// summary's "3 peers connected" counts every connection).
 func seedingFields(p torrent.Progress) []string {
 	return []string{"seeding:", "↑ " + humanBytes(p.UpRate) + "/s",
-		humanBytes(float64(p.Uploaded)) + " uploaded", "ratio " + ratio(p), plural(p.Unchoked, "peer")}
+		humanBytes(float64(p.Uploaded)) + " uploaded", "ratio " + ratio(p), plural(p.Unchoked, "peer") + " served"}
 }
 
 // ratio is uploaded over the torrent's wanted size, as --seed-ratio
@@ -250,6 +251,9 @@ func sources(p torrent.Progress) string {
 		if why := noPeersReason(p); why != "" {
 			return "no peers: " + why
 		}
+		if p.Given > 0 {
+			return connectingGiven(p)
+		}
 	}
 	s := plural(p.Peers, "peer")
 	if p.Seeds > 0 {
@@ -272,6 +276,13 @@ func shortSources(p torrent.Progress) string {
 		return "no peers"
 	}
 	return plural(p.Peers, "peer")
+}
+
+// connectingGiven is what a torrent that was given peers (--peer, a
+// magnet's x.pe) is doing before one connects: nothing is wrong yet, so
+// the line does not say "no peers" (narrow, it is "0 peers").
+func connectingGiven(p torrent.Progress) string {
+	return "connecting to " + plural(p.Given, "given peer")
 }
 
 // compactSources is sources with the reason there are no peers in a few

@@ -117,3 +117,16 @@ func TestFirstLineDoesNotSayNoTracker(t *testing.T) {
 		t.Errorf("a torrent with a tracker said it has none:\n%s", out)
 	}
 }
+
+// TestGivenPeerIsASourceOfPeers: a torrent with no tracker, downloaded
+// under --no-dht --no-lsd from a --peer, said "no peers: no tracker, and
+// DHT and LSD are off" until the peer connected.
+func TestGivenPeerIsASourceOfPeers(t *testing.T) {
+	root := t.TempDir()
+	tp := makeShare(t, root, "share", shareSizes)
+	peer := startSeeder(t, tp, root)
+	r := runCLI(t, "", "download", tp, "-o", t.TempDir(), "--port", "0", "--no-dht", "--no-lsd", "--peer", peer)
+	if r.code != exitOK || strings.Contains(r.out, "no peers") || strings.Contains(r.out, "no source") {
+		t.Errorf("exit %d, stdout %q; want 0 and no word of having no peers", r.code, r.out)
+	}
+}

@@ -35,6 +35,9 @@ func TestSources(t *testing.T) {
 		{torrent.Progress{Peers: 3, Seeds: 2, WebSeeds: 1}, "3 peers (2 seeds), 1 web seed"},
 		{torrent.Progress{Peers: 1, Seeds: 1}, "1 peer (1 seed)"},
 		{torrent.Progress{WebSeeds: 2}, "0 peers, 2 web seeds"},
+		{torrent.Progress{Given: 1}, "connecting to 1 given peer"},
+		{torrent.Progress{Given: 2, DHT: true}, "connecting to 2 given peers"},
+		{torrent.Progress{Given: 1, Trackers: refused[:1]}, "no peers: tracker http://a/announce: connection refused"},
 	} {
 		if got := sources(c.p); got != c.want {
 			t.Errorf("sources(%+v) = %q, want %q", c.p, got, c.want)
@@ -51,6 +54,7 @@ func TestSources(t *testing.T) {
 		{torrent.Progress{DHT: true}, "0 peers", "0 peers"},
 		{torrent.Progress{Peers: 3, Seeds: 2, WebSeeds: 1}, "3 peers", "3 peers"},
 		{torrent.Progress{WebSeeds: 2}, "2 web seeds", "2 web seeds"},
+		{torrent.Progress{Given: 1}, "0 peers", "0 peers"},
 	} {
 		if got := compactSources(c.p); got != c.compact {
 			t.Errorf("compactSources(%+v) = %q, want %q", c.p, got, c.compact)

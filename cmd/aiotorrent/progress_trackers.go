@@ -104,7 +104,7 @@ func trackerReason(err error) string {
 // noSource reports whether nothing can find p's torrent a peer: no
 // tracker, no DHT, no LSD, no web seed.
 func noSource(p torrent.Progress) bool {
-	return !p.Complete && p.Peers == 0 && p.WebSeeds == 0 && len(p.Trackers) == 0 && !p.DHT && !p.LSD
+	return !p.Complete && p.Peers == 0 && p.WebSeeds == 0 && len(p.Trackers) == 0 && !p.DHT && !p.LSD && p.Given == 0
 }
 
 // noPeersReason says why a torrent has no peers, or "" when it may just
@@ -120,7 +120,7 @@ func noPeersReason(p torrent.Progress) string {
 		}
 	}
 	if len(failed) == 0 {
-		if len(p.Trackers) == 0 && !p.DHT && !p.LSD {
+		if noSource(p) {
 			return "no tracker, and DHT and LSD are off"
 		}
 		return ""

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -218,23 +219,48 @@ func isCobraUsage(err error) bool {
 	return strings.HasPrefix(err.Error(), "unknown command")
 }
 
-// exactArgs is cobra.ExactArgs with the error marked as a usage error
-// (exit code 2).
-func exactArgs(n int) cobra.PositionalArgs {
+// exactArgs wants n operands, which what names for the user ("FILE.torrent
+// and the DIR that holds the data"): a usage error (exit code 2) says
+// what is missing or too many, where cobra said "accepts 2 arg(s),
+// received 1".
+func exactArgs(n int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
-			return usageError{err}
+		switch {
+		case len(args) < n:
+			return usageError{errors.New(argsMissing(cmd, what, args))}
+		case len(args) > n && n == 0:
+			return usageError{fmt.Errorf("%s takes no arguments; got %s", cmd.Name(), quoteArgs(args))}
+		case len(args) > n:
+			return usageError{fmt.Errorf("%s takes %s; got %d: %s", cmd.Name(), what, len(args), quoteArgs(args))}
 		}
 		return nil
 	}
 }
 
-// minArgs is cobra.MinimumNArgs, marked as a usage error.
-func minArgs(n int) cobra.PositionalArgs {
+// minArgs wants n operands or more, named by what as for exactArgs.
+func minArgs(n int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if err := cobra.MinimumNArgs(n)(cmd, args); err != nil {
-			return usageError{err}
+		if len(args) < n {
+			return usageError{errors.New(argsMissing(cmd, what, args))}
 		}
 		return nil
 	}
+}
+
+// argsMissing is "seed needs FILE.torrent... and the DIR that holds the
+// data; got only "a.torrent"".
+func argsMissing(cmd *cobra.Command, what string, args []string) string {
+	msg := cmd.Name() + " needs " + what
+	if len(args) > 0 {
+		msg += "; got only " + quoteArgs(args)
+	}
+	return msg
+}
+
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = strconv.Quote(a)
+	}
+	return strings.Join(q, " ")
 }

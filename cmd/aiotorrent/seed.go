@@ -57,7 +57,7 @@ incomplete), 2 usage, 130/143 when stopped while --partial data was still
 incomplete.`,
 		Example: `  aiotorrent seed ubuntu.iso.torrent ~/Downloads
   aiotorrent seed a.torrent b.torrent ~/Downloads --seed-time 90 --seed-ratio 2`,
-		Args: minArgs(2),
+		Args: minArgs(2, "FILE.torrent... and the DIR that holds the data"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Torrents, opts.Dir = args[:len(args)-1], args[len(args)-1]
 			from, err := applyConfig(cmd, opts.Config)

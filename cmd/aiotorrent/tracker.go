@@ -60,7 +60,7 @@ SIGTERM, as a shell reports a command it stopped; 1 when it cannot
 listen, 2 for a usage error.`,
 		Example: `  aiotorrent tracker
   aiotorrent tracker --http 0.0.0.0:6969 --udp ''`,
-		Args: exactArgs(0),
+		Args: exactArgs(0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
 			if opts.HTTPAddr, err = parseListenAddr("--http", httpAddr); err != nil {

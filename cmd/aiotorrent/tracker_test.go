@@ -81,7 +81,7 @@ func TestTrackerUsageErrors(t *testing.T) {
 		{[]string{"--interval", "0s"}, "must be positive"},
 		{[]string{"--interval", "-1m"}, "must be positive"},
 		{[]string{"--interval", "soon"}, "invalid argument"},
-		{[]string{"extra"}, "accepts 0 arg"},
+		{[]string{"extra"}, `tracker takes no arguments; got "extra"`},
 		{[]string{"--max-peers", "0"}, "--max-peers 0: must be positive"},
 		{[]string{"--max-torrents", "-1"}, "--max-torrents -1: must be positive"},
 		{[]string{"--max-conns", "-5"}, "--max-conns -5: must be positive"},

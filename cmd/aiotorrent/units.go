@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // humanBytes formats n in binary units: 1.5 MiB.
@@ -42,4 +43,25 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("bad size %q (examples: 64MiB, 1GiB, 4096)", s)
 	}
 	return int64(v * float64(mult)), nil
+}
+
+// summaryDuration is how long something took, in every summary line:
+// "29ms" under a second, one decimal under a minute ("4.9s"), then
+// shortDuration's style ("3m05s", "1h02m", "2d03h"). One rule for all, so
+// that "in 4.952s" and "seeded for 3.9s" do not sit side by side.
+func summaryDuration(d time.Duration) string {
+	switch {
+	case d < time.Second-time.Millisecond/2:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute-50*time.Millisecond:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
+	s := int64(d.Round(time.Second).Seconds())
+	switch {
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	case s < 86400:
+		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
+	}
+	return fmt.Sprintf("%dd%02dh", s/86400, s%86400/3600)
 }

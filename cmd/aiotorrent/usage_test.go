@@ -254,3 +254,30 @@ func TestHelpProseFitsEightyColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestWrongOperandCountSaysWhatIsMissing: `seed x.torrent` said cobra's
+// "requires at least 2 arg(s), only received 1"; each command now names
+// what it wants, on stderr, with exit code 2.
+func TestWrongOperandCountSaysWhatIsMissing(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"seed", "x.torrent"}, `seed needs FILE.torrent... and the DIR that holds the data; got only "x.torrent"`},
+		{[]string{"seed"}, "seed needs FILE.torrent... and the DIR that holds the data"},
+		{[]string{"download"}, "download needs a FILE.torrent, URL or MAGNET link (or several)"},
+		{[]string{"create"}, "create needs one PATH: the file or directory to make a torrent of"},
+		{[]string{"create", "a", "b"}, `create takes one PATH: the file or directory to make a torrent of; got 2: "a" "b"`},
+		{[]string{"info"}, "info needs one FILE.torrent or MAGNET link"},
+		{[]string{"info", "a", "b"}, `info takes one FILE.torrent or MAGNET link; got 2: "a" "b"`},
+		{[]string{"verify", "a"}, `verify needs FILE.torrent and the DIR that holds the data; got only "a"`},
+		{[]string{"verify", "a", "b", "c"}, `verify takes FILE.torrent and the DIR that holds the data; got 3: "a" "b" "c"`},
+		{[]string{"demo", "x"}, `demo takes no arguments; got "x"`},
+	} {
+		r := runCLI(t, "", tc.args...)
+		want := "aiotorrent: " + tc.want + "\nRun 'aiotorrent " + tc.args[0] + " --help' for usage.\n"
+		if r.code != exitUsage || r.out != "" || r.errOut != want {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want %d, nothing, %q", tc.args, r.code, r.out, r.errOut, exitUsage, want)
+		}
+	}
+}

@@ -47,7 +47,7 @@ last piece checks out).
 The exit code is 0 only when every piece is good and every file present
 with its length.`,
 		Example: `  aiotorrent verify ubuntu.torrent ~/Downloads`,
-		Args:    exactArgs(2),
+		Args:    exactArgs(2, "FILE.torrent and the DIR that holds the data"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Torrent, opts.Dir = args[0], args[1]
 			if runF != nil {
