@@ -141,7 +141,7 @@ type Progress struct {
 	Complete             bool
 	Elapsed              time.Duration
 	ChecksFailed, Banned int
-	PeersSeen            int // connections that completed a handshake
+	PeersSeen            int // distinct peers that completed a handshake
 	WebSeeds             int // web seed URLs in use (BEP 19)
 	Seeds                int // of Peers, those that have every piece
 	// Trackers is what each tracker of the announce-list last did (see
@@ -182,6 +182,7 @@ type Session struct {
 
 	peers     map[piece.PeerID]*peerConn
 	nextID    piece.PeerID
+	seen      seenPeers // for Progress.PeersSeen
 	bannedIDs map[[20]byte]bool
 
 	pieces  map[int]*pieceBuf // pieces being downloaded
@@ -455,7 +456,7 @@ func (s *Session) Progress() Progress {
 		Complete:     s.picker.Complete(),
 		ChecksFailed: s.failed,
 		Banned:       len(s.bannedIDs),
-		PeersSeen:    int(s.nextID),
+		PeersSeen:    s.seen.count(),
 		WebSeeds:     s.WebSeeds(),
 		Seeds:        s.seeds(),
 		Trackers:     s.trackerStatus(),

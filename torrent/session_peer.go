@@ -250,6 +250,7 @@ func (s *Session) runPeer(t *aio.Task, conn *peer.Conn, hs peer.Handshake, addr 
 	if !s.oneConnectionPerPeer(hs.PeerID, addr) {
 		return
 	}
+	s.seen.add(hs.PeerID)
 	s.nextID++
 	now := s.loop.Now()
 	p := &peerConn{
@@ -609,3 +610,31 @@ func (p *peerConn) snub() {
 	p.wake.Set()
 	s.refillAll()
 }
+
+// seenPeers counts the distinct peers (by peer id) that completed a
+// handshake: a peer that reconnects, or whose second connection lost the
+// one-connection rule, is one peer, as the summary says "from 2 peers".
+// The set is made at the first peer (an idle torrent holds none) and
+// stops growing at seenPeersMax; past it every new connection counts.
+type seenPeers struct {
+	ids   map[[20]byte]struct{}
+	extra int
+}
+
+const seenPeersMax = 4096
+
+func (sp *seenPeers) add(id [20]byte) {
+	if sp.ids == nil {
+		sp.ids = make(map[[20]byte]struct{})
+	}
+	if _, ok := sp.ids[id]; ok {
+		return
+	}
+	if len(sp.ids) >= seenPeersMax {
+		sp.extra++
+		return
+	}
+	sp.ids[id] = struct{}{}
+}
+
+func (sp *seenPeers) count() int { return len(sp.ids) + sp.extra }

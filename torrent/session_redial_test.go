@@ -57,6 +57,11 @@ func TestLeecherRedialsNamedPeer(t *testing.T) {
 	if p := leech.Progress(); !p.Complete {
 		t.Fatalf("progress %+v, want complete", p)
 	}
+	// The summary's "from N peers": one seeder dialled again is one peer
+	// (it said "from 2 peers").
+	if p := leech.Progress(); leech.nextID < 2 || p.PeersSeen != 1 {
+		t.Errorf("%d connections to the one seeder counted as %d peers, want at least 2 connections and 1 peer", leech.nextID, p.PeersSeen)
+	}
 }
 
 // TestLeecherRedialsTrackerPeerThatRestarts: the leecher learns of its
