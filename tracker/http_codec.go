@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -105,33 +104,29 @@ func isUnreserved(c byte) bool {
 		c == '-' || c == '.' || c == '_' || c == '~'
 }
 
-// httpRequest is the GET request written on the socket for u. HTTP/1.1 with
-// "Connection: close", so the response ends at EOF or Content-Length.
-func httpRequest(u *url.URL, userAgent string) []byte {
-	target := u.EscapedPath()
-	if target == "" {
-		target = "/"
+// appendHTTPRequest appends the GET request written on the socket for u.
+// HTTP/1.1 with "Connection: close", so the response ends at EOF or
+// Content-Length.
+func appendHTTPRequest(b []byte, u *url.URL, userAgent string) []byte {
+	b = append(b, "GET "...)
+	if p := u.EscapedPath(); p != "" {
+		b = append(b, p...)
+	} else {
+		b = append(b, '/')
 	}
 	if u.RawQuery != "" {
-		target += "?" + u.RawQuery
+		b = append(b, '?')
+		b = append(b, u.RawQuery...)
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\n", target, u.Host)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, u.Host...)
+	b = append(b, "\r\n"...)
 	if userAgent != "" {
-		fmt.Fprintf(&b, "User-Agent: %s\r\n", userAgent)
+		b = append(b, "User-Agent: "...)
+		b = append(b, userAgent...)
+		b = append(b, "\r\n"...)
 	}
-	b.WriteString("Accept-Encoding: identity\r\nConnection: close\r\n\r\n")
-	return b.Bytes()
-}
-
-// readHTTPBody parses a raw HTTP response (as read from the socket) and
-// returns its body; see responseBody.
-func readHTTPBody(raw []byte) (body []byte, status int, err error) {
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%w: HTTP: %w", ErrBadResponse, err)
-	}
-	return responseBody(resp)
+	return append(b, "Accept-Encoding: identity\r\nConnection: close\r\n\r\n"...)
 }
 
 // responseBody reads resp's body, at most MaxBodySize bytes; the plain

@@ -85,7 +85,7 @@ func TestEscapeRoundTrip(t *testing.T) {
 
 func TestHTTPRequest(t *testing.T) {
 	u := mustURL(t, "http://t.example:6969/a%20b/announce?x=%41&y")
-	got := string(httpRequest(u, "aiotorrent/0"))
+	got := string(appendHTTPRequest(nil, u, "aiotorrent/0"))
 	want := "GET /a%20b/announce?x=%41&y HTTP/1.1\r\nHost: t.example:6969\r\nUser-Agent: aiotorrent/0\r\n" +
 		"Accept-Encoding: identity\r\nConnection: close\r\n\r\n"
 	if got != want {

@@ -226,3 +226,12 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// HeaderEnd is headerEnd for other HTTP/1.x clients (the tracker's): the
+// length of the header block at the start of buf, blank line included, or
+// -1 while it is incomplete.
+func HeaderEnd(buf []byte) int { return headerEnd(buf) }
+
+// ParseChunkSize reads the size on a chunk-size line (RFC 9112 §7.1), CRLF
+// removed; chunk extensions are ignored.
+func ParseChunkSize(line []byte) (int64, error) { return parseChunkSize(line) }
