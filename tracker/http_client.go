@@ -27,10 +27,8 @@ func (h *httpTracker) Announce(t *aio.Task, req AnnounceRequest) (*AnnounceRespo
 	if req.TrackerID == "" {
 		req.TrackerID = h.trackerID
 	}
-	target, err := announceURL(h.url, req)
-	if err != nil {
-		return nil, err
-	}
+	// New checked h.url, so the URL is only assembled here.
+	target := string(appendAnnounceURL(make([]byte, 0, len(h.url)+256), h.url, req))
 	resp, err := withTimeout(t, h.cfg.Timeout, "announce", func(t *aio.Task) (*AnnounceResponse, error) {
 		buf := getRespBuf()
 		defer putRespBuf(buf)

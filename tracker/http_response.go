@@ -41,7 +41,9 @@ func putRespBuf(b *[]byte) {
 // bounded by the cap.
 func readResponse(t *aio.Task, conn *aio.TCPConn, buf []byte) ([]byte, int, error) {
 	buf = buf[:0]
-	want := -1 // total length, once the headers give a Content-Length
+	end := -1  // header length, once it is complete
+	want := -1 // total length, once the header gives a Content-Length
+	var h webseed.Header
 	for want < 0 || len(buf) < want {
 		if len(buf) >= maxHTTPHeader+MaxBodySize {
 			return nil, 0, ErrTooLarge
@@ -57,49 +59,57 @@ func readResponse(t *aio.Task, conn *aio.TCPConn, buf []byte) ([]byte, int, erro
 		if err != nil {
 			return nil, 0, fmt.Errorf("read response: %w", err)
 		}
-		if want < 0 {
-			want = responseLength(buf)
+		if end < 0 {
+			if end = webseed.HeaderEnd(buf); end < 0 {
+				continue
+			}
+			if h, err = parseHeader(buf[:end]); err != nil {
+				return nil, 0, err
+			}
+			if !h.Chunked && h.ContentLength >= 0 && h.ContentLength <= MaxBodySize {
+				want = end + int(h.ContentLength)
+			} // otherwise read to EOF (we sent "Connection: close") or the cap
 		}
 	}
-	return readHTTPBody(buf)
-}
-
-// responseLength is the full length of the response in buf once its
-// headers are complete and carry a Content-Length; -1 until then, and for
-// chunked or unframed responses (those end at EOF: we sent
-// "Connection: close").
-func responseLength(buf []byte) int {
-	end := webseed.HeaderEnd(buf)
 	if end < 0 {
-		return -1
+		return readHTTPBody(buf)
 	}
-	h, err := webseed.ParseHeader(buf[:end])
-	if err != nil || h.Chunked || h.ContentLength < 0 || h.ContentLength > MaxBodySize {
-		return -1 // read to EOF and let readHTTPBody or the size cap report it
-	}
-	return end + int(h.ContentLength)
+	return httpBody(buf[end:], h)
 }
 
 // readHTTPBody parses a raw HTTP response (as read from the socket) and
-// returns its body, which shares raw's memory. A 3xx with a Location comes
-// back as *RedirectError. Other non-200 answers still return their body,
-// because trackers often explain a 4xx in a bencoded "failure reason"; the
-// parsers decide.
+// returns its body, which shares raw's memory; see httpBody.
 func readHTTPBody(raw []byte) (body []byte, status int, err error) {
 	end := webseed.HeaderEnd(raw)
 	if end < 0 {
 		return nil, 0, fmt.Errorf("%w: HTTP: header incomplete", ErrBadResponse)
 	}
-	h, err := webseed.ParseHeader(raw[:end])
+	h, err := parseHeader(raw[:end])
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: HTTP: %w", ErrBadResponse, err)
+		return nil, 0, err
 	}
+	return httpBody(raw[end:], h)
+}
+
+func parseHeader(b []byte) (webseed.Header, error) {
+	h, err := webseed.ParseHeader(b)
+	if err != nil {
+		return h, fmt.Errorf("%w: HTTP: %w", ErrBadResponse, err)
+	}
+	return h, nil
+}
+
+// httpBody frames the body that follows header h. A 3xx with a Location
+// comes back as *RedirectError. Other non-200 answers still return their
+// body, because trackers often explain a 4xx in a bencoded "failure
+// reason"; the parsers decide.
+func httpBody(body []byte, h webseed.Header) ([]byte, int, error) {
 	if h.Status/100 == 3 && h.Location != "" {
 		return nil, h.Status, &RedirectError{Code: h.Status, Location: h.Location}
 	}
-	body = raw[end:]
 	switch {
 	case h.Chunked:
+		var err error
 		if body, err = dechunk(body); err != nil {
 			return nil, h.Status, err
 		}
