@@ -220,9 +220,17 @@ func announceFromBody(body []byte, status int, err error) (*AnnounceResponse, er
 // parseAnnounceBody decodes the bencoded announce dictionary.
 func parseAnnounceBody(body []byte) (*AnnounceResponse, error) {
 	var d httpAnnounceBody
-	if err := decodeBencode(body, &d); err != nil {
-		return nil, fmt.Errorf("%w: announce: %w", ErrBadResponse, err)
+	if !scanAnnounce(body, &d) {
+		d = httpAnnounceBody{}
+		if err := decodeBencode(body, &d); err != nil {
+			return nil, fmt.Errorf("%w: announce: %w", ErrBadResponse, err)
+		}
 	}
+	return announceFromFields(&d)
+}
+
+// announceFromFields checks and converts a decoded announce dictionary.
+func announceFromFields(d *httpAnnounceBody) (*AnnounceResponse, error) {
 	if d.FailureReason != nil {
 		return nil, &FailureError{Reason: *d.FailureReason, RetryIn: parseRetryIn(d.RetryIn)}
 	}
@@ -286,11 +294,12 @@ func addPeersField(s *peerSet, raw bencode.Bytes, compactLen int) error {
 		}
 		return nil
 	}
-	var compact []byte
-	if err := bencode.Unmarshal(raw, &compact); err != nil {
-		return fmt.Errorf("%w: compact peers: %w", ErrBadResponse, err)
+	if raw[0] == 'i' || raw[0] == 'd' {
+		return fmt.Errorf("%w: compact peers: not a string", ErrBadResponse)
 	}
-	return s.addCompact(compact, compactLen)
+	// raw is one well-formed value (from the decoder or scanAnnounce), so
+	// a string's data follows its first colon.
+	return s.addCompact(stringValue(raw), compactLen)
 }
 
 // dictPeer reads one BEP 3 peer dictionary. A DNS name in "ip" is dropped:
