@@ -77,6 +77,9 @@ func (x *udpExchange) start(now time.Time) udpStep {
 func (x *udpExchange) send(now time.Time) udpStep {
 	x.tid = x.newTID()
 	wait := x.unit << x.n
+	if x.out == nil {
+		x.out = make([]byte, 0, 128) // an announce is 98 bytes: one allocation, not five appends
+	}
 	if x.conn.valid(now) {
 		x.connecting = false
 		x.out = x.request(x.out[:0], x.conn.id, x.tid)
