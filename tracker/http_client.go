@@ -1,16 +1,12 @@
 package tracker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 
 	"github.com/aiotorrent/aiotorrent/aio"
 )
@@ -31,12 +27,13 @@ func (h *httpTracker) Announce(t *aio.Task, req AnnounceRequest) (*AnnounceRespo
 	if req.TrackerID == "" {
 		req.TrackerID = h.trackerID
 	}
-	target, err := announceURL(h.url, req)
-	if err != nil {
-		return nil, err
-	}
+	// New checked h.url, so the URL is only assembled here.
+	target := string(appendAnnounceURL(make([]byte, 0, len(h.url)+256), h.url, req))
 	resp, err := withTimeout(t, h.cfg.Timeout, "announce", func(t *aio.Task) (*AnnounceResponse, error) {
-		body, status, err := fetch(t, h.cfg, target)
+		buf := getRespBuf()
+		defer putRespBuf(buf)
+		// The body may share buf: it is decoded before buf goes back.
+		body, status, err := fetch(t, h.cfg, target, buf)
 		return announceFromBody(body, status, err)
 	})
 	if err != nil {
@@ -56,7 +53,9 @@ func (h *httpTracker) Scrape(t *aio.Task, hashes [][20]byte) (map[[20]byte]Scrap
 	}
 	target := scrapeRequestURL(su, hashes)
 	files, err := withTimeout(t, h.cfg.Timeout, "scrape", func(t *aio.Task) (map[[20]byte]ScrapeStats, error) {
-		return scrapeFromBody(fetch(t, h.cfg, target))
+		buf := getRespBuf()
+		defer putRespBuf(buf)
+		return scrapeFromBody(fetch(t, h.cfg, target, buf))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("scrape %s: %w", su, err)
@@ -65,8 +64,9 @@ func (h *httpTracker) Scrape(t *aio.Task, hashes [][20]byte) (map[[20]byte]Scrap
 }
 
 // fetch GETs rawURL and returns the body and status, following at most
-// MaxRedirects redirects (to http or https only).
-func fetch(t *aio.Task, cfg Config, rawURL string) ([]byte, int, error) {
+// MaxRedirects redirects (to http or https only). A plain http:// body is
+// read into buf and shares its memory.
+func fetch(t *aio.Task, cfg Config, rawURL string, buf *[]byte) ([]byte, int, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, 0, fmt.Errorf("tracker URL: %w", err)
@@ -77,7 +77,7 @@ func fetch(t *aio.Task, cfg Config, rawURL string) ([]byte, int, error) {
 		if u.Scheme == "https" {
 			body, status, err = httpsGet(t, cfg, u.String())
 		} else {
-			body, status, err = plainGet(t, cfg, u)
+			body, status, err = plainGet(t, cfg, u, buf)
 		}
 		var re *RedirectError
 		if !errors.As(err, &re) {
@@ -99,8 +99,8 @@ const maxHTTPHeader = 64 << 10
 
 // plainGet does one http:// request on an aio socket: connect, write the
 // request, read until EOF or until Content-Length bytes of body are in,
-// then hand the bytes to the standard library's response parser.
-func plainGet(t *aio.Task, cfg Config, u *url.URL) ([]byte, int, error) {
+// then parse the answer in place. The request and the answer both use buf.
+func plainGet(t *aio.Task, cfg Config, u *url.URL, buf *[]byte) ([]byte, int, error) {
 	hostport := u.Host
 	if u.Port() == "" {
 		hostport = net.JoinHostPort(u.Hostname(), "80")
@@ -110,65 +110,11 @@ func plainGet(t *aio.Task, cfg Config, u *url.URL) ([]byte, int, error) {
 		return nil, 0, err // aio's error names the address: "dial 1.2.3.4:80: …"
 	}
 	defer conn.Close()
-	if err := conn.WriteAll(t, httpRequest(u, cfg.UserAgent)); err != nil {
+	*buf = appendHTTPRequest((*buf)[:0], u, cfg.UserAgent)
+	if err := conn.WriteAll(t, *buf); err != nil {
 		return nil, 0, fmt.Errorf("write request: %w", err)
 	}
-	raw, err := readResponse(t, conn)
-	if err != nil {
-		return nil, 0, err
-	}
-	return readHTTPBody(raw)
-}
-
-// readResponse reads a whole HTTP response, at most maxHTTPHeader +
-// MaxBodySize bytes. Each read either grows the buffer or ends the loop,
-// so the loop is bounded by the cap.
-func readResponse(t *aio.Task, conn *aio.TCPConn) ([]byte, error) {
-	buf := make([]byte, 0, 4096)
-	want := -1 // total length, once the headers give a Content-Length
-	for want < 0 || len(buf) < want {
-		if len(buf) >= maxHTTPHeader+MaxBodySize {
-			return nil, ErrTooLarge
-		}
-		if cap(buf)-len(buf) < 4096 {
-			buf = append(buf, make([]byte, 16<<10)...)[:len(buf)]
-		}
-		n, err := conn.Read(t, buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if errors.Is(err, io.EOF) {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read response: %w", err)
-		}
-		if want < 0 {
-			want = responseLength(buf)
-		}
-	}
-	return buf, nil
-}
-
-// responseLength is the full length of the response in buf once its
-// headers are complete and carry a Content-Length; -1 until then, and for
-// chunked or unframed responses (those end at EOF: we sent
-// "Connection: close").
-func responseLength(buf []byte) int {
-	end := bytes.Index(buf, []byte("\r\n\r\n"))
-	if end < 0 {
-		return -1
-	}
-	for _, line := range strings.Split(string(buf[:end]), "\r\n")[1:] {
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || !strings.EqualFold(strings.TrimSpace(name), "Content-Length") {
-			continue
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(value))
-		if err != nil || n < 0 || n > MaxBodySize {
-			return -1 // let the parser or the size cap report it
-		}
-		return end + 4 + n
-	}
-	return -1
+	return readResponse(t, conn, *buf)
 }
 
 // defaultHTTPSClient does not follow redirects itself: fetch does, the

@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,33 +25,58 @@ func announceURL(base string, req AnnounceRequest) (string, error) {
 	if err := checkHTTPURL(base); err != nil {
 		return "", err
 	}
-	var b strings.Builder
-	b.WriteString(withQuerySep(base))
-	b.WriteString("info_hash=")
-	b.WriteString(escapeBytes(req.InfoHash[:]))
-	b.WriteString("&peer_id=")
-	b.WriteString(escapeBytes(req.PeerID[:]))
-	fmt.Fprintf(&b, "&port=%d&uploaded=%d&downloaded=%d&left=%d&compact=1",
-		req.Port, max(req.Uploaded, 0), max(req.Downloaded, 0), max(req.Left, 0))
+	return string(appendAnnounceURL(nil, base, req)), nil
+}
+
+// appendAnnounceURL is announceURL for a base already checked (by New):
+// one allocation per announce where fmt took a dozen.
+func appendAnnounceURL(b []byte, base string, req AnnounceRequest) []byte {
+	b = appendQuerySep(b, base)
+	b = append(b, "info_hash="...)
+	b = appendEscaped(b, req.InfoHash[:])
+	b = append(b, "&peer_id="...)
+	b = appendEscaped(b, req.PeerID[:])
+	b = append(b, "&port="...)
+	b = strconv.AppendUint(b, uint64(req.Port), 10)
+	b = append(b, "&uploaded="...)
+	b = strconv.AppendInt(b, max(req.Uploaded, 0), 10)
+	b = append(b, "&downloaded="...)
+	b = strconv.AppendInt(b, max(req.Downloaded, 0), 10)
+	b = append(b, "&left="...)
+	b = strconv.AppendInt(b, max(req.Left, 0), 10)
+	b = append(b, "&compact=1"...)
 	if req.Event != EventNone {
-		b.WriteString("&event=" + req.Event.String())
+		b = append(b, "&event="...)
+		b = append(b, req.Event.String()...)
 	}
 	if req.NumWant > 0 {
-		fmt.Fprintf(&b, "&numwant=%d", req.NumWant)
+		b = append(b, "&numwant="...)
+		b = strconv.AppendInt(b, int64(req.NumWant), 10)
 	}
 	if req.Key != 0 {
-		fmt.Fprintf(&b, "&key=%08x", req.Key)
+		b = append(b, "&key="...)
+		b = appendHex8(b, uint32(req.Key))
 	}
 	if req.TrackerID != "" {
-		b.WriteString("&trackerid=" + escapeBytes([]byte(req.TrackerID)))
+		b = append(b, "&trackerid="...)
+		b = appendEscaped(b, []byte(req.TrackerID))
 	}
 	switch req.Crypto {
 	case CryptoSupport:
-		b.WriteString("&supportcrypto=1")
+		b = append(b, "&supportcrypto=1"...)
 	case CryptoRequire:
-		b.WriteString("&supportcrypto=1&requirecrypto=1")
+		b = append(b, "&supportcrypto=1&requirecrypto=1"...)
 	}
-	return b.String(), nil
+	return b
+}
+
+// appendHex8 writes v as %08x does.
+func appendHex8(b []byte, v uint32) []byte {
+	const hex = "0123456789abcdef"
+	for shift := 28; shift >= 0; shift -= 4 {
+		b = append(b, hex[v>>shift&15])
+	}
+	return b
 }
 
 // checkHTTPURL accepts absolute http and https URLs with a host.
@@ -71,25 +96,29 @@ func checkHTTPURL(raw string) error {
 
 // withQuerySep drops any fragment and ends the URL so that parameters can
 // follow: with "?" when it has no query yet, "&" when it has one.
-func withQuerySep(base string) string {
+func withQuerySep(base string) string { return string(appendQuerySep(nil, base)) }
+
+func appendQuerySep(b []byte, base string) []byte {
 	if i := strings.IndexByte(base, '#'); i >= 0 {
 		base = base[:i]
 	}
+	b = append(b, base...)
 	switch {
 	case !strings.Contains(base, "?"):
-		return base + "?"
+		return append(b, '?')
 	case strings.HasSuffix(base, "?"), strings.HasSuffix(base, "&"):
-		return base
+		return b
 	}
-	return base + "&"
+	return append(b, '&')
 }
 
 // escapeBytes percent-encodes every byte except RFC 3986's unreserved
 // characters. info_hash and peer_id are raw bytes, not text, so
 // url.QueryEscape (which writes "+" for a space) is not used.
-func escapeBytes(b []byte) string {
+func escapeBytes(b []byte) string { return string(appendEscaped(nil, b)) }
+
+func appendEscaped(out, b []byte) []byte {
 	const hex = "0123456789ABCDEF"
-	out := make([]byte, 0, len(b)*3)
 	for _, c := range b {
 		if isUnreserved(c) {
 			out = append(out, c)
@@ -97,7 +126,7 @@ func escapeBytes(b []byte) string {
 		}
 		out = append(out, '%', hex[c>>4], hex[c&15])
 	}
-	return string(out)
+	return out
 }
 
 func isUnreserved(c byte) bool {
@@ -105,33 +134,29 @@ func isUnreserved(c byte) bool {
 		c == '-' || c == '.' || c == '_' || c == '~'
 }
 
-// httpRequest is the GET request written on the socket for u. HTTP/1.1 with
-// "Connection: close", so the response ends at EOF or Content-Length.
-func httpRequest(u *url.URL, userAgent string) []byte {
-	target := u.EscapedPath()
-	if target == "" {
-		target = "/"
+// appendHTTPRequest appends the GET request written on the socket for u.
+// HTTP/1.1 with "Connection: close", so the response ends at EOF or
+// Content-Length.
+func appendHTTPRequest(b []byte, u *url.URL, userAgent string) []byte {
+	b = append(b, "GET "...)
+	if p := u.EscapedPath(); p != "" {
+		b = append(b, p...)
+	} else {
+		b = append(b, '/')
 	}
 	if u.RawQuery != "" {
-		target += "?" + u.RawQuery
+		b = append(b, '?')
+		b = append(b, u.RawQuery...)
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\n", target, u.Host)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, u.Host...)
+	b = append(b, "\r\n"...)
 	if userAgent != "" {
-		fmt.Fprintf(&b, "User-Agent: %s\r\n", userAgent)
+		b = append(b, "User-Agent: "...)
+		b = append(b, userAgent...)
+		b = append(b, "\r\n"...)
 	}
-	b.WriteString("Accept-Encoding: identity\r\nConnection: close\r\n\r\n")
-	return b.Bytes()
-}
-
-// readHTTPBody parses a raw HTTP response (as read from the socket) and
-// returns its body; see responseBody.
-func readHTTPBody(raw []byte) (body []byte, status int, err error) {
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%w: HTTP: %w", ErrBadResponse, err)
-	}
-	return responseBody(resp)
+	return append(b, "Accept-Encoding: identity\r\nConnection: close\r\n\r\n"...)
 }
 
 // responseBody reads resp's body, at most MaxBodySize bytes; the plain
@@ -195,9 +220,17 @@ func announceFromBody(body []byte, status int, err error) (*AnnounceResponse, er
 // parseAnnounceBody decodes the bencoded announce dictionary.
 func parseAnnounceBody(body []byte) (*AnnounceResponse, error) {
 	var d httpAnnounceBody
-	if err := decodeBencode(body, &d); err != nil {
-		return nil, fmt.Errorf("%w: announce: %w", ErrBadResponse, err)
+	if !scanAnnounce(body, &d) {
+		d = httpAnnounceBody{}
+		if err := decodeBencode(body, &d); err != nil {
+			return nil, fmt.Errorf("%w: announce: %w", ErrBadResponse, err)
+		}
 	}
+	return announceFromFields(&d)
+}
+
+// announceFromFields checks and converts a decoded announce dictionary.
+func announceFromFields(d *httpAnnounceBody) (*AnnounceResponse, error) {
 	if d.FailureReason != nil {
 		return nil, &FailureError{Reason: *d.FailureReason, RetryIn: parseRetryIn(d.RetryIn)}
 	}
@@ -261,11 +294,12 @@ func addPeersField(s *peerSet, raw bencode.Bytes, compactLen int) error {
 		}
 		return nil
 	}
-	var compact []byte
-	if err := bencode.Unmarshal(raw, &compact); err != nil {
-		return fmt.Errorf("%w: compact peers: %w", ErrBadResponse, err)
+	if raw[0] == 'i' || raw[0] == 'd' {
+		return fmt.Errorf("%w: compact peers: not a string", ErrBadResponse)
 	}
-	return s.addCompact(compact, compactLen)
+	// raw is one well-formed value (from the decoder or scanAnnounce), so
+	// a string's data follows its first colon.
+	return s.addCompact(stringValue(raw), compactLen)
 }
 
 // dictPeer reads one BEP 3 peer dictionary. A DNS name in "ip" is dropped:

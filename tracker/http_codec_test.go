@@ -85,7 +85,7 @@ func TestEscapeRoundTrip(t *testing.T) {
 
 func TestHTTPRequest(t *testing.T) {
 	u := mustURL(t, "http://t.example:6969/a%20b/announce?x=%41&y")
-	got := string(httpRequest(u, "aiotorrent/0"))
+	got := string(appendHTTPRequest(nil, u, "aiotorrent/0"))
 	want := "GET /a%20b/announce?x=%41&y HTTP/1.1\r\nHost: t.example:6969\r\nUser-Agent: aiotorrent/0\r\n" +
 		"Accept-Encoding: identity\r\nConnection: close\r\n\r\n"
 	if got != want {
@@ -250,4 +250,23 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+func TestDechunk(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"5\r\nd8:in\r\nb\r\ntervali42ee\r\n0\r\n\r\n", "d8:intervali42ee"},
+		{"3;name=v\nabc\n0\n", "abc"},
+		{"0\r\n", ""},
+	}
+	for _, tt := range tests {
+		got, err := dechunk([]byte(tt.in))
+		if err != nil || string(got) != tt.want {
+			t.Errorf("dechunk(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	for _, in := range []string{"", "5\r\nabc", "3\r\nabcX0\r\n", "zz\r\n", "3\r\nabc\r\n"} {
+		if _, err := dechunk([]byte(in)); !errors.Is(err, ErrBadResponse) {
+			t.Errorf("dechunk(%q): err %v, want ErrBadResponse", in, err)
+		}
+	}
 }

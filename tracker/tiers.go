@@ -195,6 +195,9 @@ func (ts *Tiers) Announce(t *aio.Task, req AnnounceRequest) (*AnnounceResponse, 
 	if len(ts.tiers) == 0 {
 		return nil, errors.New("tracker: empty announce-list")
 	}
+	if len(ts.tiers) == 1 && len(ts.tiers[0]) == 1 {
+		return ts.announceOnly(t, req)
+	}
 	var order []position
 	for k, tier := range ts.tiers {
 		for i := range tier {
@@ -246,6 +249,23 @@ func (ts *Tiers) Announce(t *aio.Task, req AnnounceRequest) (*AnnounceResponse, 
 		}
 	}
 	return nil, errors.Join(errs...)
+}
+
+// announceOnly is Announce for a single tracker (most torrents): nothing
+// to race, so it is asked from t itself. A task per announce, with its
+// queue and closures, was a goroutine whose stack the exchange grew, for
+// every re-announce of every torrent.
+func (ts *Tiers) announceOnly(t *aio.Task, req AnnounceRequest) (*AnnounceResponse, error) {
+	resp, err := ts.announceOne(t, ts.tiers[0][0], req)
+	switch {
+	case err == nil:
+		return resp, nil
+	case t.Cancelled() && !errors.Is(err, aio.ErrCanceled):
+		return nil, fmt.Errorf("%w: %w", aio.ErrCanceled, err)
+	case t.Cancelled():
+		return nil, err
+	}
+	return nil, errors.Join(err) // as when several trackers fail
 }
 
 // promote moves the tracker that answered to the front of its tier, so the

@@ -22,12 +22,16 @@ type loggedTracker struct {
 	resp  *AnnounceResponse
 	err   error
 	log   *[]string
+	onAsk func(t *aio.Task) // if set, called with the asking task
 }
 
 func (f *loggedTracker) URL() string { return f.url }
 
 func (f *loggedTracker) Announce(t *aio.Task, req AnnounceRequest) (*AnnounceResponse, error) {
 	*f.log = append(*f.log, "ask "+f.url)
+	if f.onAsk != nil {
+		f.onAsk(t)
+	}
 	if err := aio.Sleep(t, f.delay); err != nil {
 		*f.log = append(*f.log, "cancel "+f.url)
 		return nil, err
@@ -203,4 +207,58 @@ func mustNew(t *testing.T, url string) Tracker {
 		t.Fatal(err)
 	}
 	return tr
+}
+
+// TestTiersSingleTrackerInCallersTask: with one tracker, Announce asks it
+// from the calling task (no task spawned per announce) and gives its answer,
+// its error, or the caller's cancellation, with the status kept as before.
+func TestTiersSingleTrackerInCallersTask(t *testing.T) {
+	down := errors.New("connection refused")
+	answer := &AnnounceResponse{Interval: time.Minute}
+	for _, tc := range []struct {
+		name   string
+		err    error
+		cancel bool
+	}{{"answer", nil, false}, {"failure", down, false}, {"cancelled", nil, true}} {
+		var log []string
+		tr := &loggedTracker{url: "x", delay: time.Second, resp: answer, err: tc.err, log: &log}
+		ts := NewTiersOf([]Tracker{tr})
+		var caller, asked *aio.Task
+		var resp *AnnounceResponse
+		var err error
+		_, runErr := aio.Run(func(at *aio.Task) (struct{}, error) {
+			caller = at
+			tr.onAsk = func(t *aio.Task) { asked = t }
+			h := aio.Spawn(at, "announce", func(t *aio.Task) (struct{}, error) {
+				caller = t
+				resp, err = ts.Announce(t, AnnounceRequest{})
+				return struct{}{}, nil
+			})
+			if tc.cancel {
+				aio.Sleep(at, time.Millisecond)
+				h.Cancel()
+			}
+			aio.Await(at, h)
+			return struct{}{}, nil
+		}, aio.WithVirtualTime())
+		if runErr != nil {
+			t.Fatal(runErr)
+		}
+		if asked != caller {
+			t.Errorf("%s: the tracker was asked from another task", tc.name)
+		}
+		st := ts.Status()[0]
+		switch {
+		case tc.cancel:
+			if !errors.Is(err, aio.ErrCanceled) || st.Err != nil {
+				t.Errorf("%s: got %v, status %v; want ErrCanceled, no status error", tc.name, err, st.Err)
+			}
+		case tc.err != nil:
+			if !errors.Is(err, down) || !errors.Is(st.Err, down) {
+				t.Errorf("%s: got %v, status %v; want %v for both", tc.name, err, st.Err, down)
+			}
+		case resp != answer || err != nil || st.Err != nil || st.LastOK.IsZero():
+			t.Errorf("%s: got %+v, %v, status %+v; want the answer", tc.name, resp, err, st)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"sync"
 
 	"github.com/aiotorrent/aiotorrent/aio"
 )
@@ -104,11 +105,18 @@ func (u *udpTracker) listen(t *aio.Task, v6 bool) (*aio.UDPConn, error) {
 	return sock, nil
 }
 
+// udpBufs holds datagram buffers between exchanges. A local array of 64
+// KiB would sit on the announcing task's stack and grow it to 128 KiB for
+// every announce; the reply is decoded before the buffer goes back.
+var udpBufs = sync.Pool{New: func() any { return new([64 << 10]byte) }}
+
 // runExchange is the I/O loop around the state machine. Every pass either
 // sends (at most udpMaxRetransmits+2 times), times out, or reads a packet
 // (at most udpMaxReplyPackets strays), so it ends.
 func runExchange(t *aio.Task, sock *aio.UDPConn, to netip.AddrPort, x *udpExchange) (*udpReply, error) {
-	buf := make([]byte, 64<<10) // a datagram's maximum: never truncate
+	bp := udpBufs.Get().(*[64 << 10]byte)
+	defer udpBufs.Put(bp)
+	buf := bp[:] // a datagram's maximum: never truncate
 	now := t.Loop().Now
 	st := x.start(now())
 	for st.reply == nil && st.err == nil {

@@ -60,8 +60,9 @@ type udpExchange struct {
 	// connecting says whether that packet was a connect request.
 	tid        uint32
 	connecting bool
-	n          int // retransmissions so far
-	strays     int // packets ignored so far
+	out        []byte // the last packet sent, its memory reused for the next
+	n          int    // retransmissions so far
+	strays     int    // packets ignored so far
 }
 
 // start sends the first packet: the request itself when the connection id
@@ -76,12 +77,17 @@ func (x *udpExchange) start(now time.Time) udpStep {
 func (x *udpExchange) send(now time.Time) udpStep {
 	x.tid = x.newTID()
 	wait := x.unit << x.n
+	if x.out == nil {
+		x.out = make([]byte, 0, 128) // an announce is 98 bytes: one allocation, not five appends
+	}
 	if x.conn.valid(now) {
 		x.connecting = false
-		return udpStep{send: x.request(nil, x.conn.id, x.tid), wait: wait}
+		x.out = x.request(x.out[:0], x.conn.id, x.tid)
+		return udpStep{send: x.out, wait: wait}
 	}
 	x.connecting = true
-	return udpStep{send: appendConnectRequest(nil, x.tid), wait: wait}
+	x.out = appendConnectRequest(x.out[:0], x.tid)
+	return udpStep{send: x.out, wait: wait}
 }
 
 // timeout is called when a wait ran out without an answer. A request that

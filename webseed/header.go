@@ -65,16 +65,19 @@ func headerEnd(buf []byte) int {
 // ErrBadResponse, other fields are ignored.
 func ParseHeader(b []byte) (Header, error) {
 	h := Header{ContentLength: -1}
-	lines := strings.Split(strings.TrimLeft(string(b), "\r\n"), "\n")
-	for k := range lines {
-		lines[k] = strings.TrimSuffix(lines[k], "\r")
-	}
-	if err := h.parseStatusLine(lines[0]); err != nil {
+	// One string for the whole block, cut into lines without a slice of
+	// them and names compared without lowering: the tracker client parses
+	// a header per announce.
+	rest := strings.TrimLeft(string(b), "\r\n")
+	line, rest, _ := strings.Cut(rest, "\n")
+	if err := h.parseStatusLine(strings.TrimSuffix(line, "\r")); err != nil {
 		return h, err
 	}
 	h.Close = h.Minor == 0
 	var lengths []string
-	for _, line := range lines[1:] {
+	for rest != "" {
+		line, rest, _ = strings.Cut(rest, "\n")
+		line = strings.TrimSuffix(line, "\r")
 		if line == "" {
 			break
 		}
@@ -86,22 +89,22 @@ func ParseHeader(b []byte) (Header, error) {
 			return h, fmt.Errorf("%w: header line %q", ErrBadResponse, clip(line))
 		}
 		value = strings.Trim(value, " \t")
-		switch strings.ToLower(name) {
-		case "content-length":
+		switch {
+		case strings.EqualFold(name, "content-length"):
 			lengths = append(lengths, value)
-		case "content-range":
+		case strings.EqualFold(name, "content-range"):
 			r, err := parseContentRange(value)
 			if err != nil {
 				return h, err
 			}
 			h.Range = r
-		case "transfer-encoding":
+		case strings.EqualFold(name, "transfer-encoding"):
 			if err := h.parseTransferEncoding(value); err != nil {
 				return h, err
 			}
-		case "connection":
+		case strings.EqualFold(name, "connection"):
 			h.parseConnection(value)
-		case "location":
+		case strings.EqualFold(name, "location"):
 			h.Location = value
 		}
 	}
@@ -226,3 +229,12 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// HeaderEnd is headerEnd for other HTTP/1.x clients (the tracker's): the
+// length of the header block at the start of buf, blank line included, or
+// -1 while it is incomplete.
+func HeaderEnd(buf []byte) int { return headerEnd(buf) }
+
+// ParseChunkSize reads the size on a chunk-size line (RFC 9112 §7.1), CRLF
+// removed; chunk extensions are ignored.
+func ParseChunkSize(line []byte) (int64, error) { return parseChunkSize(line) }
