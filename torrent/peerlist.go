@@ -211,12 +211,6 @@ func (l *peerList) ban(addr netip.AddrPort) {
 	}
 }
 
-// isBanned reports whether addr is banned.
-func (l *peerList) isBanned(addr netip.AddrPort) bool {
-	e := l.entries[addr]
-	return e != nil && e.banned
-}
-
 // setSeed records whether addr has every piece.
 func (l *peerList) setSeed(addr netip.AddrPort, seed bool) {
 	if e := l.entries[addr]; e != nil {

@@ -2,9 +2,7 @@ package utp
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -30,22 +28,6 @@ func pattern(n int, seed uint64) []byte {
 		b[i] = byte(r.Uint32())
 	}
 	return b
-}
-
-// readAll reads c until EOF.
-func readAll(t *aio.Task, c *Conn, want int) ([]byte, error) {
-	got := make([]byte, 0, want)
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := c.Read(t, buf)
-		got = append(got, buf[:n]...)
-		if errors.Is(err, io.EOF) {
-			return got, nil
-		}
-		if err != nil {
-			return got, fmt.Errorf("read after %d bytes: %w", len(got), err)
-		}
-	}
 }
 
 // writeAll writes data in uneven chunks, then closes the connection.

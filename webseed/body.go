@@ -32,10 +32,7 @@ func (c *Client) response(t *aio.Task, h Header, dst []byte, off, size int64) (s
 func check(h Header, n, off, size int64) (string, error) {
 	switch h.Status {
 	case 301, 302, 303, 307, 308:
-		if h.Location == "" {
-			return "", fmt.Errorf("%w: redirect %d without Location", ErrBadResponse, h.Status)
-		}
-		return h.Location, nil
+		return redirectTo(h)
 	case 200:
 		if off != 0 || n != size {
 			return "", fmt.Errorf("%w: 200 for bytes %d-%d of %d", ErrNoRanges, off, off+n-1, size)
@@ -55,6 +52,14 @@ func check(h Header, n, off, size int64) (string, error) {
 		return "", &StatusError{Code: h.Status, Reason: h.Reason}
 	}
 	return "", nil
+}
+
+// redirectTo is a redirect's Location, which it must have.
+func redirectTo(h Header) (string, error) {
+	if h.Location == "" {
+		return "", fmt.Errorf("%w: redirect %d without Location", ErrBadResponse, h.Status)
+	}
+	return h.Location, nil
 }
 
 func rangeString(r ContentRange) string {

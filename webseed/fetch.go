@@ -82,10 +82,7 @@ func (c *Client) fetchOnce(t *aio.Task, u *url.URL, max int) ([]byte, string, er
 func checkWhole(h Header, max int) (string, error) {
 	switch h.Status {
 	case 301, 302, 303, 307, 308:
-		if h.Location == "" {
-			return "", fmt.Errorf("%w: redirect %d without Location", ErrBadResponse, h.Status)
-		}
-		return h.Location, nil
+		return redirectTo(h)
 	case 200:
 		if h.ContentLength > int64(max) {
 			return "", fmt.Errorf("%w: %d bytes, over %d", ErrTooLarge, h.ContentLength, max)

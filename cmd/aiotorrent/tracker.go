@@ -111,7 +111,7 @@ func trackerRun(opts *TrackerOptions) error {
 	cfg := tracker.ServerConfig{HTTPAddr: opts.HTTPAddr, UDPAddr: opts.UDPAddr, Interval: opts.Interval,
 		MaxPeers: opts.MaxPeers, MaxTorrents: opts.MaxTorrents, MaxConns: opts.MaxConns}
 	if cfg.MaxConns == 0 {
-		cfg.MaxConns = connsForOpenFiles(raiseOpenFiles())
+		cfg.MaxConns = connsForOpenFiles(openFilesLimit())
 	}
 	if opts.Verbose {
 		cfg.OnAnnounce = func(req tracker.AnnounceRequest, peer netip.AddrPort) {
@@ -153,21 +153,14 @@ func logAnnounce(w io.Writer, now time.Time, req tracker.AnnounceRequest, peer n
 	fmt.Fprintf(w, "announce %s %x %s %s\n", now.UTC().Format("2006-01-02T15:04:05.000Z"), req.InfoHash, ev, peer)
 }
 
-// raiseOpenFiles raises the soft open-file limit to the hard one, as
-// servers do (each HTTP connection is a descriptor; Go's os package does
-// the same at start-up on Linux since Go 1.19, not everywhere), and
-// returns the soft limit it leaves (0 if unknown).
-func raiseOpenFiles() uint64 {
+// openFilesLimit is the soft open-file limit (0 if unknown). Go's
+// syscall package has already raised it to the hard limit at start-up on
+// every Unix (go.dev/issue/46279); setting it again here would only stop
+// Go from restoring the original limit in child processes.
+func openFilesLimit() uint64 {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return 0
-	}
-	if lim.Cur < lim.Max {
-		want := lim
-		want.Cur = want.Max
-		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) == nil {
-			lim = want
-		}
 	}
 	return uint64(lim.Cur)
 }
